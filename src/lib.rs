@@ -1,0 +1,17 @@
+//! assay — data validation and monitoring for machine learning.
+//!
+//! Data flows one way: [`sources`] turn files into Arrow `RecordBatch`es,
+//! [`profile`] accumulators turn batches into mergeable statistics, the
+//! [`schema`] is inferred from (and later checked against) those statistics,
+//! and [`report`] renders them for people and machines. [`query`] is the
+//! bridge to polars for relational work (row filters, derived slice columns).
+
+pub mod error;
+pub mod pipeline;
+pub mod profile;
+pub mod query;
+pub mod report;
+pub mod schema;
+pub mod sources;
+
+pub use error::AssayError;
