@@ -1,0 +1,381 @@
+//! The `assay` command line: a thin shell over the library.
+//!
+//! Exit codes: 0 all good, 1 a check failed, 2 usage or input error.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use assay::AssayError;
+use assay::pipeline::{ProfileRequest, merge_profiles, profile_inputs};
+use assay::profile::{ColumnRole, Profile, ProfileOptions, io as profile_io};
+use assay::report::{OutputFormat, profile_table, schema_table};
+use assay::schema::{InferOptions, infer_with_notes, to_toml_string_with_notes};
+use assay::sources::{CsvOptions, Format, ReadOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "assay",
+    version,
+    about = "Data validation and monitoring for machine learning",
+    long_about = "assay profiles datasets into mergeable statistics, infers a schema for review, \
+                  and (in later versions) validates, compares and monitors data against it.\n\n\
+                  Exit codes: 0 all good, 1 a check failed, 2 usage or input error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table, global = true)]
+    format: OutputFormat,
+    /// Print nothing but errors (the output file is still written).
+    #[arg(short, long, global = true)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Profile data: per-column (and per-slice) statistics, saved as a mergeable profile.
+    Profile(ProfileArgs),
+    /// Merge saved profiles (e.g. daily profiles into a weekly one).
+    Merge(MergeArgs),
+    /// Infer a schema for human review from a profile.
+    Infer(InferArgs),
+}
+
+#[derive(Args)]
+struct ProfileArgs {
+    /// Files, globs or directories (CSV, Parquet, NDJSON, Arrow IPC; .gz/.zst for CSV and NDJSON).
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// Write the profile (JSON) to this file; the table (or JSON with --format json) still goes to stdout.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Profile slices too: a comma-separated column list (`sex` or `sex,race`), or `NAME=SQL`
+    /// for a derived column (`age_band=CASE WHEN age < 30 THEN 'young' ELSE 'older' END`). Repeatable.
+    #[arg(long = "slice", value_name = "SPEC")]
+    slices: Vec<String>,
+    /// Stop with an error when slicing would make more slices than this.
+    #[arg(long, default_value_t = 1000)]
+    max_slices: usize,
+    /// Profile only rows where this SQL predicate holds (e.g. "age >= 18 AND state = 'CA'").
+    #[arg(long = "where", value_name = "SQL")]
+    where_sql: Option<String>,
+    /// Read and profile only these columns (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    columns: Option<Vec<String>>,
+    /// Set a column's role: ROLE=COLUMN with ROLE one of feature, prediction, label, id, timestamp, weight.
+    #[arg(long = "role", value_name = "ROLE=COLUMN")]
+    roles: Vec<String>,
+    /// Input format, when the file name does not tell (csv, tsv, parquet, ndjson, ipc, ipc-stream).
+    #[arg(long)]
+    input_format: Option<String>,
+    /// CSV field delimiter (one character; `\t` for tab).
+    #[arg(long)]
+    delimiter: Option<String>,
+    /// CSV files have no header row (columns are named column_1, column_2, ...).
+    #[arg(long)]
+    no_header: bool,
+    /// CSV column type override: COLUMN=TYPE (int, float, string, bool, timestamp, date). Repeatable.
+    #[arg(long = "csv-type", value_name = "COLUMN=TYPE")]
+    csv_types: Vec<String>,
+    /// Extra CSV null markers besides the empty field (default: NA, null, NULL; `NaN` in a float column is a NaN, not a null).
+    #[arg(long = "null-value", value_name = "TEXT")]
+    null_values: Vec<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// Profile files to merge (same columns and slices).
+    #[arg(required = true)]
+    profiles: Vec<PathBuf>,
+    /// Write the merged profile here.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct InferArgs {
+    /// A profile written by `assay profile`.
+    profile: PathBuf,
+    /// Write the schema (TOML, with explanatory comments) here.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Also infer numeric value ranges (off by default: ranges are brittle).
+    #[arg(long)]
+    ranges: bool,
+    /// Most distinct values a string column may have to get a domain.
+    #[arg(long, default_value_t = InferOptions::default().max_domain_size)]
+    max_domain_size: usize,
+    /// Most distinct values an int column may have to count as categorical.
+    #[arg(long, default_value_t = InferOptions::default().max_int_categories)]
+    max_int_categories: usize,
+    #[command(flatten)]
+    common: Common,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("ASSAY_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let code = e
+                .downcast_ref::<AssayError>()
+                .map_or(2, AssayError::exit_code);
+            ExitCode::from(code as u8)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Profile(args) => profile(args),
+        Command::Merge(args) => merge(args),
+        Command::Infer(args) => infer(args),
+    }
+}
+
+fn usage(message: String) -> anyhow::Error {
+    AssayError::Usage(message).into()
+}
+
+fn parse_role(text: &str) -> Result<(String, ColumnRole)> {
+    let (role, column) = text
+        .split_once('=')
+        .ok_or_else(|| usage(format!("--role {text}: expected ROLE=COLUMN")))?;
+    let role = match role {
+        "feature" => ColumnRole::Feature,
+        "prediction" => ColumnRole::Prediction,
+        "label" => ColumnRole::Label,
+        "id" => ColumnRole::Id,
+        "timestamp" => ColumnRole::Timestamp,
+        "weight" => ColumnRole::Weight,
+        other => {
+            return Err(usage(format!(
+                "--role {text}: unknown role `{other}`; expected feature, prediction, label, id, timestamp or weight"
+            )));
+        }
+    };
+    Ok((column.to_string(), role))
+}
+
+fn read_options(args: &ProfileArgs) -> Result<ReadOptions> {
+    let mut csv = CsvOptions::default();
+    if let Some(d) = &args.delimiter {
+        let d = if d == "\\t" { "\t" } else { d.as_str() };
+        csv.delimiter = match d.as_bytes() {
+            [b] => *b,
+            _ => {
+                return Err(usage(format!(
+                    "--delimiter `{d}`: expected a single ASCII character"
+                )));
+            }
+        };
+    }
+    csv.has_header = !args.no_header;
+    for t in &args.csv_types {
+        let (column, ty) = t
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--csv-type {t}: expected COLUMN=TYPE")))?;
+        csv.type_overrides
+            .push((column.to_string(), ty.to_string()));
+    }
+    csv.null_values.extend(args.null_values.iter().cloned());
+    let format = args
+        .input_format
+        .as_deref()
+        .map(|f| {
+            f.parse::<Format>().map_err(|_| {
+                usage(format!(
+                    "--input-format {f}: expected csv, tsv, parquet, ndjson, ipc or ipc-stream"
+                ))
+            })
+        })
+        .transpose()?;
+    Ok(ReadOptions {
+        format,
+        csv,
+        columns: args.columns.clone(),
+        ..ReadOptions::default()
+    })
+}
+
+/// Splits `--slice` values into column-list specs and derived columns.
+fn slice_specs(slices: &[String]) -> (Vec<Vec<String>>, Vec<String>) {
+    let mut specs = Vec::new();
+    let mut derived = Vec::new();
+    for s in slices {
+        // A derived definition may contain commas (IN lists), so it is never split.
+        if let Some((name, _)) = s.split_once('=') {
+            derived.push(s.clone());
+            specs.push(vec![name.trim().to_string()]);
+        } else {
+            specs.push(s.split(',').map(|c| c.trim().to_string()).collect());
+        }
+    }
+    (specs, derived)
+}
+
+fn profile(args: ProfileArgs) -> Result<u8> {
+    let (slices, derived) = slice_specs(&args.slices);
+    let roles = args
+        .roles
+        .iter()
+        .map(|r| parse_role(r))
+        .collect::<Result<Vec<_>>>()?;
+    let request = ProfileRequest {
+        read: read_options(&args)?,
+        profile: ProfileOptions {
+            roles,
+            slices,
+            max_slices: args.max_slices,
+        },
+        where_sql: args.where_sql.clone(),
+        derived,
+    };
+    let show_progress = !args.common.quiet && std::io::stderr().is_terminal();
+    let progress_bar: std::sync::Mutex<Option<ProgressHandle>> = std::sync::Mutex::new(None);
+    let result = profile_inputs(&args.inputs, &request, |total, read| {
+        if show_progress && let Ok(mut slot) = progress_bar.lock() {
+            *slot = Some(ProgressHandle::start(total, read));
+        }
+    });
+    if let Some(handle) = progress_bar.lock().ok().and_then(|mut s| s.take()) {
+        handle.stop();
+    }
+    let profile = result?;
+    emit_profile(&profile, args.output.as_deref(), &args.common)?;
+    Ok(0)
+}
+
+fn emit_profile(profile: &Profile, output: Option<&Path>, common: &Common) -> Result<()> {
+    let json = profile_io::to_json(profile);
+    if let Some(path) = output {
+        write_file(path, &json)?;
+    }
+    if !common.quiet {
+        match common.format {
+            OutputFormat::Json => println!("{json}"),
+            OutputFormat::Table => print!("{}", profile_table(profile)),
+        }
+    }
+    Ok(())
+}
+
+fn merge(args: MergeArgs) -> Result<u8> {
+    let profiles = args
+        .profiles
+        .iter()
+        .map(|p| {
+            Ok((
+                p.display().to_string(),
+                profile_io::load(p).map_err(AssayError::from)?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let merged = merge_profiles(&profiles)?;
+    emit_profile(&merged, args.output.as_deref(), &args.common)?;
+    Ok(0)
+}
+
+fn infer(args: InferArgs) -> Result<u8> {
+    let profile = profile_io::load(&args.profile).map_err(AssayError::from)?;
+    let options = InferOptions {
+        ranges: args.ranges,
+        max_domain_size: args.max_domain_size,
+        max_int_categories: args.max_int_categories,
+        ..InferOptions::default()
+    };
+    let inferred = infer_with_notes(&profile, &options);
+    let toml = to_toml_string_with_notes(&inferred.schema, &inferred.notes);
+    if let Some(path) = &args.output {
+        write_file(path, &toml)?;
+    }
+    if !args.common.quiet {
+        match args.common.format {
+            OutputFormat::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&inferred.schema).context("serializing the schema")?
+            ),
+            OutputFormat::Table if args.output.is_none() => print!("{toml}"),
+            OutputFormat::Table => print!("{}", schema_table(&inferred.schema)),
+        }
+    }
+    Ok(0)
+}
+
+/// Writes via a temporary file and a rename, so a crash never leaves half a file.
+fn write_file(path: &Path, contents: &str) -> Result<()> {
+    let err = |source| AssayError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    let tmp = path.with_extension("tmp-assay");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp).map_err(err)?;
+        f.write_all(contents.as_bytes()).map_err(err)?;
+        f.sync_all().map_err(err)?;
+    }
+    std::fs::rename(&tmp, path).map_err(err)?;
+    Ok(())
+}
+
+/// An indicatif progress bar fed by the sources' byte counter.
+struct ProgressHandle {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl ProgressHandle {
+    fn start(total: u64, read: Arc<AtomicU64>) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {bytes}/{total_bytes} {wide_bar} {bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            while !flag.load(Ordering::Relaxed) {
+                bar.set_position(read.load(Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        Self { stop, thread }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
+}

@@ -1,0 +1,127 @@
+//! Numeric accumulator: counts, exact moments and a KLL quantile sketch.
+//!
+//! Moments use a two-pass computation inside each batch (exact sum of
+//! squared deviations around the batch mean) and Chan et al.'s pairwise
+//! update to combine batches and partitions, so merging is numerically
+//! stable and order-independent up to floating-point rounding.
+
+use serde::{Deserialize, Serialize};
+
+use super::sketch::Kll;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumericState {
+    /// Finite values seen (NaN and ±inf are counted separately).
+    pub finite: u64,
+    pub nan: u64,
+    pub pos_inf: u64,
+    pub neg_inf: u64,
+    pub zeros: u64,
+    pub negatives: u64,
+    pub sum: f64,
+    pub mean: f64,
+    /// Sum of squared deviations from the mean (Welford's M2).
+    pub m2: f64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub kll: Kll,
+}
+
+/// Statistics of one batch before they are folded into the running state.
+struct BatchMoments {
+    n: u64,
+    sum: f64,
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+}
+
+impl NumericState {
+    /// Adds values (already stripped of nulls). Non-finite values are counted
+    /// but kept out of moments and quantiles.
+    pub fn update_values(&mut self, values: impl Iterator<Item = f64> + Clone) {
+        let mut n = 0u64;
+        let mut sum = 0.0f64;
+        let mut min = f64::INFINITY;
+        let mut max = f64::NEG_INFINITY;
+        for v in values.clone() {
+            if v.is_finite() {
+                n += 1;
+                sum += v;
+                min = min.min(v);
+                max = max.max(v);
+                if v == 0.0 {
+                    self.zeros += 1;
+                } else if v < 0.0 {
+                    self.negatives += 1;
+                }
+                self.kll.update(v);
+            } else if v.is_nan() {
+                self.nan += 1;
+            } else if v > 0.0 {
+                self.pos_inf += 1;
+            } else {
+                self.neg_inf += 1;
+            }
+        }
+        if n == 0 {
+            return;
+        }
+        let mean = sum / n as f64;
+        let m2 = values
+            .filter(|v| v.is_finite())
+            .map(|v| (v - mean) * (v - mean))
+            .sum();
+        self.fold(BatchMoments {
+            n,
+            sum,
+            mean,
+            m2,
+            min,
+            max,
+        });
+    }
+
+    fn fold(&mut self, b: BatchMoments) {
+        let n_a = self.finite as f64;
+        let n_b = b.n as f64;
+        let n = n_a + n_b;
+        let delta = b.mean - self.mean;
+        self.mean += delta * n_b / n;
+        self.m2 += b.m2 + delta * delta * n_a * n_b / n;
+        self.finite += b.n;
+        self.sum += b.sum;
+        self.min = Some(self.min.map_or(b.min, |m| m.min(b.min)));
+        self.max = Some(self.max.map_or(b.max, |m| m.max(b.max)));
+    }
+
+    pub fn merge(&mut self, other: &NumericState) {
+        self.nan += other.nan;
+        self.pos_inf += other.pos_inf;
+        self.neg_inf += other.neg_inf;
+        self.zeros += other.zeros;
+        self.negatives += other.negatives;
+        self.kll.merge(&other.kll);
+        if let (Some(min), Some(max)) = (other.min, other.max) {
+            self.fold(BatchMoments {
+                n: other.finite,
+                sum: other.sum,
+                mean: other.mean,
+                m2: other.m2,
+                min,
+                max,
+            });
+        }
+    }
+
+    /// Sample variance (ddof = 1), as pandas' `var()`.
+    pub fn variance(&self) -> Option<f64> {
+        (self.finite > 1).then(|| (self.m2 / (self.finite - 1) as f64).max(0.0))
+    }
+
+    pub fn mean(&self) -> Option<f64> {
+        (self.finite > 0).then_some(self.mean)
+    }
+}
