@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Profiling benchmark against peers, as whole processes (see BENCHMARKS.md).
+#
+#   bash scripts/bench.sh            # 10M-row table vs polars describe; 1M rows vs whylogs
+#   ROWS=2000000 bash scripts/bench.sh
+#
+# Needs the release build (built here), Python 3 with `pip install polars
+# pyarrow pandas whylogs`, and GNU time (/usr/bin/time, Debian package `time`)
+# for peak RSS. Data goes to $BENCH_DIR (default /tmp/assay-bench) and is
+# generated once. RUNS (default 3) runs of each command; the median is quoted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BENCH_DIR=${BENCH_DIR:-/tmp/assay-bench}
+ROWS=${ROWS:-10000000}
+SMALL_ROWS=${SMALL_ROWS:-1000000}
+RUNS=${RUNS:-3}
+PYTHON=${PYTHON:-python3}
+big="$BENCH_DIR/bench_${ROWS}.parquet"
+small="$BENCH_DIR/bench_${SMALL_ROWS}.parquet"
+
+cargo build --locked --release --bin assay --example generate_bench_data
+assay=target/release/assay
+gen=target/release/examples/generate_bench_data
+[ -f "$big" ] || "$gen" --rows "$ROWS" -o "$big"
+[ -f "$small" ] || "$gen" --rows "$SMALL_ROWS" -o "$small"
+
+# run LABEL CMD...: RUNS timed runs; prints wall seconds and peak RSS per run
+# and the medians.
+run() {
+    local label=$1
+    shift
+    local walls=() rss=()
+    for _ in $(seq "$RUNS"); do
+        /usr/bin/time -f '%e %M' -o /tmp/assay-bench-time "$@" >/dev/null
+        read -r wall kb </tmp/assay-bench-time
+        walls+=("$wall")
+        rss+=("$kb")
+    done
+    local mw mr
+    mw=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p")
+    mr=$(printf '%s\n' "${rss[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p")
+    printf '%-34s wall %6.2f s (runs: %s)  peak RSS %5d MiB\n' \
+        "$label" "$mw" "${walls[*]}" "$((mr / 1024))"
+    echo "$mw" >"/tmp/assay-bench-last"
+}
+
+echo "== $ROWS rows: $(du -h "$big" | cut -f1) $big; $(nproc) cores"
+run "assay profile" "$assay" profile -q "$big" -o /tmp/assay-bench/out.profile.json
+a=$(cat /tmp/assay-bench-last)
+run "polars read_parquet().describe()" "$PYTHON" scripts/bench_peers.py polars-describe "$big"
+p=$(cat /tmp/assay-bench-last)
+echo "assay / polars = $(echo "scale=2; $a / $p" | bc)"
+
+echo "== $SMALL_ROWS rows: $small"
+run "assay profile" "$assay" profile -q "$small" -o /tmp/assay-bench/out.profile.json
+a=$(cat /tmp/assay-bench-last)
+run "whylogs why.log(pandas df)" "$PYTHON" scripts/bench_peers.py whylogs "$small"
+w=$(cat /tmp/assay-bench-last)
+echo "whylogs / assay = $(echo "scale=1; $w / $a" | bc)"
