@@ -51,6 +51,9 @@ enum Command {
     Merge(MergeArgs),
     /// Infer a schema for human review from a profile.
     Infer(InferArgs),
+    /// Work with schema files (import a TFDV schema.pbtxt).
+    #[command(subcommand)]
+    Schema(SchemaCommand),
 }
 
 #[derive(Args)]
@@ -158,6 +161,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Profile(args) => profile(args),
         Command::Merge(args) => merge(args),
         Command::Infer(args) => infer(args),
+        Command::Schema(SchemaCommand::Import(args)) => schema_import(args),
     }
 }
 
@@ -378,4 +382,35 @@ impl ProgressHandle {
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.thread.join();
     }
+}
+
+#[derive(Subcommand)]
+enum SchemaCommand {
+    /// Import a TensorFlow Data Validation schema (schema.pbtxt) as assay TOML.
+    ///
+    /// What assay cannot represent is printed as warnings and listed in the
+    /// header of the written file.
+    Import(SchemaImportArgs),
+}
+
+#[derive(Args)]
+struct SchemaImportArgs {
+    /// The TFDV schema: a TFMD Schema message in protobuf text format.
+    input: PathBuf,
+    /// Write the schema (TOML) here; without it the TOML goes to stdout.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+fn schema_import(args: SchemaImportArgs) -> Result<u8> {
+    let imported = assay::schema::tfdv::import_file(&args.input).map_err(AssayError::from)?;
+    for warning in &imported.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let toml = imported.to_toml();
+    match &args.output {
+        Some(path) => write_file(path, &toml)?,
+        None => print!("{toml}"),
+    }
+    Ok(0)
 }

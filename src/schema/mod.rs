@@ -133,6 +133,7 @@
 pub mod infer;
 mod model;
 mod parse;
+pub mod tfdv;
 mod validate;
 mod write;
 
