@@ -8,6 +8,7 @@
 
 pub mod checks;
 pub mod error;
+pub mod expectations;
 pub mod pipeline;
 pub mod profile;
 pub mod query;

@@ -1,0 +1,451 @@
+//! Table-level and column-aggregate expectations: pure functions of the
+//! column list, the row count, a column's profile and (for distinct-value
+//! expectations) exact value counts.
+
+use std::collections::{HashMap, HashSet};
+
+use arrow::array::ArrayRef;
+use serde_json::{Value as Json, json};
+
+use super::suite::*;
+use super::values::*;
+use crate::profile::column::ColumnState;
+use crate::profile::{ColumnProfile, LogicalType};
+
+/// What an aggregate evaluation produces: success, `observed_value`, `details`.
+pub type Verdict = (bool, Json, Option<Json>);
+
+fn in_bounds(x: f64, b: &Bounds, fam: Family) -> Result<bool, String> {
+    let min = b.min.as_ref().map(|v| num_bound(v, fam)).transpose()?;
+    let max = b.max.as_ref().map(|v| num_bound(v, fam)).transpose()?;
+    if x.is_nan() {
+        return Ok(false);
+    }
+    let above = min.is_none_or(|m| if b.strict_min { x > m } else { x >= m });
+    let below = max.is_none_or(|m| if b.strict_max { x < m } else { x <= m });
+    Ok(above && below)
+}
+
+fn between(x: Option<f64>, b: &Bounds) -> Result<Verdict, String> {
+    let ok = match x {
+        Some(x) => in_bounds(x, b, Family::Num)?,
+        None => false,
+    };
+    Ok((ok, x.map_or(Json::Null, num_json), None))
+}
+
+pub fn table(check: &TableCheck, columns: &[String], rows: u64) -> Result<Verdict, String> {
+    let names = || Json::Array(columns.iter().map(|c| Json::String(c.clone())).collect());
+    Ok(match check {
+        TableCheck::RowCountBetween(b) => between(Some(rows as f64), b)?,
+        TableCheck::RowCountEqual(n) => (rows == *n, Json::from(rows), None),
+        TableCheck::ColumnCountBetween(b) => between(Some(columns.len() as f64), b)?,
+        TableCheck::ColumnCountEqual(n) => {
+            (columns.len() as u64 == *n, Json::from(columns.len()), None)
+        }
+        TableCheck::ColumnsMatchOrderedList(expected) => {
+            let mut mismatched = Vec::new();
+            for i in 0..expected.len().max(columns.len()) {
+                let (want, got) = (expected.get(i), columns.get(i));
+                if want != got {
+                    mismatched.push(json!({
+                        "Expected Column Position": i,
+                        "Expected": want,
+                        "Found": got,
+                    }));
+                }
+            }
+            let details = (!mismatched.is_empty()).then(|| json!({"mismatched": mismatched}));
+            (mismatched.is_empty(), names(), details)
+        }
+        TableCheck::ColumnsMatchSet { set, exact } => {
+            let have: HashSet<&String> = columns.iter().collect();
+            let want: HashSet<&String> = set.iter().collect();
+            let mut missing: Vec<&String> = want.difference(&have).copied().collect();
+            let mut unexpected: Vec<&String> = have.difference(&want).copied().collect();
+            missing.sort();
+            unexpected.sort();
+            let ok = missing.is_empty() && (!exact || unexpected.is_empty());
+            let details = (!missing.is_empty() || !unexpected.is_empty())
+                .then(|| json!({"mismatched": {"unexpected": unexpected, "missing": missing}}));
+            (ok, names(), details)
+        }
+        TableCheck::ColumnExists { column, index } => {
+            let position = columns.iter().position(|c| c == column);
+            let ok = match (position, index) {
+                (Some(p), Some(i)) => p == *i,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            (ok, position.map_or(Json::Null, Json::from), None)
+        }
+    })
+}
+
+/// Exact counts of a column's distinct non-missing values, collected while
+/// streaming (memory grows with the number of distinct values).
+#[derive(Debug, Clone, Default)]
+pub struct ValueCounts {
+    pub counts: HashMap<Key, u64>,
+    pub nonmissing: u64,
+}
+
+impl ValueCounts {
+    pub fn update(&mut self, array: &ArrayRef) -> Result<(), String> {
+        let (column, _) = KeyColumn::new(array)?;
+        for i in 0..array.len() {
+            let key = column.key(i);
+            if key != Key::Null {
+                self.nonmissing += 1;
+                *self.counts.entry(key).or_default() += 1;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn merge(&mut self, other: ValueCounts) {
+        self.nonmissing += other.nonmissing;
+        for (k, c) in other.counts {
+            *self.counts.entry(k).or_default() += c;
+        }
+    }
+
+    /// From a saved profile: exact only while the column had at most 4096
+    /// distinct values (strings and integers) or is boolean.
+    pub fn from_profile(column: &ColumnProfile) -> Option<Self> {
+        let mut counts = HashMap::new();
+        use crate::profile::frequency::FrequencyState::Exact;
+        match &column.state {
+            ColumnState::String(s) => match &s.frequency {
+                Exact(values) => {
+                    for (v, c) in values {
+                        counts.insert(Key::Text(v.clone()), *c);
+                    }
+                }
+                _ => return None,
+            },
+            ColumnState::Int {
+                frequency: Exact(values),
+                ..
+            } => {
+                for (v, c) in values {
+                    counts.insert(Key::num(*v as f64), *c);
+                }
+            }
+            ColumnState::Bool {
+                true_count,
+                false_count,
+            } => {
+                for (b, c) in [(true, *true_count), (false, *false_count)] {
+                    if c > 0 {
+                        counts.insert(Key::Bool(b), c);
+                    }
+                }
+            }
+            _ => return None,
+        }
+        Some(Self {
+            nonmissing: counts.values().sum(),
+            counts,
+        })
+    }
+
+    fn sorted(&self) -> Vec<(&Key, u64)> {
+        let mut values: Vec<(&Key, u64)> = self.counts.iter().map(|(k, c)| (k, *c)).collect();
+        values.sort_by(|a, b| a.0.cmp_values(b.0));
+        values
+    }
+}
+
+fn family_of(column: &ColumnProfile) -> Family {
+    match column.logical_type {
+        LogicalType::Int | LogicalType::Float => Family::Num,
+        LogicalType::Timestamp | LogicalType::Date => Family::Temporal,
+        LogicalType::String => Family::Text,
+        LogicalType::Bool => Family::Bool,
+        LogicalType::List => Family::Other,
+    }
+}
+
+/// Evaluates a column aggregate. `counts` must be given for checks that
+/// [`AggregateCheck::needs_value_counts`].
+pub fn column(
+    check: &AggregateCheck,
+    profile: &ColumnProfile,
+    counts: Option<&ValueCounts>,
+) -> Result<Verdict, String> {
+    use AggregateCheck as A;
+    let fam = family_of(profile);
+    let temporal = fam == Family::Temporal;
+    let numeric = || -> Result<(), String> {
+        match fam {
+            Family::Num | Family::Temporal => Ok(()),
+            _ => Err(format!(
+                "needs a numeric column, but \"{}\" is {}",
+                profile.name,
+                profile.logical_type.as_str()
+            )),
+        }
+    };
+    let stat = |x: Option<f64>, b: &Bounds| -> Result<Verdict, String> {
+        let ok = match x {
+            Some(x) => in_bounds(x, b, fam)?,
+            None => false,
+        };
+        let shown = match x {
+            Some(x) if temporal => Json::String(micros_to_text(x as i64)),
+            other => other.map_or(Json::Null, num_json),
+        };
+        Ok((ok, shown, None))
+    };
+    let kll = || match &profile.state {
+        ColumnState::Float(n) | ColumnState::Temporal(n) | ColumnState::Int { numeric: n, .. } => {
+            Some(&n.kll)
+        }
+        _ => None,
+    };
+    let value_counts = || counts.ok_or_else(|| "exact value counts are not available".to_string());
+    let nonnull = profile.count.saturating_sub(profile.nan_count.unwrap_or(0));
+    Ok(match check {
+        A::Min(b) => {
+            numeric()?;
+            let min = if profile.neg_inf_count.unwrap_or(0) > 0 {
+                Some(f64::NEG_INFINITY)
+            } else {
+                profile.min
+            };
+            stat(min, b)?
+        }
+        A::Max(b) => {
+            numeric()?;
+            let max = if profile.pos_inf_count.unwrap_or(0) > 0 {
+                Some(f64::INFINITY)
+            } else {
+                profile.max
+            };
+            stat(max, b)?
+        }
+        A::Mean(b) => {
+            numeric()?;
+            stat(profile.mean, b)?
+        }
+        A::Stdev(b) => {
+            numeric()?;
+            between(profile.stddev, b)?
+        }
+        A::Sum(b) => {
+            numeric()?;
+            between(profile.sum.filter(|_| nonnull > 0).or(Some(0.0)), b)?
+        }
+        A::Median(b) => {
+            numeric()?;
+            stat(kll().and_then(|k| k.quantile(0.5)), b)?
+        }
+        A::Quantiles { quantiles, ranges } => {
+            numeric()?;
+            let sketch = kll();
+            let values: Vec<Option<f64>> = quantiles
+                .iter()
+                .map(|q| sketch.and_then(|k| k.quantile(*q)))
+                .collect();
+            let mut details = Vec::new();
+            for (v, (lo, hi)) in values.iter().zip(ranges) {
+                let b = Bounds {
+                    min: lo.map(Scalar::Num),
+                    max: hi.map(Scalar::Num),
+                    strict_min: false,
+                    strict_max: false,
+                };
+                details.push(match v {
+                    Some(x) => in_bounds(*x, &b, fam)?,
+                    None => false,
+                });
+            }
+            let shown: Vec<Json> = values
+                .iter()
+                .map(|v| match v {
+                    Some(x) if temporal => Json::String(micros_to_text(*x as i64)),
+                    other => other.map_or(Json::Null, num_json),
+                })
+                .collect();
+            (
+                details.iter().all(|d| *d),
+                json!({"quantiles": quantiles, "values": shown}),
+                Some(json!({"success_details": details})),
+            )
+        }
+        A::ProportionNonNull(b) => {
+            let rows = profile.count + profile.null_count;
+            let p = (rows > 0).then(|| nonnull as f64 / rows as f64);
+            between(p, b)?
+        }
+        A::ProportionUnique(b) => {
+            let c = value_counts()?;
+            let p = (c.nonmissing > 0).then(|| c.counts.len() as f64 / c.nonmissing as f64);
+            between(p, b)?
+        }
+        A::UniqueValueCount(b) => between(Some(value_counts()?.counts.len() as f64), b)?,
+        A::DistinctInSet(set) | A::DistinctContainSet(set) | A::DistinctEqualSet(set) => {
+            let c = value_counts()?;
+            let want = key_set(set, fam)?;
+            let have: HashSet<&Key> = c.counts.keys().collect();
+            let ok = match check {
+                A::DistinctInSet(_) => have.iter().all(|k| want.contains(*k)),
+                A::DistinctContainSet(_) => want.iter().all(|k| have.contains(k)),
+                _ => have.len() == want.len() && have.iter().all(|k| want.contains(*k)),
+            };
+            let sorted = c.sorted();
+            let observed: Vec<Json> = sorted.iter().map(|(k, _)| k.to_json(temporal)).collect();
+            let details: Vec<Json> = sorted
+                .iter()
+                .map(|(k, n)| json!({"value": k.to_json(temporal), "count": n}))
+                .collect();
+            (
+                ok,
+                Json::Array(observed),
+                Some(json!({"value_counts": details})),
+            )
+        }
+        A::MostCommonInSet { set, ties_okay } => {
+            let c = value_counts()?;
+            let top = c.counts.values().copied().max().unwrap_or(0);
+            let mut modes: Vec<&Key> = c
+                .counts
+                .iter()
+                .filter(|(_, n)| **n == top)
+                .map(|(k, _)| k)
+                .collect();
+            modes.sort_by(|a, b| a.cmp_values(b));
+            let want = key_set(set, fam)?;
+            let hits = modes.iter().filter(|k| want.contains(**k)).count();
+            // GE: with ties_okay any mode in the set passes; otherwise the
+            // mode must be unique and in the set.
+            let ok = if *ties_okay {
+                hits > 0
+            } else {
+                modes.len() == 1 && hits == 1
+            };
+            let observed: Vec<Json> = modes.iter().map(|k| k.to_json(temporal)).collect();
+            (ok, Json::Array(observed), None)
+        }
+        A::KlDivergence {
+            partition,
+            threshold,
+        } => kl(partition, *threshold, profile, counts, fam)?,
+        A::OfType(t) => {
+            let ok = type_matches(t, &profile.arrow_type, profile.logical_type);
+            (ok, Json::String(profile.arrow_type.clone()), None)
+        }
+        A::InTypeList(types) => {
+            let ok = types
+                .iter()
+                .any(|t| type_matches(t, &profile.arrow_type, profile.logical_type));
+            (ok, Json::String(profile.arrow_type.clone()), None)
+        }
+    })
+}
+
+/// KL divergence of the observed distribution from the partition's
+/// (`sum p_obs · ln(p_obs / p_expected)`, scipy's `entropy(pk, qk)` as GE
+/// uses it). Categorical partitions use exact counts; bins use the KLL
+/// sketch's CDF (approximate).
+fn kl(
+    partition: &Partition,
+    threshold: f64,
+    profile: &ColumnProfile,
+    counts: Option<&ValueCounts>,
+    fam: Family,
+) -> Result<Verdict, String> {
+    let (observed, expected): (Vec<f64>, Vec<f64>) = match partition {
+        Partition::Categorical { values, weights } => {
+            let c = counts.ok_or("exact value counts are not available")?;
+            let keys: Vec<Key> = values
+                .iter()
+                .map(|v| scalar_key(v, fam))
+                .collect::<Result<_, _>>()?;
+            let total = c.nonmissing.max(1) as f64;
+            let mut observed: Vec<f64> = keys
+                .iter()
+                .map(|k| *c.counts.get(k).unwrap_or(&0) as f64 / total)
+                .collect();
+            let mut expected = weights.clone();
+            // Observed values outside the partition have expected weight 0.
+            let outside: u64 = c
+                .counts
+                .iter()
+                .filter(|(k, _)| !keys.contains(k))
+                .map(|(_, n)| *n)
+                .sum();
+            if outside > 0 {
+                observed.push(outside as f64 / total);
+                expected.push(0.0);
+            }
+            (observed, expected)
+        }
+        Partition::Bins { edges, weights } => {
+            let sketch = match &profile.state {
+                ColumnState::Float(n) | ColumnState::Int { numeric: n, .. } => &n.kll,
+                _ => return Err("binned partitions need a numeric column".into()),
+            };
+            let cdf = sketch.cdf(edges).ok_or("the column has no values")?;
+            // cdf[i] = share below edges[i]; bins are between consecutive edges.
+            let inside = (cdf[cdf.len() - 2] - cdf[0]).max(f64::MIN_POSITIVE);
+            let observed = (0..weights.len())
+                .map(|i| (cdf[i + 1] - cdf[i]) / inside)
+                .collect();
+            (observed, weights.clone())
+        }
+    };
+    let sum_expected: f64 = expected.iter().sum();
+    let mut kl = 0.0;
+    for (p, q) in observed.iter().zip(&expected) {
+        let q = q / sum_expected.max(f64::MIN_POSITIVE);
+        if *p > 0.0 {
+            kl += if q > 0.0 {
+                p * (p / q).ln()
+            } else {
+                f64::INFINITY
+            };
+        }
+    }
+    let details = json!({
+        "observed_partition": {"weights": observed.iter().map(|w| num_json(*w)).collect::<Vec<_>>()},
+        "expected_partition": {"weights": expected.iter().map(|w| num_json(*w)).collect::<Vec<_>>()},
+    });
+    Ok((kl <= threshold, num_json(kl), Some(details)))
+}
+
+/// Whether a GE type name (numpy/pandas, Python, Spark, SQL or Arrow
+/// spelling) describes the column. See the README for the accepted names.
+pub fn type_matches(wanted: &str, arrow_type: &str, logical: LogicalType) -> bool {
+    let w = wanted.trim().to_ascii_lowercase();
+    let a = arrow_type.to_ascii_lowercase();
+    if w == a {
+        return true;
+    }
+    let exact_width = [
+        "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32",
+        "float64", "float16",
+    ];
+    if exact_width.contains(&w.as_str()) {
+        return a == w;
+    }
+    match w.as_str() {
+        "int" | "integer" | "bigint" | "long" | "smallint" | "tinyint" | "integertype"
+        | "longtype" | "shorttype" | "bytetype" => logical == LogicalType::Int,
+        "float" | "double" | "real" | "floattype" | "doubletype" | "decimal" | "numeric"
+        | "decimaltype" => logical == LogicalType::Float,
+        "str" | "string" | "object" | "utf8" | "large_string" | "large_utf8" | "utf8view"
+        | "varchar" | "text" | "stringtype" | "char" => logical == LogicalType::String,
+        "bool" | "boolean" | "booleantype" | "bool_" => logical == LogicalType::Bool,
+        "date" | "datetype" | "date32" | "datetime.date" => logical == LogicalType::Date,
+        "datetime" | "datetime64" | "timestamp" | "timestamptype" | "datetime.datetime" => {
+            logical == LogicalType::Timestamp
+        }
+        _ if w.starts_with("datetime64[") || w.starts_with("timestamp(") => {
+            logical == LogicalType::Timestamp
+        }
+        "list" | "array" | "arraytype" => logical == LogicalType::List,
+        _ => false,
+    }
+}

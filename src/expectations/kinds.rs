@@ -1,0 +1,960 @@
+//! The expectation registry: GE names, their arguments, and the typed form
+//! each one becomes. Argument errors name the argument; unknown arguments
+//! and unknown expectation types get the closest known name.
+
+use regex::Regex;
+use serde_json::{Map, Value as Json};
+
+use super::parse::{RawExpectation, closest, unknown_key};
+use super::suite::*;
+
+/// Every expectation assay runs, by GE name.
+pub const SUPPORTED: &[&str] = &[
+    "expect_column_distinct_values_to_be_in_set",
+    "expect_column_distinct_values_to_contain_set",
+    "expect_column_distinct_values_to_equal_set",
+    "expect_column_kl_divergence_to_be_less_than",
+    "expect_column_max_to_be_between",
+    "expect_column_mean_to_be_between",
+    "expect_column_median_to_be_between",
+    "expect_column_min_to_be_between",
+    "expect_column_most_common_value_to_be_in_set",
+    "expect_column_pair_values_a_to_be_greater_than_b",
+    "expect_column_pair_values_to_be_equal",
+    "expect_column_pair_values_to_be_in_set",
+    "expect_column_proportion_of_non_null_values_to_be_between",
+    "expect_column_proportion_of_unique_values_to_be_between",
+    "expect_column_quantile_values_to_be_between",
+    "expect_column_stdev_to_be_between",
+    "expect_column_sum_to_be_between",
+    "expect_column_to_exist",
+    "expect_column_type_to_be",
+    "expect_column_unique_value_count_to_be_between",
+    "expect_column_value_lengths_to_be_between",
+    "expect_column_value_lengths_to_equal",
+    "expect_column_value_z_scores_to_be_less_than",
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_be_dateutil_parseable",
+    "expect_column_values_to_be_decreasing",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_be_in_type_list",
+    "expect_column_values_to_be_increasing",
+    "expect_column_values_to_be_json_parseable",
+    "expect_column_values_to_be_null",
+    "expect_column_values_to_be_of_type",
+    "expect_column_values_to_be_unique",
+    "expect_column_values_to_match_like_pattern",
+    "expect_column_values_to_match_like_pattern_list",
+    "expect_column_values_to_match_regex",
+    "expect_column_values_to_match_regex_list",
+    "expect_column_values_to_match_strftime_format",
+    "expect_column_values_to_not_be_in_set",
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_not_match_like_pattern",
+    "expect_column_values_to_not_match_like_pattern_list",
+    "expect_column_values_to_not_match_regex",
+    "expect_column_values_to_not_match_regex_list",
+    "expect_compound_columns_to_be_unique",
+    "expect_multicolumn_sum_to_equal",
+    "expect_multicolumn_values_to_be_equal",
+    "expect_multicolumn_values_to_be_unique",
+    "expect_select_column_values_to_be_unique_within_record",
+    "expect_table_column_count_to_be_between",
+    "expect_table_column_count_to_equal",
+    "expect_table_columns_to_match_ordered_list",
+    "expect_table_columns_to_match_set",
+    "expect_table_row_count_to_be_between",
+    "expect_table_row_count_to_equal",
+    "unexpected_rows_expectation",
+];
+
+/// GE core expectations assay does not run (yet), with the reason given to
+/// a user whose suite names one.
+pub const NOT_SUPPORTED: &[(&str, &str)] = &[
+    (
+        "expect_column_values_to_match_json_schema",
+        "validating JSON Schema would need a large dependency",
+    ),
+    (
+        "expect_column_values_to_not_be_outliers",
+        "its outlier definition is not implemented",
+    ),
+    (
+        "expect_query_results_to_match_comparison",
+        "it compares against a second data source",
+    ),
+    (
+        "expect_table_row_count_to_equal_other_table",
+        "it compares against a second data source",
+    ),
+];
+
+/// Arguments every expectation accepts besides its own.
+const COMMON: &[&str] = &[
+    "result_format",
+    "catch_exceptions",
+    "row_condition",
+    "condition_parser",
+    "include_config",
+];
+
+pub(crate) struct Problem {
+    pub argument: Option<String>,
+    pub message: String,
+    /// The problem is the expectation type itself (points at `type`).
+    pub about_type: bool,
+}
+
+/// Reads arguments one by one, recording what is wrong with each.
+struct Args<'a> {
+    kwargs: &'a Map<String, Json>,
+    used: Vec<&'static str>,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Args<'a> {
+    /// The argument, unless absent or null (GE writes open bounds as null).
+    fn get(&mut self, key: &'static str) -> Option<&'a Json> {
+        self.used.push(key);
+        self.kwargs.get(key).filter(|v| !v.is_null())
+    }
+
+    fn bad(&mut self, key: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            argument: Some(key.to_string()),
+            message: message.into(),
+            about_type: false,
+        });
+    }
+
+    fn missing(&mut self, key: &str) {
+        self.bad(key, "required argument is missing");
+    }
+
+    fn string(&mut self, key: &'static str) -> Option<String> {
+        match self.get(key)? {
+            Json::String(s) => Some(s.clone()),
+            other => {
+                self.bad(key, format!("expected a string, found {}", describe(other)));
+                None
+            }
+        }
+    }
+
+    fn req_string(&mut self, key: &'static str) -> String {
+        let present = self.kwargs.get(key).is_some_and(|v| !v.is_null());
+        let value = self.string(key);
+        if !present {
+            self.missing(key);
+        }
+        value.unwrap_or_default()
+    }
+
+    fn number(&mut self, key: &'static str) -> Option<f64> {
+        match self.get(key)? {
+            Json::Number(n) => n.as_f64(),
+            other => {
+                self.bad(key, format!("expected a number, found {}", describe(other)));
+                None
+            }
+        }
+    }
+
+    fn req_number(&mut self, key: &'static str) -> f64 {
+        let present = self.kwargs.get(key).is_some_and(|v| !v.is_null());
+        let value = self.number(key);
+        if !present {
+            self.missing(key);
+        }
+        value.unwrap_or_default()
+    }
+
+    fn count(&mut self, key: &'static str) -> Option<u64> {
+        let value = self.number(key)?;
+        if value < 0.0 || value.fract() != 0.0 {
+            self.bad(key, format!("expected a whole number ≥ 0, found {value}"));
+            return None;
+        }
+        Some(value as u64)
+    }
+
+    fn req_count(&mut self, key: &'static str) -> u64 {
+        let present = self.kwargs.get(key).is_some_and(|v| !v.is_null());
+        let value = self.count(key);
+        if !present {
+            self.missing(key);
+        }
+        value.unwrap_or_default()
+    }
+
+    fn flag(&mut self, key: &'static str, default: bool) -> bool {
+        match self.get(key) {
+            None => default,
+            Some(Json::Bool(b)) => *b,
+            Some(other) => {
+                self.bad(
+                    key,
+                    format!("expected true or false, found {}", describe(other)),
+                );
+                default
+            }
+        }
+    }
+
+    fn list(&mut self, key: &'static str) -> Option<&'a Vec<Json>> {
+        let present = self.kwargs.get(key).is_some_and(|v| !v.is_null());
+        match self.get(key) {
+            Some(Json::Array(items)) => Some(items),
+            Some(other) => {
+                self.bad(key, format!("expected a list, found {}", describe(other)));
+                None
+            }
+            None => {
+                if !present {
+                    self.missing(key);
+                }
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, key: &'static str) -> Vec<String> {
+        let Some(items) = self.list(key) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match item {
+                Json::String(s) => out.push(s.clone()),
+                other => self.bad(key, format!("expected strings, found {}", describe(other))),
+            }
+        }
+        out
+    }
+
+    fn scalars(&mut self, key: &'static str) -> Vec<Scalar> {
+        let Some(items) = self.list(key) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match Scalar::from_json(item) {
+                Some(s) => out.push(s),
+                None => self.bad(
+                    key,
+                    format!(
+                        "expected numbers, strings or booleans, found {}",
+                        describe(item)
+                    ),
+                ),
+            }
+        }
+        out
+    }
+
+    fn bound(&mut self, key: &'static str) -> Option<Scalar> {
+        match self.get(key)? {
+            Json::Number(n) => n.as_f64().map(Scalar::Num),
+            Json::String(s) => Some(Scalar::Text(s.clone())),
+            other => {
+                self.bad(
+                    key,
+                    format!(
+                        "expected a number (or a date/text bound), found {}",
+                        describe(other)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// `min_value`, `max_value`, `strict_min`, `strict_max`; at least one bound.
+    fn bounds(&mut self) -> Bounds {
+        let bounds = Bounds {
+            min: self.bound("min_value"),
+            max: self.bound("max_value"),
+            strict_min: self.flag("strict_min", false),
+            strict_max: self.flag("strict_max", false),
+        };
+        let given = |k: &str| self.kwargs.get(k).is_some_and(|v| !v.is_null());
+        if !given("min_value") && !given("max_value") {
+            self.bad(
+                "min_value",
+                "at least one of `min_value` and `max_value` must be given",
+            );
+        }
+        bounds
+    }
+
+    fn numeric_bounds(&mut self) -> Bounds {
+        let bounds = self.bounds();
+        for (key, bound) in [("min_value", &bounds.min), ("max_value", &bounds.max)] {
+            if let Some(Scalar::Text(t)) = bound {
+                self.bad(key, format!("expected a number, found the string \"{t}\""));
+            }
+        }
+        bounds
+    }
+
+    fn regex(&mut self, key: &'static str, pattern: &str) -> Option<Regex> {
+        match Regex::new(pattern) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.bad(
+                    key,
+                    format!("invalid regular expression \"{pattern}\": {e}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn regexes(&mut self, key: &'static str) -> Vec<Regex> {
+        let patterns = self.strings(key);
+        if patterns.is_empty() && self.kwargs.get(key).is_some_and(Json::is_array) {
+            self.bad(key, "the list is empty");
+        }
+        patterns.iter().filter_map(|p| self.regex(key, p)).collect()
+    }
+
+    fn likes(&mut self, key: &'static str) -> Vec<Regex> {
+        let patterns = self.strings(key);
+        if patterns.is_empty() && self.kwargs.get(key).is_some_and(Json::is_array) {
+            self.bad(key, "the list is empty");
+        }
+        patterns
+            .iter()
+            .filter_map(|p| self.regex(key, &like_to_regex(p)))
+            .collect()
+    }
+
+    fn match_on_all(&mut self) -> bool {
+        match self.string("match_on").as_deref() {
+            None | Some("any") => false,
+            Some("all") => true,
+            Some(other) => {
+                self.bad(
+                    "match_on",
+                    format!("expected \"any\" or \"all\", found \"{other}\""),
+                );
+                false
+            }
+        }
+    }
+
+    fn ignore_row_if(&mut self, pair: bool) -> IgnoreRow {
+        let (all, any, never, default) = if pair {
+            (
+                "both_values_are_missing",
+                "either_value_is_missing",
+                "neither",
+                IgnoreRow::AllMissing,
+            )
+        } else {
+            (
+                "all_values_are_missing",
+                "any_value_is_missing",
+                "never",
+                IgnoreRow::AllMissing,
+            )
+        };
+        match self.string("ignore_row_if") {
+            None => default,
+            Some(s) if s == all => IgnoreRow::AllMissing,
+            Some(s) if s == any => IgnoreRow::AnyMissing,
+            Some(s) if s == never => IgnoreRow::Never,
+            Some(other) => {
+                self.bad(
+                    "ignore_row_if",
+                    format!("expected \"{all}\", \"{any}\" or \"{never}\", found \"{other}\""),
+                );
+                default
+            }
+        }
+    }
+
+    /// Unknown arguments, with the closest known one.
+    fn finish(mut self) -> Vec<Problem> {
+        let known: Vec<&str> = self
+            .used
+            .iter()
+            .copied()
+            .chain(COMMON.iter().copied())
+            .collect();
+        let mut unknown: Vec<&String> = self
+            .kwargs
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .collect();
+        unknown.sort();
+        for key in unknown {
+            let message = match closest(key, known.iter().copied()) {
+                Some(near) => format!("unknown argument; did you mean `{near}`?"),
+                None => {
+                    let mut own: Vec<&str> = self.used.clone();
+                    own.sort();
+                    own.dedup();
+                    format!(
+                        "unknown argument; this expectation takes: {}",
+                        own.join(", ")
+                    )
+                }
+            };
+            self.bad(key, message);
+        }
+        self.problems
+    }
+}
+
+fn describe(value: &Json) -> String {
+    match value {
+        Json::Null => "null".into(),
+        Json::Bool(b) => b.to_string(),
+        Json::Number(n) => n.to_string(),
+        Json::String(s) => format!("the string \"{s}\""),
+        Json::Array(_) => "a list".into(),
+        Json::Object(_) => "a table/object".into(),
+    }
+}
+
+/// SQL LIKE (`%` any run, `_` one character, `\` escapes) as an anchored regex.
+pub(crate) fn like_to_regex(pattern: &str) -> String {
+    let mut out = String::from("(?s)^");
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '%' => out.push_str(".*"),
+            '_' => out.push('.'),
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    out.push_str(&regex::escape(&next.to_string()));
+                }
+            }
+            other => out.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    out.push('$');
+    out
+}
+
+/// Builds the typed expectation, or every problem with it.
+pub(crate) fn build(raw: &RawExpectation) -> Result<Expectation, Vec<Problem>> {
+    let name = raw.type_name.as_str();
+    if !SUPPORTED.contains(&name) {
+        let message = match NOT_SUPPORTED.iter().find(|(n, _)| *n == name) {
+            Some((_, why)) => format!(
+                "a Great Expectations expectation that assay does not run yet ({why}); see the README"
+            ),
+            None => {
+                let all = SUPPORTED
+                    .iter()
+                    .chain(NOT_SUPPORTED.iter().map(|(n, _)| n))
+                    .copied();
+                match closest(name, all) {
+                    Some(near) => format!("unknown expectation type; did you mean `{near}`?"),
+                    None => "unknown expectation type (see the README for the list)".into(),
+                }
+            }
+        };
+        return Err(vec![Problem {
+            argument: None,
+            message,
+            about_type: true,
+        }]);
+    }
+    let mut args = Args {
+        kwargs: &raw.kwargs,
+        used: Vec::new(),
+        problems: Vec::new(),
+    };
+    let kind = kind(name, &mut args);
+    let takes_mostly = matches!(
+        kind,
+        Kind::Map { .. }
+            | Kind::Multi { .. }
+            | Kind::Aggregate {
+                check: AggregateCheck::OfType(_) | AggregateCheck::InTypeList(_),
+                ..
+            }
+    );
+    let mostly = if takes_mostly {
+        match args.number("mostly") {
+            Some(m) if !(0.0..=1.0).contains(&m) => {
+                args.bad("mostly", format!("must be between 0 and 1, found {m}"));
+                1.0
+            }
+            Some(m) => m,
+            None => 1.0,
+        }
+    } else {
+        1.0
+    };
+    let (result_format, explicit) = result_format(&mut args);
+    let catch_exceptions = args.flag("catch_exceptions", true);
+    let row_condition = row_condition(&mut args);
+    let _ = args.get("include_config");
+    let mut problems = args.finish();
+    if !matches!(raw.meta, Json::Object(_) | Json::Null) {
+        problems.push(Problem {
+            argument: None,
+            message: "`meta` must be a table/object".into(),
+            about_type: false,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Expectation {
+        index: raw.index,
+        type_name: raw.type_name.clone(),
+        kwargs: raw.kwargs.clone(),
+        meta: raw.meta.clone(),
+        kind,
+        mostly,
+        result_format,
+        result_format_explicit: explicit,
+        catch_exceptions,
+        row_condition,
+    })
+}
+
+fn result_format(args: &mut Args<'_>) -> (ResultFormat, bool) {
+    let mut format = ResultFormat::default();
+    let bad_level = "expected BOOLEAN_ONLY, BASIC, SUMMARY or COMPLETE";
+    match args.get("result_format") {
+        None => return (format, false),
+        Some(Json::String(s)) => match ResultLevel::parse(s) {
+            Some(level) => format.level = level,
+            None => args.bad("result_format", format!("{bad_level}, found \"{s}\"")),
+        },
+        Some(Json::Object(map)) => {
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("result_format", Json::String(s)) => match ResultLevel::parse(s) {
+                        Some(level) => format.level = level,
+                        None => args.bad("result_format", format!("{bad_level}, found \"{s}\"")),
+                    },
+                    ("partial_unexpected_count", Json::Number(n)) if n.as_u64().is_some() => {
+                        format.partial_unexpected_count = n.as_u64().unwrap_or(20) as usize;
+                    }
+                    // Accepted for compatibility; assay always reports row positions.
+                    (
+                        "include_unexpected_rows"
+                        | "unexpected_index_column_names"
+                        | "return_unexpected_index_query"
+                        | "exclude_unexpected_values",
+                        _,
+                    ) => {}
+                    (other, _) => args.bad(
+                        "result_format",
+                        unknown_key("key", other, &["result_format", "partial_unexpected_count"]),
+                    ),
+                }
+            }
+        }
+        Some(other) => args.bad(
+            "result_format",
+            format!("{bad_level} (or a table), found {}", describe(other)),
+        ),
+    }
+    (format, true)
+}
+
+/// `row_condition` as polars SQL. `condition_parser` may be `sql`/`spark`
+/// (taken as is) or `pandas` (`==` becomes `=`, double-quoted strings
+/// become single-quoted; enough for simple `df.query` conditions).
+fn row_condition(args: &mut Args<'_>) -> Option<String> {
+    let condition = args.string("row_condition")?;
+    let parser = args.string("condition_parser");
+    match parser.as_deref() {
+        None | Some("sql") | Some("spark") => Some(condition),
+        Some("pandas") => Some(pandas_to_sql(&condition)),
+        Some(other) => {
+            args.bad(
+                "condition_parser",
+                format!("expected \"sql\", \"spark\" or \"pandas\", found \"{other}\""),
+            );
+            None
+        }
+    }
+}
+
+fn pandas_to_sql(condition: &str) -> String {
+    let mut out = String::new();
+    let mut in_double = false;
+    let mut chars = condition.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                in_double = !in_double;
+                out.push('\'');
+            }
+            '=' if !in_double && chars.peek() == Some(&'=') => {
+                chars.next();
+                out.push('=');
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn column_map(args: &mut Args<'_>, rule: MapRule) -> Kind {
+    Kind::Map {
+        column: args.req_string("column"),
+        rule,
+    }
+}
+
+fn aggregate(args: &mut Args<'_>, check: impl FnOnce(&mut Args<'_>) -> AggregateCheck) -> Kind {
+    let column = args.req_string("column");
+    Kind::Aggregate {
+        column,
+        check: check(args),
+    }
+}
+
+fn pair(args: &mut Args<'_>, rule: MultiRule) -> Kind {
+    let a = args.req_string("column_A");
+    let b = args.req_string("column_B");
+    Kind::Multi {
+        columns: vec![a, b],
+        rule,
+        ignore: args.ignore_row_if(true),
+    }
+}
+
+fn multi(args: &mut Args<'_>, rule: MultiRule) -> Kind {
+    let columns = args.strings("column_list");
+    if columns.is_empty() && args.kwargs.get("column_list").is_some_and(Json::is_array) {
+        args.bad("column_list", "the list is empty");
+    }
+    Kind::Multi {
+        columns,
+        rule,
+        ignore: args.ignore_row_if(false),
+    }
+}
+
+fn kind(name: &str, a: &mut Args<'_>) -> Kind {
+    use AggregateCheck as A;
+    use MapRule as M;
+    let short = name.strip_prefix("expect_").unwrap_or(name);
+    match short {
+        "table_row_count_to_be_between" => {
+            Kind::Table(TableCheck::RowCountBetween(a.numeric_bounds()))
+        }
+        "table_row_count_to_equal" => Kind::Table(TableCheck::RowCountEqual(a.req_count("value"))),
+        "table_column_count_to_be_between" => {
+            Kind::Table(TableCheck::ColumnCountBetween(a.numeric_bounds()))
+        }
+        "table_column_count_to_equal" => {
+            Kind::Table(TableCheck::ColumnCountEqual(a.req_count("value")))
+        }
+        "table_columns_to_match_ordered_list" => Kind::Table(TableCheck::ColumnsMatchOrderedList(
+            a.strings("column_list"),
+        )),
+        "table_columns_to_match_set" => Kind::Table(TableCheck::ColumnsMatchSet {
+            set: a.strings("column_set"),
+            exact: a.flag("exact_match", true),
+        }),
+        "column_to_exist" => Kind::Table(TableCheck::ColumnExists {
+            column: a.req_string("column"),
+            index: a.count("column_index").map(|i| i as usize),
+        }),
+        "column_min_to_be_between" => aggregate(a, |a| A::Min(a.bounds())),
+        "column_max_to_be_between" => aggregate(a, |a| A::Max(a.bounds())),
+        "column_mean_to_be_between" => aggregate(a, |a| A::Mean(a.numeric_bounds())),
+        "column_median_to_be_between" => aggregate(a, |a| A::Median(a.numeric_bounds())),
+        "column_stdev_to_be_between" => aggregate(a, |a| A::Stdev(a.numeric_bounds())),
+        "column_sum_to_be_between" => aggregate(a, |a| A::Sum(a.numeric_bounds())),
+        "column_proportion_of_non_null_values_to_be_between" => {
+            aggregate(a, |a| A::ProportionNonNull(a.numeric_bounds()))
+        }
+        "column_proportion_of_unique_values_to_be_between" => {
+            aggregate(a, |a| A::ProportionUnique(a.numeric_bounds()))
+        }
+        "column_unique_value_count_to_be_between" => {
+            aggregate(a, |a| A::UniqueValueCount(a.numeric_bounds()))
+        }
+        "column_quantile_values_to_be_between" => aggregate(a, quantiles),
+        "column_distinct_values_to_be_in_set" => {
+            aggregate(a, |a| A::DistinctInSet(a.scalars("value_set")))
+        }
+        "column_distinct_values_to_contain_set" => {
+            aggregate(a, |a| A::DistinctContainSet(a.scalars("value_set")))
+        }
+        "column_distinct_values_to_equal_set" => {
+            aggregate(a, |a| A::DistinctEqualSet(a.scalars("value_set")))
+        }
+        "column_most_common_value_to_be_in_set" => aggregate(a, |a| A::MostCommonInSet {
+            set: a.scalars("value_set"),
+            ties_okay: a.flag("ties_okay", false),
+        }),
+        "column_kl_divergence_to_be_less_than" => aggregate(a, kl_divergence),
+        "column_type_to_be" | "column_values_to_be_of_type" => {
+            aggregate(a, |a| A::OfType(a.req_string("type_")))
+        }
+        "column_values_to_be_in_type_list" => {
+            aggregate(a, |a| A::InTypeList(a.strings("type_list")))
+        }
+        "column_values_to_not_be_null" => column_map(a, M::NotNull),
+        "column_values_to_be_null" => column_map(a, M::Null),
+        "column_values_to_be_in_set" => {
+            let set = a.scalars("value_set");
+            column_map(a, M::InSet(set))
+        }
+        "column_values_to_not_be_in_set" => {
+            let set = a.scalars("value_set");
+            column_map(a, M::NotInSet(set))
+        }
+        "column_values_to_be_between" => {
+            let bounds = a.bounds();
+            column_map(a, M::Between(bounds))
+        }
+        "column_values_to_be_increasing" => {
+            let strictly = a.flag("strictly", false);
+            column_map(a, M::Increasing { strictly })
+        }
+        "column_values_to_be_decreasing" => {
+            let strictly = a.flag("strictly", false);
+            column_map(a, M::Decreasing { strictly })
+        }
+        "column_value_lengths_to_be_between" => {
+            let min = a.count("min_value");
+            let max = a.count("max_value");
+            if min.is_none() && max.is_none() && a.problems.is_empty() {
+                a.bad(
+                    "min_value",
+                    "at least one of `min_value` and `max_value` must be given",
+                );
+            }
+            column_map(a, M::LengthsBetween { min, max })
+        }
+        "column_value_lengths_to_equal" => {
+            let value = a.req_count("value");
+            column_map(a, M::LengthsEqual(value))
+        }
+        "column_values_to_match_regex" | "column_values_to_not_match_regex" => {
+            let pattern = a.req_string("regex");
+            let regex = a.regex("regex", &pattern);
+            let rule = match (regex, short.contains("not_match")) {
+                (Some(r), false) => M::Regex(r),
+                (Some(r), true) => M::NotRegex(r),
+                (None, _) => M::NotNull,
+            };
+            column_map(a, rule)
+        }
+        "column_values_to_match_regex_list" => {
+            let regexes = a.regexes("regex_list");
+            let all = a.match_on_all();
+            column_map(a, M::RegexList { regexes, all })
+        }
+        "column_values_to_not_match_regex_list" => {
+            let regexes = a.regexes("regex_list");
+            column_map(a, M::NotRegexList(regexes))
+        }
+        "column_values_to_match_like_pattern" | "column_values_to_not_match_like_pattern" => {
+            let pattern = a.req_string("like_pattern");
+            let regex = a.regex("like_pattern", &like_to_regex(&pattern));
+            let rule = match (regex, short.contains("not_match")) {
+                (Some(r), false) => M::Like(r),
+                (Some(r), true) => M::NotLike(r),
+                (None, _) => M::NotNull,
+            };
+            column_map(a, rule)
+        }
+        "column_values_to_match_like_pattern_list" => {
+            let patterns = a.likes("like_pattern_list");
+            let all = a.match_on_all();
+            column_map(a, M::LikeList { patterns, all })
+        }
+        "column_values_to_not_match_like_pattern_list" => {
+            let patterns = a.likes("like_pattern_list");
+            column_map(a, M::NotLikeList(patterns))
+        }
+        "column_values_to_match_strftime_format" => {
+            let format = a.req_string("strftime_format");
+            if chrono::format::StrftimeItems::new(&format)
+                .any(|item| matches!(item, chrono::format::Item::Error))
+            {
+                a.bad(
+                    "strftime_format",
+                    format!("invalid strftime format \"{format}\""),
+                );
+            }
+            column_map(a, M::StrftimeFormat(format))
+        }
+        "column_values_to_be_dateutil_parseable" => column_map(a, M::DateutilParseable),
+        "column_values_to_be_json_parseable" => column_map(a, M::JsonParseable),
+        "column_values_to_be_unique" => column_map(a, M::Unique),
+        "column_value_z_scores_to_be_less_than" => {
+            let threshold = a.req_number("threshold");
+            let double_sided = a.flag("double_sided", false);
+            column_map(
+                a,
+                M::ZScoreLessThan {
+                    threshold,
+                    double_sided,
+                },
+            )
+        }
+        "column_pair_values_to_be_equal" => pair(a, MultiRule::PairEqual),
+        "column_pair_values_a_to_be_greater_than_b" => {
+            let or_equal = a.flag("or_equal", false);
+            pair(a, MultiRule::PairGreater { or_equal })
+        }
+        "column_pair_values_to_be_in_set" => {
+            let pairs = value_pairs(a);
+            pair(a, MultiRule::PairInSet(pairs))
+        }
+        "multicolumn_sum_to_equal" => {
+            let total = a.req_number("sum_total");
+            multi(a, MultiRule::SumEqual(total))
+        }
+        "multicolumn_values_to_be_equal" => multi(a, MultiRule::ValuesEqual),
+        "multicolumn_values_to_be_unique" | "select_column_values_to_be_unique_within_record" => {
+            multi(a, MultiRule::UniqueWithinRecord)
+        }
+        "compound_columns_to_be_unique" => multi(a, MultiRule::CompoundUnique),
+        "unexpected_rows_expectation" => {
+            let query = a.req_string("unexpected_rows_query");
+            let _ = a.get("description");
+            Kind::UnexpectedRows { query }
+        }
+        // SUPPORTED and this match list the same names (tested).
+        _ => Kind::Table(TableCheck::ColumnCountEqual(0)),
+    }
+}
+
+fn quantiles(a: &mut Args<'_>) -> AggregateCheck {
+    let _ = a.flag("allow_relative_error", false);
+    let mut quantiles = Vec::new();
+    let mut ranges = Vec::new();
+    let key = "quantile_ranges";
+    match a.get(key) {
+        None => a.missing(key),
+        Some(Json::Object(map)) => {
+            let qs = map.get("quantiles").and_then(Json::as_array);
+            let rs = map.get("value_ranges").and_then(Json::as_array);
+            match (qs, rs) {
+                (Some(qs), Some(rs)) if qs.len() == rs.len() => {
+                    for (q, r) in qs.iter().zip(rs) {
+                        let q = q.as_f64().filter(|q| (0.0..=1.0).contains(q));
+                        let r = r.as_array().filter(|r| r.len() == 2);
+                        match (q, r) {
+                            (Some(q), Some(r)) => {
+                                quantiles.push(q);
+                                ranges.push((r[0].as_f64(), r[1].as_f64()));
+                            }
+                            _ => a.bad(
+                                key,
+                                "each quantile must be a number in [0, 1] and each value range a [min, max] pair (null for open)",
+                            ),
+                        }
+                    }
+                }
+                _ => a.bad(
+                    key,
+                    "expected {quantiles = [...], value_ranges = [[min, max], ...]} of equal lengths",
+                ),
+            }
+        }
+        Some(other) => a.bad(
+            key,
+            format!("expected a table/object, found {}", describe(other)),
+        ),
+    }
+    AggregateCheck::Quantiles { quantiles, ranges }
+}
+
+fn kl_divergence(a: &mut Args<'_>) -> AggregateCheck {
+    let threshold = a.req_number("threshold");
+    for key in ["internal_weight_holdout", "tail_weight_holdout"] {
+        let key: &'static str = key;
+        if a.number(key).is_some_and(|w| w != 0.0) {
+            a.bad(key, "weight holdouts are not supported; leave it at 0");
+        }
+    }
+    let _ = a.get("bucketize_data");
+    let _ = a.get("min_value");
+    let _ = a.get("max_value");
+    let key = "partition_object";
+    let partition = match a.get(key) {
+        Some(Json::Object(map)) => {
+            let weights: Vec<f64> = map
+                .get("weights")
+                .and_then(Json::as_array)
+                .map(|w| w.iter().filter_map(Json::as_f64).collect())
+                .unwrap_or_default();
+            if let Some(values) = map.get("values").and_then(Json::as_array) {
+                let values: Vec<Scalar> = values.iter().filter_map(Scalar::from_json).collect();
+                if values.len() != weights.len() || values.is_empty() {
+                    a.bad(
+                        key,
+                        "`values` and `weights` must be non-empty lists of equal length",
+                    );
+                }
+                Partition::Categorical { values, weights }
+            } else if let Some(bins) = map.get("bins").and_then(Json::as_array) {
+                let edges: Vec<f64> = bins.iter().filter_map(Json::as_f64).collect();
+                if edges.len() != weights.len() + 1 || weights.is_empty() {
+                    a.bad(
+                        key,
+                        "`bins` must have one more edge than `weights` has weights",
+                    );
+                }
+                Partition::Bins { edges, weights }
+            } else {
+                a.bad(
+                    key,
+                    "expected `values` and `weights`, or `bins` and `weights`",
+                );
+                Partition::Bins {
+                    edges: Vec::new(),
+                    weights: Vec::new(),
+                }
+            }
+        }
+        other => {
+            match other {
+                None => a.missing(key),
+                Some(v) => a.bad(
+                    key,
+                    format!("expected a table/object, found {}", describe(v)),
+                ),
+            }
+            Partition::Bins {
+                edges: Vec::new(),
+                weights: Vec::new(),
+            }
+        }
+    };
+    AggregateCheck::KlDivergence {
+        partition,
+        threshold,
+    }
+}
+
+fn value_pairs(a: &mut Args<'_>) -> Vec<(Scalar, Scalar)> {
+    let key = "value_pairs_set";
+    let Some(items) = a.list(key) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let parsed = item
+            .as_array()
+            .filter(|p| p.len() == 2)
+            .and_then(|p| Some((Scalar::from_json(&p[0])?, Scalar::from_json(&p[1])?)));
+        match parsed {
+            Some(p) => out.push(p),
+            None => a.bad(
+                key,
+                format!("expected [a, b] pairs, found {}", describe(item)),
+            ),
+        }
+    }
+    out
+}

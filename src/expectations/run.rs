@@ -1,0 +1,614 @@
+//! Running a suite over data: plan, one streaming pass (two when a suite
+//! has z-score expectations), then evaluate every expectation in suite order.
+//!
+//! The pass reads each partition on the rayon pool. Per partition and per
+//! row condition ("scope") it feeds: a profile accumulator for the columns
+//! aggregate expectations read, exact value counts for distinct-value
+//! expectations, every map and multi-column check, and the SQL queries of
+//! `unexpected_rows_expectation`. Partition states merge in input order.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, RecordBatch};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::{Schema, SchemaRef};
+use polars::prelude::IntoLazy;
+use rayon::prelude::*;
+use serde_json::{Value as Json, json};
+
+use super::ExpectationError;
+use super::aggregate::{self, ValueCounts, Verdict};
+use super::result::{self, ExpectationResult, SuiteResult};
+use super::rowcheck::{MapCheck, MultiCheck, Prepared};
+use super::suite::*;
+use super::tally::RowIds;
+use super::values::{family, render};
+use crate::profile::{Profile, ProfileOptions, TableAccumulator};
+use crate::query::RowFilter;
+use crate::sources::{BatchIter, SourceError};
+
+/// Opens the data again for each pass: one opener per partition, in order.
+pub type Opener = Box<dyn FnOnce() -> Result<BatchIter, SourceError> + Send>;
+
+/// How many rows of an `unexpected_rows_expectation` result are listed.
+const LISTED_QUERY_ROWS: usize = 20;
+
+#[derive(Clone)]
+struct Scope {
+    filter: Option<RowFilter>,
+    /// Columns to profile (for aggregate expectations), in schema order.
+    profile_columns: Vec<usize>,
+    profile: Option<TableAccumulator>,
+    /// Columns whose exact value counts are needed.
+    count_columns: Vec<String>,
+    counts: Vec<ValueCounts>,
+    rows: u64,
+    error: Option<String>,
+}
+
+#[derive(Clone)]
+struct QueryCheck {
+    expectation: usize,
+    query: String,
+    rows: u64,
+    listed: Vec<Json>,
+    error: Option<String>,
+}
+
+/// Everything one partition accumulates.
+#[derive(Clone)]
+struct PassState {
+    rows: u64,
+    scopes: Vec<Scope>,
+    maps: Vec<MapCheck>,
+    multis: Vec<MultiCheck>,
+    queries: Vec<QueryCheck>,
+}
+
+impl PassState {
+    fn update(&mut self, batch: &RecordBatch) -> Result<(), String> {
+        for (s, scope) in self.scopes.iter_mut().enumerate() {
+            if scope.error.is_some() {
+                continue;
+            }
+            let (view, ids) = match &scope.filter {
+                None => (batch.clone(), RowIds::From(self.rows)),
+                Some(filter) => {
+                    let mask = match filter.mask(batch) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            scope.error = Some(e.to_string());
+                            continue;
+                        }
+                    };
+                    let ids = (0..mask.len())
+                        .filter(|i| mask.is_valid(*i) && mask.value(*i))
+                        .map(|i| self.rows + i as u64)
+                        .collect();
+                    let view = filter_record_batch(batch, &mask).map_err(|e| e.to_string())?;
+                    (view, RowIds::List(ids))
+                }
+            };
+            scope.rows += view.num_rows() as u64;
+            if let Some(acc) = scope.profile.as_mut() {
+                let projected = view
+                    .project(&scope.profile_columns)
+                    .map_err(|e| e.to_string())?;
+                acc.update(&projected).map_err(|e| e.to_string())?;
+            }
+            for (column, counts) in scope.count_columns.iter().zip(scope.counts.iter_mut()) {
+                if let Some(array) = view.column_by_name(column) {
+                    counts.update(array)?;
+                }
+            }
+            for check in self.maps.iter_mut().filter(|c| c.scope == s) {
+                check.update(&view, &ids);
+            }
+            for check in self.multis.iter_mut().filter(|c| c.scope == s) {
+                check.update(&view, &ids);
+            }
+        }
+        for query in &mut self.queries {
+            run_query(query, batch);
+        }
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    fn merge(&mut self, other: PassState) -> Result<(), String> {
+        let offset = self.rows;
+        self.rows += other.rows;
+        for (mine, theirs) in self.scopes.iter_mut().zip(other.scopes) {
+            mine.rows += theirs.rows;
+            if mine.error.is_none() {
+                mine.error = theirs.error;
+            }
+            if let (Some(a), Some(b)) = (mine.profile.as_mut(), theirs.profile.as_ref()) {
+                a.merge(b).map_err(|e| e.to_string())?;
+            }
+            for (a, b) in mine.counts.iter_mut().zip(theirs.counts) {
+                a.merge(b);
+            }
+        }
+        for (a, b) in self.maps.iter_mut().zip(other.maps) {
+            a.merge(b, offset);
+        }
+        for (a, b) in self.multis.iter_mut().zip(other.multis) {
+            a.merge(b, offset);
+        }
+        for (a, b) in self.queries.iter_mut().zip(other.queries) {
+            a.rows += b.rows;
+            a.listed.extend(b.listed);
+            a.listed.truncate(LISTED_QUERY_ROWS);
+            if a.error.is_none() {
+                a.error = b.error;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn run_query(query: &mut QueryCheck, batch: &RecordBatch) {
+    if query.error.is_some() {
+        return;
+    }
+    match query_rows(&query.query, batch) {
+        Ok(found) => {
+            query.rows += found.num_rows() as u64;
+            for i in 0..found.num_rows() {
+                if query.listed.len() >= LISTED_QUERY_ROWS {
+                    break;
+                }
+                let row: serde_json::Map<String, Json> = found
+                    .schema()
+                    .fields()
+                    .iter()
+                    .zip(found.columns())
+                    .map(|(f, a)| (f.name().clone(), render(a, i)))
+                    .collect();
+                query.listed.push(Json::Object(row));
+            }
+        }
+        Err(e) => query.error = Some(e),
+    }
+}
+
+/// Runs `query` (with `{batch}` standing for the batch's table) on one batch
+/// with polars SQL.
+fn query_rows(query: &str, batch: &RecordBatch) -> Result<RecordBatch, String> {
+    let frame = crate::query::to_polars(batch).map_err(|e| e.to_string())?;
+    let mut context = polars::sql::SQLContext::new();
+    context.register("batch", frame.lazy());
+    let sql = query
+        .replace("{batch}", "batch")
+        .replace("{active_batch}", "batch");
+    let out = context
+        .execute(&sql)
+        .and_then(|lf| lf.collect())
+        .map_err(|e| {
+            e.to_string()
+                .split("\n\n")
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })?;
+    crate::query::from_polars(&out).map_err(|e| e.to_string())
+}
+
+/// A planned suite: the pass template, and results decided before reading.
+struct Plan {
+    state: PassState,
+    /// Expectation index → scope index.
+    scope_of: HashMap<usize, usize>,
+    /// Results (or errors) known from the schema alone.
+    early: HashMap<usize, String>,
+    /// Z-score expectations, run in a second pass.
+    zscores: Vec<usize>,
+}
+
+fn plan(suite: &Suite, schema: &Schema) -> Plan {
+    let mut scopes: Vec<Scope> = vec![new_scope(None)];
+    let mut conditions: HashMap<String, usize> = HashMap::new();
+    let mut scope_of = HashMap::new();
+    let mut early = HashMap::new();
+    let mut maps = Vec::new();
+    let mut multis = Vec::new();
+    let mut queries = Vec::new();
+    let mut zscores = Vec::new();
+    let field = |name: &str| schema.field_with_name(name).ok();
+    let missing = |name: &str| format!("column \"{name}\" is not in the data");
+    for e in &suite.expectations {
+        let scope = match &e.row_condition {
+            None => 0,
+            Some(sql) => *conditions.entry(sql.clone()).or_insert_with(|| {
+                let filter = RowFilter::new(sql).and_then(|f| f.check(schema).map(|_| f));
+                let mut scope = new_scope(None);
+                match filter {
+                    Ok(f) => scope.filter = Some(f),
+                    Err(err) => scope.error = Some(format!("row_condition: {err}")),
+                }
+                scopes.push(scope);
+                scopes.len() - 1
+            }),
+        };
+        scope_of.insert(e.index, scope);
+        match &e.kind {
+            Kind::Table(_) => {}
+            Kind::Aggregate { column, check } => {
+                let Some(f) = field(column) else {
+                    early.insert(e.index, missing(column));
+                    continue;
+                };
+                if matches!(
+                    check,
+                    AggregateCheck::OfType(_) | AggregateCheck::InTypeList(_)
+                ) {
+                    continue;
+                }
+                let index = schema.index_of(column).unwrap_or_default();
+                let needs_profile = !check.needs_value_counts()
+                    || matches!(
+                        check,
+                        AggregateCheck::KlDivergence {
+                            partition: Partition::Bins { .. },
+                            ..
+                        }
+                    );
+                let s = &mut scopes[scope];
+                if needs_profile && !s.profile_columns.contains(&index) {
+                    s.profile_columns.push(index);
+                }
+                if check.needs_value_counts() && !s.count_columns.contains(column) {
+                    s.count_columns.push(column.clone());
+                    s.counts.push(ValueCounts::default());
+                }
+                let _ = f;
+            }
+            Kind::Map { column, rule } => {
+                let Some(f) = field(column) else {
+                    early.insert(e.index, missing(column));
+                    continue;
+                };
+                if let MapRule::ZScoreLessThan { .. } = rule {
+                    let index = schema.index_of(column).unwrap_or_default();
+                    if !scopes[scope].profile_columns.contains(&index) {
+                        scopes[scope].profile_columns.push(index);
+                    }
+                    zscores.push(e.index);
+                    continue;
+                }
+                let fam = family(f.data_type());
+                match Prepared::new(rule, fam, None) {
+                    Ok(prepared) => maps.push(MapCheck::new(e, scope, column, prepared)),
+                    Err(err) => {
+                        early.insert(e.index, format!("column \"{column}\": {err}"));
+                    }
+                }
+            }
+            Kind::Multi {
+                columns,
+                rule,
+                ignore,
+            } => {
+                if let Some(absent) = columns.iter().find(|c| field(c).is_none()) {
+                    early.insert(e.index, missing(absent));
+                    continue;
+                }
+                let fams: Vec<_> = columns
+                    .iter()
+                    .filter_map(|c| field(c))
+                    .map(|f| family(f.data_type()))
+                    .collect();
+                match MultiCheck::new(e, scope, columns, rule, *ignore, &fams) {
+                    Ok(check) => multis.push(check),
+                    Err(err) => {
+                        early.insert(e.index, err);
+                    }
+                }
+            }
+            Kind::UnexpectedRows { query } => {
+                // Compile and type-check against an empty batch first.
+                let empty = RecordBatch::new_empty(Arc::new(schema.clone()));
+                match query_rows(query, &empty) {
+                    Ok(_) => queries.push(QueryCheck {
+                        expectation: e.index,
+                        query: query.clone(),
+                        rows: 0,
+                        listed: Vec::new(),
+                        error: None,
+                    }),
+                    Err(err) => {
+                        early.insert(e.index, format!("unexpected_rows_query: {err}"));
+                    }
+                }
+            }
+        }
+    }
+    for scope in &mut scopes {
+        scope.profile_columns.sort_unstable();
+        if !scope.profile_columns.is_empty() && scope.error.is_none() {
+            match schema
+                .project(&scope.profile_columns)
+                .map_err(|e| e.to_string())
+                .and_then(|s| {
+                    TableAccumulator::new(&s, &ProfileOptions::default()).map_err(|e| e.to_string())
+                }) {
+                Ok(acc) => scope.profile = Some(acc),
+                Err(err) => scope.error = Some(err),
+            }
+        }
+    }
+    Plan {
+        state: PassState {
+            rows: 0,
+            scopes,
+            maps,
+            multis,
+            queries,
+        },
+        scope_of,
+        early,
+        zscores,
+    }
+}
+
+fn new_scope(filter: Option<RowFilter>) -> Scope {
+    Scope {
+        filter,
+        profile_columns: Vec::new(),
+        profile: None,
+        count_columns: Vec::new(),
+        counts: Vec::new(),
+        rows: 0,
+        error: None,
+    }
+}
+
+/// Reads every partition in parallel and merges the states in order.
+fn pass(template: &PassState, openers: Vec<Opener>) -> Result<PassState, ExpectationError> {
+    let states: Vec<PassState> = openers
+        .into_par_iter()
+        .map(|open| -> Result<PassState, ExpectationError> {
+            let mut state = template.clone();
+            for batch in open()? {
+                state.update(&batch?).map_err(ExpectationError::Data)?;
+            }
+            Ok(state)
+        })
+        .collect::<Result<_, _>>()?;
+    let mut states = states.into_iter();
+    let mut total = states.next().unwrap_or_else(|| template.clone());
+    for next in states {
+        total.merge(next).map_err(ExpectationError::Data)?;
+    }
+    Ok(total)
+}
+
+/// Runs `suite` over data; `open` returns the partitions' openers and is
+/// called once per pass. `inputs` name the data in the result's `meta`.
+pub fn run(
+    suite: &Suite,
+    schema: SchemaRef,
+    open: &dyn Fn() -> Result<Vec<Opener>, ExpectationError>,
+    inputs: &[String],
+) -> Result<SuiteResult, ExpectationError> {
+    let plan = plan(suite, &schema);
+    let state = pass(&plan.state, open()?)?;
+    let profiles: Vec<Option<Profile>> = state
+        .scopes
+        .iter()
+        .map(|s| s.profile.as_ref().map(|p| p.finish()))
+        .collect();
+
+    // Second pass: z-scores need the mean and standard deviation.
+    let mut zstate = None;
+    if !plan.zscores.is_empty() {
+        let mut template = plan.state.clone();
+        template.maps.clear();
+        template.multis.clear();
+        template.queries.clear();
+        for s in &mut template.scopes {
+            s.profile = None;
+            s.count_columns.clear();
+            s.counts.clear();
+        }
+        for &index in &plan.zscores {
+            let e = &suite.expectations[index];
+            let scope = plan.scope_of[&index];
+            let Kind::Map { column, rule } = &e.kind else {
+                continue;
+            };
+            let stats = profiles[scope]
+                .as_ref()
+                .and_then(|p| p.column(column))
+                .and_then(|c| Some((c.mean?, c.stddev?)));
+            let fam = schema
+                .field_with_name(column)
+                .map(|f| family(f.data_type()))
+                .unwrap_or(super::values::Family::Other);
+            match Prepared::new(rule, fam, stats) {
+                Ok(prepared) => template
+                    .maps
+                    .push(MapCheck::new(e, scope, column, prepared)),
+                Err(err) => template.maps.push({
+                    let mut check = MapCheck::new(e, scope, column, Prepared::NotNull);
+                    check.error = Some(err);
+                    check
+                }),
+            }
+        }
+        zstate = Some(pass(&template, open()?)?);
+    }
+
+    let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let mut maps: HashMap<usize, MapCheck> =
+        state.maps.into_iter().map(|m| (m.expectation, m)).collect();
+    if let Some(z) = zstate {
+        maps.extend(z.maps.into_iter().map(|m| (m.expectation, m)));
+    }
+    let mut multis: HashMap<usize, MultiCheck> = state
+        .multis
+        .into_iter()
+        .map(|m| (m.expectation, m))
+        .collect();
+    let queries: HashMap<usize, &QueryCheck> =
+        state.queries.iter().map(|q| (q.expectation, q)).collect();
+
+    let mut results = Vec::new();
+    for e in &suite.expectations {
+        let scope = &state.scopes[plan.scope_of[&e.index]];
+        let profile = profiles[plan.scope_of[&e.index]].as_ref();
+        let outcome: Result<ExpectationResult, String> = if let Some(err) = plan.early.get(&e.index)
+        {
+            Err(err.clone())
+        } else if let Some(err) = &scope.error {
+            Err(err.clone())
+        } else {
+            match &e.kind {
+                Kind::Table(check) => {
+                    let rows = if e.row_condition.is_some() {
+                        scope.rows
+                    } else {
+                        state.rows
+                    };
+                    aggregate::table(check, &columns, rows).map(|v| verdict(e, v))
+                }
+                Kind::Aggregate { column, check } => match check {
+                    AggregateCheck::OfType(_) | AggregateCheck::InTypeList(_) => {
+                        type_check(check, &schema, column).map(|v| verdict(e, v))
+                    }
+                    _ => {
+                        let counts = scope
+                            .count_columns
+                            .iter()
+                            .position(|c| c == column)
+                            .map(|i| &scope.counts[i]);
+                        let column_profile = profile.and_then(|p| p.column(column));
+                        match column_profile {
+                            Some(cp) => aggregate::column(check, cp, counts).map(|v| verdict(e, v)),
+                            None => match counts {
+                                // Value-count checks need no profile; give
+                                // them an empty one for the column's type.
+                                Some(c) => empty_profile(&schema, column)
+                                    .and_then(|cp| aggregate::column(check, &cp, Some(c)))
+                                    .map(|v| verdict(e, v)),
+                                None => Err("no statistics were collected for the column".into()),
+                            },
+                        }
+                    }
+                },
+                Kind::Map { rule, .. } => match maps.remove(&e.index) {
+                    Some(check) => check
+                        .finish()
+                        .map(|t| result::map(e, &t, rule.judges_nulls())),
+                    None => Err("the check did not run".into()),
+                },
+                Kind::Multi { .. } => match multis.remove(&e.index) {
+                    Some(check) => check.finish().map(|t| result::map(e, &t, false)),
+                    None => Err("the check did not run".into()),
+                },
+                Kind::UnexpectedRows { .. } => match queries.get(&e.index) {
+                    Some(q) => match &q.error {
+                        Some(err) => Err(err.clone()),
+                        None => Ok(result::aggregate(
+                            e,
+                            q.rows == 0,
+                            Json::from(q.rows),
+                            Some(json!({"unexpected_rows": q.listed})),
+                        )),
+                    },
+                    None => Err("the query did not run".into()),
+                },
+            }
+        };
+        results.push(match outcome {
+            Ok(r) => r,
+            Err(message) if e.catch_exceptions => result::exception(e, &message),
+            Err(message) => {
+                return Err(ExpectationError::Evaluation {
+                    index: e.index + 1,
+                    type_name: e.type_name.clone(),
+                    message,
+                });
+            }
+        });
+    }
+    let meta = json!({
+        "assay_version": env!("CARGO_PKG_VERSION"),
+        "inputs": inputs,
+        "suite_file": suite.file,
+        "suite_meta": suite.meta,
+    });
+    Ok(SuiteResult::new(&suite.name, meta, results))
+}
+
+fn verdict(e: &Expectation, (success, observed, details): Verdict) -> ExpectationResult {
+    result::aggregate(e, success, observed, details)
+}
+
+fn type_check(check: &AggregateCheck, schema: &Schema, column: &str) -> Result<Verdict, String> {
+    let field = schema.field_with_name(column).map_err(|e| e.to_string())?;
+    let arrow_type = field.data_type().to_string();
+    let logical = crate::profile::column::logical_type_of(column, field.data_type())
+        .map_err(|e| e.to_string())?;
+    let ok = match check {
+        AggregateCheck::OfType(t) => aggregate::type_matches(t, &arrow_type, logical),
+        AggregateCheck::InTypeList(types) => types
+            .iter()
+            .any(|t| aggregate::type_matches(t, &arrow_type, logical)),
+        _ => false,
+    };
+    Ok((ok, Json::String(arrow_type), None))
+}
+
+fn empty_profile(schema: &Schema, column: &str) -> Result<crate::profile::ColumnProfile, String> {
+    let field = schema.field_with_name(column).map_err(|e| e.to_string())?;
+    let acc = crate::profile::ColumnAccumulator::new(column, field.data_type(), Default::default())
+        .map_err(|e| e.to_string())?;
+    Ok(acc.finish())
+}
+
+/// Evaluates what a saved profile can answer: table-level expectations and
+/// column aggregates (distinct-value checks only where the profile kept
+/// exact counts). Row-level expectations and row conditions need the data
+/// and are reported as exceptions.
+pub fn evaluate_profile(suite: &Suite, profile: &Profile) -> SuiteResult {
+    let columns: Vec<String> = profile.columns.iter().map(|c| c.name.clone()).collect();
+    let results = suite
+        .expectations
+        .iter()
+        .map(|e| {
+            let outcome: Result<Verdict, String> = if e.row_condition.is_some() {
+                Err("row_condition needs the data, not a profile".into())
+            } else {
+                match &e.kind {
+                    Kind::Table(check) => aggregate::table(check, &columns, profile.rows),
+                    Kind::Aggregate { column, check } => match profile.column(column) {
+                        None => Err(format!("column \"{column}\" is not in the profile")),
+                        Some(cp) => {
+                            let counts = ValueCounts::from_profile(cp);
+                            if check.needs_value_counts() && counts.is_none() {
+                                Err("the profile has no exact value counts for this column (more than 4096 distinct values, or floats); validate the data instead".into())
+                            } else {
+                                aggregate::column(check, cp, counts.as_ref())
+                            }
+                        }
+                    },
+                    _ => Err("a row-level expectation needs the data, not a profile".into()),
+                }
+            };
+            match outcome {
+                Ok(v) => verdict(e, v),
+                Err(message) => result::exception(e, &message),
+            }
+        })
+        .collect();
+    let meta = json!({
+        "assay_version": env!("CARGO_PKG_VERSION"),
+        "inputs": profile.sources,
+        "suite_file": suite.file,
+        "suite_meta": suite.meta,
+    });
+    SuiteResult::new(&suite.name, meta, results)
+}

@@ -1,0 +1,321 @@
+//! The suite model: a closed set of expectations with typed arguments.
+//!
+//! Names and arguments are Great Expectations 1.x's. Each expectation keeps
+//! its `kwargs` exactly as written (they are echoed back in every result's
+//! `expectation_config`, as GE does) next to the typed form the engine runs.
+
+use regex::Regex;
+use serde_json::{Map, Value as Json};
+
+/// A parsed suite.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// `name` (GE 1.x, native TOML) or `expectation_suite_name` (GE 0.x).
+    pub name: String,
+    /// The file the suite was read from (for messages).
+    pub file: String,
+    pub meta: Json,
+    pub expectations: Vec<Expectation>,
+}
+
+impl Suite {
+    /// Sets the result format of every expectation that does not choose its
+    /// own (e.g. from a command-line `--result-format`).
+    pub fn set_default_result_format(&mut self, level: ResultLevel) {
+        for e in &mut self.expectations {
+            if !e.result_format_explicit {
+                e.result_format.level = level;
+            }
+        }
+    }
+}
+
+/// One expectation of a suite.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    /// Position in the suite, 0-based.
+    pub index: usize,
+    /// The GE expectation type, e.g. `expect_column_values_to_be_between`.
+    pub type_name: String,
+    /// The arguments as written, echoed in results.
+    pub kwargs: Map<String, Json>,
+    pub meta: Json,
+    pub kind: Kind,
+    /// Share of non-missing values that must pass (map expectations; 1.0 otherwise).
+    pub mostly: f64,
+    pub result_format: ResultFormat,
+    /// Whether `result_format` was set on the expectation itself.
+    pub result_format_explicit: bool,
+    /// Errors while evaluating become a failed result with `exception_info`
+    /// (true, the default of GE's validator) or abort the run (false).
+    pub catch_exceptions: bool,
+    /// SQL predicate (polars SQL): the expectation sees only rows where it is true.
+    pub row_condition: Option<String>,
+}
+
+/// How much detail a result carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ResultLevel {
+    BooleanOnly,
+    Basic,
+    Summary,
+    Complete,
+}
+
+impl ResultLevel {
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text.to_ascii_uppercase().as_str() {
+            "BOOLEAN_ONLY" => Self::BooleanOnly,
+            "BASIC" => Self::Basic,
+            "SUMMARY" => Self::Summary,
+            "COMPLETE" => Self::Complete,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResultFormat {
+    pub level: ResultLevel,
+    /// Length of `partial_unexpected_list` (GE's default: 20).
+    pub partial_unexpected_count: usize,
+}
+
+impl Default for ResultFormat {
+    fn default() -> Self {
+        Self {
+            level: ResultLevel::Basic,
+            partial_unexpected_count: 20,
+        }
+    }
+}
+
+/// A literal from a suite: a value in a set, or a bound.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Text(String),
+}
+
+impl Scalar {
+    pub fn from_json(value: &Json) -> Option<Self> {
+        Some(match value {
+            Json::Null => Self::Null,
+            Json::Bool(b) => Self::Bool(*b),
+            Json::Number(n) => Self::Num(n.as_f64()?),
+            Json::String(s) => Self::Text(s.clone()),
+            _ => return None,
+        })
+    }
+
+    pub fn to_json(&self) -> Json {
+        match self {
+            Self::Null => Json::Null,
+            Self::Bool(b) => Json::Bool(*b),
+            Self::Num(n) => num_json(*n),
+            Self::Text(s) => Json::String(s.clone()),
+        }
+    }
+}
+
+/// A float as JSON: integral values print without a fraction, as Python
+/// prints ints; NaN and infinities (not JSON) become null.
+pub fn num_json(n: f64) -> Json {
+    if n.is_finite() && n.fract() == 0.0 && n.abs() < 9.0e15 {
+        Json::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n).map_or(Json::Null, Json::Number)
+    }
+}
+
+/// `min_value` / `max_value` with GE's strictness flags. A missing bound is
+/// open. Bounds are numbers, or text for string and date/time columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bounds {
+    pub min: Option<Scalar>,
+    pub max: Option<Scalar>,
+    pub strict_min: bool,
+    pub strict_max: bool,
+}
+
+/// What an expectation checks, by family.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Table(TableCheck),
+    /// Reads statistics of one column (from the profile, or from exact
+    /// value counts collected in the pass).
+    Aggregate {
+        column: String,
+        check: AggregateCheck,
+    },
+    /// Judges each row's value of one column.
+    Map {
+        column: String,
+        rule: MapRule,
+    },
+    /// Judges each row's values of several columns.
+    Multi {
+        columns: Vec<String>,
+        rule: MultiRule,
+        ignore: IgnoreRow,
+    },
+    /// `unexpected_rows_expectation`: a SQL query selecting the bad rows.
+    UnexpectedRows {
+        query: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum TableCheck {
+    RowCountBetween(Bounds),
+    RowCountEqual(u64),
+    ColumnCountBetween(Bounds),
+    ColumnCountEqual(u64),
+    ColumnsMatchOrderedList(Vec<String>),
+    ColumnsMatchSet {
+        set: Vec<String>,
+        exact: bool,
+    },
+    ColumnExists {
+        column: String,
+        index: Option<usize>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum AggregateCheck {
+    Min(Bounds),
+    Max(Bounds),
+    Mean(Bounds),
+    Median(Bounds),
+    Stdev(Bounds),
+    Sum(Bounds),
+    Quantiles {
+        quantiles: Vec<f64>,
+        ranges: Vec<(Option<f64>, Option<f64>)>,
+    },
+    ProportionNonNull(Bounds),
+    ProportionUnique(Bounds),
+    UniqueValueCount(Bounds),
+    DistinctInSet(Vec<Scalar>),
+    DistinctContainSet(Vec<Scalar>),
+    DistinctEqualSet(Vec<Scalar>),
+    MostCommonInSet {
+        set: Vec<Scalar>,
+        ties_okay: bool,
+    },
+    KlDivergence {
+        partition: Partition,
+        threshold: f64,
+    },
+    /// `expect_column_values_to_be_of_type` and `expect_column_type_to_be`.
+    OfType(String),
+    InTypeList(Vec<String>),
+}
+
+impl AggregateCheck {
+    /// Checks answered from exact value counts rather than the profile.
+    pub fn needs_value_counts(&self) -> bool {
+        matches!(
+            self,
+            Self::ProportionUnique(_)
+                | Self::UniqueValueCount(_)
+                | Self::DistinctInSet(_)
+                | Self::DistinctContainSet(_)
+                | Self::DistinctEqualSet(_)
+                | Self::MostCommonInSet { .. }
+                | Self::KlDivergence { .. }
+        )
+    }
+}
+
+/// A GE partition object for the KL divergence expectation.
+#[derive(Debug, Clone)]
+pub enum Partition {
+    /// `{"values": [...], "weights": [...]}`.
+    Categorical {
+        values: Vec<Scalar>,
+        weights: Vec<f64>,
+    },
+    /// `{"bins": [edges...], "weights": [...]}` (one weight per bin).
+    Bins { edges: Vec<f64>, weights: Vec<f64> },
+}
+
+#[derive(Debug, Clone)]
+pub enum MapRule {
+    NotNull,
+    Null,
+    InSet(Vec<Scalar>),
+    NotInSet(Vec<Scalar>),
+    Between(Bounds),
+    Increasing {
+        strictly: bool,
+    },
+    Decreasing {
+        strictly: bool,
+    },
+    LengthsBetween {
+        min: Option<u64>,
+        max: Option<u64>,
+    },
+    LengthsEqual(u64),
+    Regex(Regex),
+    NotRegex(Regex),
+    /// `match_on = "any"` (false) or `"all"` (true).
+    RegexList {
+        regexes: Vec<Regex>,
+        all: bool,
+    },
+    NotRegexList(Vec<Regex>),
+    /// LIKE patterns compiled to anchored regular expressions.
+    Like(Regex),
+    NotLike(Regex),
+    LikeList {
+        patterns: Vec<Regex>,
+        all: bool,
+    },
+    NotLikeList(Vec<Regex>),
+    StrftimeFormat(String),
+    DateutilParseable,
+    JsonParseable,
+    Unique,
+    /// Needs the column's mean and standard deviation: runs in a second pass.
+    ZScoreLessThan {
+        threshold: f64,
+        double_sided: bool,
+    },
+}
+
+impl MapRule {
+    /// Null and not-null expectations judge nulls themselves instead of
+    /// leaving them out (GE's `filter_column_isnull = False`): their
+    /// results have no `missing_*` fields.
+    pub fn judges_nulls(&self) -> bool {
+        matches!(self, Self::Null | Self::NotNull)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum MultiRule {
+    PairEqual,
+    PairGreater { or_equal: bool },
+    PairInSet(Vec<(Scalar, Scalar)>),
+    SumEqual(f64),
+    ValuesEqual,
+    UniqueWithinRecord,
+    CompoundUnique,
+}
+
+/// GE's `ignore_row_if`: which rows a multi-column expectation leaves out
+/// (they count as missing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IgnoreRow {
+    /// `both_values_are_missing` / `all_values_are_missing`.
+    AllMissing,
+    /// `either_value_is_missing` / `any_value_is_missing`.
+    AnyMissing,
+    /// `neither` / `never`.
+    Never,
+}
