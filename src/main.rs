@@ -13,11 +13,15 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use assay::AssayError;
+use assay::checks::anomalies::{applicable_slices, check_environment, has_errors};
+use assay::checks::schema_anomalies;
 use assay::pipeline::{ProfileRequest, merge_profiles, profile_inputs};
 use assay::profile::{ColumnRole, Profile, ProfileOptions, io as profile_io};
-use assay::report::{OutputFormat, profile_table, schema_table};
-use assay::schema::{InferOptions, infer_with_notes, to_toml_string_with_notes};
-use assay::sources::{CsvOptions, Format, ReadOptions};
+use assay::report::{
+    OutputFormat, SchemaRun, findings_table, profile_table, schema_report, schema_table,
+};
+use assay::schema::{self, InferOptions, infer_with_notes, to_toml_string_with_notes};
+use assay::sources::{self, CsvOptions, Format, ReadOptions};
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +55,8 @@ enum Command {
     Merge(MergeArgs),
     /// Infer a schema for human review from a profile.
     Infer(InferArgs),
+    /// Validate data (or a saved profile) against a schema: TFDV-style anomalies.
+    Validate(ValidateArgs),
     /// Work with schema files (import a TFDV schema.pbtxt).
     #[command(subcommand)]
     Schema(SchemaCommand),
@@ -131,6 +137,31 @@ struct InferArgs {
     common: Common,
 }
 
+#[derive(Args)]
+struct ValidateArgs {
+    /// Files, globs or directories to validate (or give --profile instead).
+    #[arg(required_unless_present = "profile")]
+    inputs: Vec<String>,
+    /// The schema (`schema.toml`) to check against.
+    #[arg(long, value_name = "FILE")]
+    schema: Option<PathBuf>,
+    /// The environment the data comes from (e.g. `serving`): features are
+    /// expected, optional or forbidden according to their `environments`.
+    #[arg(long, value_name = "NAME")]
+    environment: Option<String>,
+    /// Validate a saved profile instead of data.
+    #[arg(long, value_name = "FILE", conflicts_with = "inputs")]
+    profile: Option<PathBuf>,
+    /// Input format, when the file name does not tell (csv, tsv, parquet, ndjson, ipc, ipc-stream).
+    #[arg(long)]
+    input_format: Option<String>,
+    /// Write the JSON report here (the table, or JSON with --format json, still goes to stdout).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -161,6 +192,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Profile(args) => profile(args),
         Command::Merge(args) => merge(args),
         Command::Infer(args) => infer(args),
+        Command::Validate(args) => validate(args),
         Command::Schema(SchemaCommand::Import(args)) => schema_import(args),
     }
 }
@@ -211,23 +243,23 @@ fn read_options(args: &ProfileArgs) -> Result<ReadOptions> {
             .push((column.to_string(), ty.to_string()));
     }
     csv.null_values.extend(args.null_values.iter().cloned());
-    let format = args
-        .input_format
-        .as_deref()
-        .map(|f| {
-            f.parse::<Format>().map_err(|_| {
-                usage(format!(
-                    "--input-format {f}: expected csv, tsv, parquet, ndjson, ipc or ipc-stream"
-                ))
-            })
-        })
-        .transpose()?;
     Ok(ReadOptions {
-        format,
+        format: input_format(args.input_format.as_deref())?,
         csv,
         columns: args.columns.clone(),
         ..ReadOptions::default()
     })
+}
+
+fn input_format(text: Option<&str>) -> Result<Option<Format>> {
+    text.map(|f| {
+        f.parse::<Format>().map_err(|_| {
+            usage(format!(
+                "--input-format {f}: expected csv, tsv, parquet, ndjson, ipc or ipc-stream"
+            ))
+        })
+    })
+    .transpose()
 }
 
 /// Splits `--slice` values into column-list specs and derived columns.
@@ -263,9 +295,20 @@ fn profile(args: ProfileArgs) -> Result<u8> {
         where_sql: args.where_sql.clone(),
         derived,
     };
-    let show_progress = !args.common.quiet && std::io::stderr().is_terminal();
+    let profile = profile_with_progress(&args.inputs, &request, args.common.quiet)?;
+    emit_profile(&profile, args.output.as_deref(), &args.common)?;
+    Ok(0)
+}
+
+/// Profiles `inputs`, with a progress bar on a terminal.
+fn profile_with_progress(
+    inputs: &[String],
+    request: &ProfileRequest,
+    quiet: bool,
+) -> Result<Profile> {
+    let show_progress = !quiet && std::io::stderr().is_terminal();
     let progress_bar: std::sync::Mutex<Option<ProgressHandle>> = std::sync::Mutex::new(None);
-    let result = profile_inputs(&args.inputs, &request, |total, read| {
+    let result = profile_inputs(inputs, request, |total, read| {
         if show_progress && let Ok(mut slot) = progress_bar.lock() {
             *slot = Some(ProgressHandle::start(total, read));
         }
@@ -273,9 +316,7 @@ fn profile(args: ProfileArgs) -> Result<u8> {
     if let Some(handle) = progress_bar.lock().ok().and_then(|mut s| s.take()) {
         handle.stop();
     }
-    let profile = result?;
-    emit_profile(&profile, args.output.as_deref(), &args.common)?;
-    Ok(0)
+    Ok(result?)
 }
 
 fn emit_profile(profile: &Profile, output: Option<&Path>, common: &Common) -> Result<()> {
@@ -332,6 +373,62 @@ fn infer(args: InferArgs) -> Result<u8> {
         }
     }
     Ok(0)
+}
+
+fn validate(args: ValidateArgs) -> Result<u8> {
+    let schema_path = args
+        .schema
+        .as_deref()
+        .ok_or_else(|| usage("validate needs --schema FILE to check against".into()))?;
+    let schema = schema::load(schema_path).map_err(AssayError::from)?;
+    let environment = args.environment.as_deref();
+    if let Some(env) = environment {
+        check_environment(&schema, env).map_err(|e| usage(format!("--environment {env}: {e}")))?;
+    }
+    let profile = match &args.profile {
+        Some(path) => profile_io::load(path).map_err(AssayError::from)?,
+        None => {
+            let read = ReadOptions {
+                format: input_format(args.input_format.as_deref())?,
+                ..ReadOptions::default()
+            };
+            // Slice only on columns the data has: a missing slice column is
+            // a finding (missing_column), not a reason to stop.
+            let dataset = sources::open(&args.inputs, &read).map_err(AssayError::from)?;
+            let columns: Vec<&str> = dataset
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect();
+            let request = ProfileRequest {
+                profile: ProfileOptions {
+                    slices: applicable_slices(&schema, &columns),
+                    ..ProfileOptions::default()
+                },
+                read,
+                ..ProfileRequest::default()
+            };
+            profile_with_progress(&args.inputs, &request, args.common.quiet)?
+        }
+    };
+    let findings = schema_anomalies(&profile, &schema, environment);
+    let run = SchemaRun {
+        environment,
+        rows: profile.rows,
+    };
+    let json = serde_json::to_string_pretty(&schema_report(&findings, &run))
+        .context("serializing the findings")?;
+    if let Some(path) = &args.output {
+        write_file(path, &json)?;
+    }
+    if !args.common.quiet {
+        match args.common.format {
+            OutputFormat::Json => println!("{json}"),
+            OutputFormat::Table => print!("{}", findings_table(&findings, &run)),
+        }
+    }
+    Ok(u8::from(has_errors(&findings)))
 }
 
 /// Writes via a temporary file and a rename, so a crash never leaves half a file.

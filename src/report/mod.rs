@@ -1,7 +1,9 @@
 //! Rendering of profiles and schemas for people (tables) and machines (JSON).
 
+mod findings;
 mod tables;
 
+pub use findings::{SchemaReport, SchemaRun, SchemaSummary, findings_table, schema_report};
 pub use tables::{profile_table, schema_table};
 
 /// Output format of every command.

@@ -85,6 +85,11 @@
 //!   values, all strings for a string feature, all integers for an int
 //!   feature (which must then be `categorical = true`). No duplicates, not
 //!   empty. A string feature without a domain is free text.
+//! - `min_domain_mass` (0..=1, optional; with `domain`): the smallest share
+//!   of non-null values that must be in the domain (TFDV's
+//!   `distribution_constraints.min_domain_mass`). Unset means 1: any value
+//!   outside the domain fails validation; a share within the allowance is a
+//!   warning.
 //! - `allow_nan`, `allow_inf` (bool, optional; float features only): whether
 //!   NaN / ±infinity are acceptable values.
 //! - `presence` (table): `required` (bool, default false: every row has a
@@ -97,6 +102,11 @@
 //!   values, inclusive, not NaN, `min <= max`. `assay infer --ranges` emits
 //!   them with a margin; off by default because observed extremes are a
 //!   poor contract.
+//! - `range_tolerance` (>= 0, optional; with `range`): how far past a bound
+//!   values may go, as a share of the range's width (`max - min`; with one
+//!   bound or `min = max`, of the bound's magnitude, 1 if it is 0), before
+//!   validation fails; values past the bound but within it are a warning.
+//!   Unset means [`DEFAULT_RANGE_TOLERANCE`] (0.01).
 //! - `distinct` (table): `min` / `max` number of distinct non-null values.
 //! - `environments` (table): either `in = [...]` (expected only in these) or
 //!   `not_in = [...]` (expected in the default environments but these), not

@@ -13,6 +13,11 @@ pub use crate::profile::{ColumnRole, LogicalType};
 /// rejected, so a future layout cannot be misread by this version.
 pub const SCHEMA_FORMAT: &str = "assay.schema/1";
 
+/// The share of a range's width values may pass a bound by before
+/// validation fails, when a feature sets no `range_tolerance`: a new maximum
+/// "by a hair" is a warning, not an error.
+pub const DEFAULT_RANGE_TOLERANCE: f64 = 0.01;
+
 /// The environment names `assay infer` declares.
 pub const TRAINING: &str = "training";
 pub const SERVING: &str = "serving";
@@ -166,6 +171,13 @@ pub struct FeatureSchema {
     /// The allowed values of a categorical string or int feature.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<Domain>,
+    /// Features with a `domain` only: the smallest share (0..=1) of non-null
+    /// values that must lie inside the domain, as TFDV's
+    /// `distribution_constraints.min_domain_mass`. Unset means 1: any value
+    /// outside the domain fails validation; below 1, a smaller share of
+    /// unexpected values is reported as a warning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_domain_mass: Option<f64>,
     #[serde(default)]
     pub presence: Presence,
     /// List features only: bounds on the number of values per list.
@@ -174,6 +186,12 @@ pub struct FeatureSchema {
     /// Int and float features only: bounds on the values.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<Bounds<f64>>,
+    /// Features with a `range` only: how far values may pass a bound before
+    /// validation fails, as a share (>= 0) of the range's width; values past
+    /// the bound but within the tolerance are a warning. Unset means
+    /// [`DEFAULT_RANGE_TOLERANCE`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range_tolerance: Option<f64>,
     /// Bounds on the number of distinct non-null values.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distinct: Option<Bounds<u64>>,
@@ -198,9 +216,11 @@ impl FeatureSchema {
             allow_nan: None,
             allow_inf: None,
             domain: None,
+            min_domain_mass: None,
             presence: Presence::default(),
             value_count: None,
             range: None,
+            range_tolerance: None,
             distinct: None,
             environments: FeatureEnvironments::default(),
             skew: None,

@@ -260,6 +260,34 @@ fn check_feature(c: &mut Problems, schema: &Schema, f: &FeatureSchema) {
     if let Some(domain) = &f.domain {
         check_domain(c, at("domain"), f, domain);
     }
+    if let Some(mass) = f.min_domain_mass {
+        if f.domain.is_none() {
+            c.add(
+                at("min_domain_mass"),
+                "`min_domain_mass` needs a `domain` to measure against",
+            );
+        } else if !(0.0..=1.0).contains(&mass) {
+            c.add(
+                at("min_domain_mass"),
+                format!("must be a share between 0 and 1, found {mass}"),
+            );
+        }
+    }
+    if let Some(tolerance) = f.range_tolerance {
+        if f.range.is_none() {
+            c.add(
+                at("range_tolerance"),
+                "`range_tolerance` needs a `range` to apply to",
+            );
+        } else if !(tolerance >= 0.0 && tolerance.is_finite()) {
+            c.add(
+                at("range_tolerance"),
+                format!(
+                    "must be a finite share of the range's width, 0 or more, found {tolerance}"
+                ),
+            );
+        }
+    }
 
     let presence = &f.presence;
     if let Some(fraction) = presence.min_fraction {

@@ -161,11 +161,14 @@ const FEATURES_HELP: &[&str] = &[
     "  role         feature | prediction | label | id | timestamp | weight",
     "  categorical  (int) the values are categories; `domain` lists them",
     "  domain       allowed values of a categorical string or int feature",
+    "  min_domain_mass  share of values that must be in the domain (default 1)",
     "  allow_nan, allow_inf  (float) whether NaN / infinities are acceptable",
     "  presence     required = true: every row has a value; otherwise at least",
     "               `min_fraction` of the rows and `min_count` rows have one",
     "  value_count  (list) bounds on the number of values per list",
     "  range        (int, float) inclusive min/max of the values",
+    "  range_tolerance  share of the range's width values may pass a bound by",
+    "               before validation fails (default 0.01; within it: a warning)",
     "  distinct     bounds on the number of distinct values",
     "  environments `in` or `not_in`: see Environments above",
     "  [features.NAME.skew] / [features.NAME.drift]: `method` (ks, wasserstein,",
@@ -194,6 +197,9 @@ fn write_feature(out: &mut String, f: &FeatureSchema, notes: &FeatureNotes) {
     }
     if let Some(domain) = &f.domain {
         write_domain(out, domain, &notes.domain_values);
+    }
+    if let Some(mass) = f.min_domain_mass {
+        writeln!(out, "min_domain_mass = {}", toml_float(mass)).ok();
     }
 
     let p = &f.presence;
@@ -236,6 +242,9 @@ fn write_feature(out: &mut String, f: &FeatureSchema, notes: &FeatureNotes) {
             parts.push(format!("max = {}", number(max)));
         }
         writeln!(out, "range = {}", inline_table(&parts)).ok();
+    }
+    if let Some(tolerance) = f.range_tolerance {
+        writeln!(out, "range_tolerance = {}", toml_float(tolerance)).ok();
     }
     if let Some(bounds) = &f.distinct {
         writeln!(out, "distinct = {}", int_bounds(bounds)).ok();
