@@ -390,3 +390,56 @@ fn junit_and_table_renderers() {
     let back: SuiteResult = serde_json::from_str(&text).unwrap();
     assert_eq!(back, result);
 }
+
+#[test]
+fn a_saved_profile_answers_table_and_aggregate_expectations() {
+    let profile = assay::pipeline::profile_inputs(
+        &["examples/data/train.parquet".to_string()],
+        &assay::pipeline::ProfileRequest::default(),
+        |_, _| {},
+    )
+    .unwrap();
+    let suite = credit_suite();
+    let from_profile = assay::expectations::evaluate_profile(&suite, &profile);
+    let from_data = validate_suite(
+        &["examples/data/train.parquet".to_string()],
+        &ReadOptions::default(),
+        &suite,
+    )
+    .unwrap();
+    for (p, d) in from_profile.results.iter().zip(&from_data.results) {
+        let name = &p.expectation_config.type_name;
+        let row_level = d.result.contains_key("unexpected_count")
+            || p.expectation_config.kwargs.contains_key("row_condition");
+        if row_level {
+            assert!(
+                p.exception_info.raised_exception,
+                "{name} should need the data"
+            );
+        } else {
+            assert!(
+                p.success,
+                "{name}: {:?}",
+                p.exception_info.exception_message
+            );
+            let (a, b) = (&p.result["observed_value"], &d.result["observed_value"]);
+            if name.contains("median") {
+                // KLL sketches are randomized and depend on partitioning:
+                // equal within the sketch's error, not bit for bit.
+                let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+                assert!((a - b).abs() / b < 0.05, "{name}: {a} vs {b}");
+            } else {
+                assert_eq!(a, b, "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn unexpected_rows_query_respects_row_condition() {
+    let text = "[[expectations]]\ntype = \"unexpected_rows_expectation\"\nunexpected_rows_query = \"SELECT * FROM {batch} WHERE city = 'Paris'\"\nrow_condition = \"age > 40\"\n";
+    let suite = assay::expectations::parse_toml(text, "q.toml").unwrap();
+    let result = evaluate_batches(&suite, &[people()]).unwrap();
+    // Paris rows have ages 31 and null: neither is > 40.
+    assert!(result.success, "{}", result.to_json());
+}

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use arrow::array::ArrayRef;
+use arrow::array::{Array, ArrayRef, AsArray};
 use serde_json::{Value as Json, json};
 
 use super::suite::*;
@@ -87,11 +87,51 @@ pub fn table(check: &TableCheck, columns: &[String], rows: u64) -> Result<Verdic
 #[derive(Debug, Clone, Default)]
 pub struct ValueCounts {
     pub counts: HashMap<Key, u64>,
+    /// Text values are counted here first: looking up a borrowed string
+    /// allocates nothing for values already seen. [`Self::settle`] moves
+    /// them into `counts`.
+    text: HashMap<String, u64>,
     pub nonmissing: u64,
 }
 
 impl ValueCounts {
     pub fn update(&mut self, array: &ArrayRef) -> Result<(), String> {
+        let fam = family(array.data_type());
+        if fam == Family::Text || fam == Family::Other {
+            let text = &mut self.text;
+            let mut count = |s: &str, n: u64| match text.get_mut(s) {
+                Some(c) => *c += n,
+                None => {
+                    text.insert(s.to_string(), n);
+                }
+            };
+            if let Some(dict) = array.as_any_dictionary_opt() {
+                // Count keys, then add each used dictionary value once.
+                let mut per_key = vec![0u64; dict.values().len()];
+                let nulls = array.logical_nulls();
+                for (i, k) in dict.normalized_keys().into_iter().enumerate() {
+                    if !nulls.as_ref().is_some_and(|n| n.is_null(i)) {
+                        per_key[k] += 1;
+                    }
+                }
+                let values = strings(dict.values())?;
+                for (value, n) in values.iter().zip(per_key) {
+                    if let (Some(v), true) = (value, n > 0) {
+                        count(v, n);
+                        self.nonmissing += n;
+                    }
+                }
+                return Ok(());
+            }
+            let mut seen = 0;
+            str_outcomes(array, &mut |s| {
+                count(s, 1);
+                seen += 1;
+                true
+            })?;
+            self.nonmissing += seen;
+            return Ok(());
+        }
         let (column, _) = KeyColumn::new(array)?;
         for i in 0..array.len() {
             let key = column.key(i);
@@ -107,6 +147,16 @@ impl ValueCounts {
         self.nonmissing += other.nonmissing;
         for (k, c) in other.counts {
             *self.counts.entry(k).or_default() += c;
+        }
+        for (k, c) in other.text {
+            *self.text.entry(k).or_default() += c;
+        }
+    }
+
+    /// Moves the text counts into `counts`; call before reading them.
+    pub fn settle(&mut self) {
+        for (k, c) in self.text.drain() {
+            *self.counts.entry(Key::Text(k)).or_default() += c;
         }
     }
 
@@ -147,6 +197,7 @@ impl ValueCounts {
         Some(Self {
             nonmissing: counts.values().sum(),
             counts,
+            text: HashMap::new(),
         })
     }
 

@@ -25,6 +25,7 @@
 //! - NaN counts as missing, as in GE's pandas backend.
 
 mod aggregate;
+mod args;
 mod kinds;
 mod parse;
 mod render;

@@ -50,6 +50,7 @@ struct Scope {
 #[derive(Clone)]
 struct QueryCheck {
     expectation: usize,
+    scope: usize,
     query: String,
     rows: u64,
     listed: Vec<Json>,
@@ -108,9 +109,9 @@ impl PassState {
             for check in self.multis.iter_mut().filter(|c| c.scope == s) {
                 check.update(&view, &ids);
             }
-        }
-        for query in &mut self.queries {
-            run_query(query, batch);
+            for query in self.queries.iter_mut().filter(|q| q.scope == s) {
+                run_query(query, &view);
+            }
         }
         self.rows += batch.num_rows() as u64;
         Ok(())
@@ -313,6 +314,7 @@ fn plan(suite: &Suite, schema: &Schema) -> Plan {
                 match query_rows(query, &empty) {
                     Ok(_) => queries.push(QueryCheck {
                         expectation: e.index,
+                        scope,
                         query: query.clone(),
                         rows: 0,
                         listed: Vec::new(),
@@ -381,6 +383,11 @@ fn pass(template: &PassState, openers: Vec<Opener>) -> Result<PassState, Expecta
     let mut total = states.next().unwrap_or_else(|| template.clone());
     for next in states {
         total.merge(next).map_err(ExpectationError::Data)?;
+    }
+    for scope in &mut total.scopes {
+        for counts in &mut scope.counts {
+            counts.settle();
+        }
     }
     Ok(total)
 }
