@@ -17,6 +17,10 @@
 //!   made on the whole dataset only. A slice's own key columns are not
 //!   checked in that slice: they are constant there by construction.
 //!
+//! As in TFDV, a feature absent from the data (or present without a single
+//! value) is only reported when its `presence` asks for values (`required`,
+//! `min_fraction` > 0 or `min_count` > 0).
+//!
 //! # Severity
 //! Structural problems are errors: a missing, new or retyped column, a
 //! feature in the wrong environment, a feature with no values at all, a row
@@ -61,7 +65,7 @@ pub fn schema_anomalies(
     for feature in &schema.features {
         let expected = schema.expects(feature, environment);
         match profile.column(&feature.name) {
-            None if expected => out.push(whole.finding(
+            None if expected && presence_demanded(feature) => out.push(whole.finding(
                 FindingKind::MissingColumn,
                 Severity::Error,
                 Some(&feature.name),
@@ -317,12 +321,8 @@ fn check_presence(
     let p = &feature.presence;
     let rows = scope.rows;
     let present = column.count;
-    // A schema that asks nothing of presence (inferred from a column that
-    // was entirely null) accepts an all-null column.
-    let demanded =
-        p.required || p.min_fraction.is_some_and(|f| f > 0.0) || p.min_count.is_some_and(|c| c > 0);
     if rows > 0 && present == 0 {
-        if demanded {
+        if presence_demanded(feature) {
             out.push(scope.finding(
                 FindingKind::FeatureAllMissing,
                 Severity::Error,
@@ -368,6 +368,14 @@ fn check_presence(
         ));
     }
     present > 0
+}
+
+/// Whether the feature's `presence` asks for any value at all. As in TFDV,
+/// a feature that asks nothing (e.g. inferred from a column that was
+/// entirely null) may be absent or all-null without a finding.
+fn presence_demanded(feature: &FeatureSchema) -> bool {
+    let p = &feature.presence;
+    p.required || p.min_fraction.is_some_and(|f| f > 0.0) || p.min_count.is_some_and(|c| c > 0)
 }
 
 fn presence_json(feature: &FeatureSchema, with_count: bool) -> Value {

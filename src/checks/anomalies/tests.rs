@@ -105,11 +105,12 @@ fn a_missing_column_is_an_error_only_where_the_feature_is_expected() {
     let p = profile(&b);
     let mut label = FeatureSchema::new("label", LogicalType::Int, ColumnRole::Label);
     label.environments.not_in = vec![SERVING.to_string()];
-    let mut s = schema(vec![
-        feature("age", LogicalType::Int),
-        feature("sex", LogicalType::String),
-        label,
-    ]);
+    label.presence.min_count = Some(1);
+    let mut sex = feature("sex", LogicalType::String);
+    sex.presence.min_fraction = Some(0.5);
+    // Asks nothing of presence: may be absent anywhere, as in TFDV.
+    let optional = feature("nickname", LogicalType::String);
+    let mut s = schema(vec![feature("age", LogicalType::Int), sex, label, optional]);
     s.environments = vec![TRAINING.into(), SERVING.into()];
     s.default_environments = s.environments.clone();
 
