@@ -209,23 +209,36 @@ fn census_schema_maps_feature_by_feature() {
 }
 
 #[test]
-fn census_schema_warns_only_about_min_domain_mass() {
+fn census_schema_imports_without_warnings() {
     let imported = load("census_schema.pbtxt");
-    assert_eq!(imported.warnings.len(), 1, "{:#?}", imported.warnings);
-    assert_warned(
-        &imported,
-        Some("native_country"),
-        119,
-        "`min_domain_mass: 0.99` not imported",
+    assert_eq!(imported.warnings, Vec::new());
+    // TFDV's min_domain_mass and strict domain bounds have direct equivalents.
+    assert_eq!(
+        feature(&imported, "native_country").min_domain_mass,
+        Some(0.99)
     );
-    let w = &imported.warnings[0];
-    assert_eq!(w.column, 5);
-    assert!(
-        w.to_string().ends_with(&format!(
-            "census_schema.pbtxt:119:5: feature \"native_country\": {}",
-            w.message
-        )),
-        "{w}"
+    assert_eq!(feature(&imported, "workclass").min_domain_mass, None);
+    for name in ["age", "hours_per_week", "education_num"] {
+        assert_eq!(
+            feature(&imported, name).range_tolerance,
+            Some(0.0),
+            "{name}"
+        );
+    }
+    assert_eq!(feature(&imported, "capital_gain").range_tolerance, None);
+}
+
+#[test]
+fn warnings_display_with_file_line_column_and_feature() {
+    let imported = import(
+        "feature {\n  name: 'x'\n  type: BYTES\n  distribution_constraints { min_domain_mass: 0.5 }\n}",
+        "w.pbtxt",
+    )
+    .unwrap();
+    assert_eq!(imported.warnings.len(), 1, "{:#?}", imported.warnings);
+    assert_eq!(
+        imported.warnings[0].to_string(),
+        "w.pbtxt:4:30: feature \"x\": `distribution_constraints` not imported: the feature has no string domain"
     );
 }
 

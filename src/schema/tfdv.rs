@@ -10,7 +10,8 @@
 //! | `feature { name type }` | `[features.NAME]`: `BYTES` → string, `INT` → int, `FLOAT` → float |
 //! | `bool_domain` on `INT`/`BYTES` | `type = "bool"` |
 //! | `string_domain { value }` (inline, or `domain: "NAME"` naming a top-level one) | `domain = [...]` |
-//! | `int_domain { min max is_categorical }` | `range`, `categorical = true` |
+//! | `distribution_constraints { min_domain_mass }` | `min_domain_mass` |
+//! | `int_domain { min max is_categorical }` | `range` (with `range_tolerance = 0`: TFDV's bounds are strict), `categorical = true` |
 //! | `float_domain { min max disallow_nan disallow_inf }` | `range`, `allow_nan`, `allow_inf` (TFDV allows NaN and ±inf unless told not to, so both are always written for floats) |
 //! | `value_count { min max }` / `shape { dim { size } }` with more than one value | `type = "list"`, `value_count` |
 //! | `presence { min_fraction min_count }` | `presence` (`min_fraction: 1` → `required = true`) |
@@ -26,8 +27,8 @@
 //! `default_environment`, and not in its `not_in_environment`.
 //!
 //! Nothing is dropped silently: whatever assay cannot represent (sparse and
-//! weighted features, struct features, semantic domains, `min_domain_mass`
-//! below 1, `normalized_abs_difference`, features TFDV does not validate
+//! weighted features, struct features, semantic domains,
+//! `normalized_abs_difference`, features TFDV does not validate
 //! because of their `lifecycle_stage`, ...) becomes an [`ImportWarning`],
 //! returned with the schema, printed by the CLI and listed in the header of
 //! the written TOML. Unknown field names, values of the wrong type, a field

@@ -502,6 +502,10 @@ pub(super) fn map_feature(
             cx.place(&["features", name, "value_count"], pos);
         }
     }
+    if range.is_some() {
+        // TFDV's domain bounds are strict: no slack past them.
+        f.range_tolerance = Some(0.0);
+    }
     f.range = range;
 
     if let Some((pos, fraction, count)) = t.presence {
@@ -513,18 +517,17 @@ pub(super) fn map_feature(
         }
         f.presence.min_count = count;
     }
-    if let Some((pos, mass)) = t.min_domain_mass
-        && mass < 1.0
-    {
-        let message = if f.domain.is_some() {
-            format!(
-                "`min_domain_mass: {mass}` not imported: assay reports any value outside the domain, TFDV tolerates up to {} of them",
-                1.0 - mass
-            )
-        } else {
-            "`distribution_constraints` not imported: the feature has no string domain".to_string()
-        };
-        cx.warn(pos, feature, message);
+    if let Some((pos, mass)) = t.min_domain_mass {
+        if f.domain.is_some() {
+            f.min_domain_mass = Some(mass);
+            cx.place(&["features", name, "min_domain_mass"], pos);
+        } else if mass < 1.0 {
+            cx.warn(
+                pos,
+                feature,
+                "`distribution_constraints` not imported: the feature has no string domain",
+            );
+        }
     }
     if let Some((pos, min, max)) = t.unique {
         cx.place(&["features", name, "distinct"], pos);
