@@ -14,6 +14,8 @@ pub enum AssayError {
     Schema(#[from] crate::schema::SchemaError),
     #[error(transparent)]
     Query(#[from] crate::query::QueryError),
+    #[error(transparent)]
+    Expectation(#[from] crate::expectations::ExpectationError),
     #[error("{0}")]
     Usage(String),
     #[error("cannot write {path}: {source}")]

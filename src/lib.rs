@@ -15,5 +15,6 @@ pub mod query;
 pub mod report;
 pub mod schema;
 pub mod sources;
+pub mod validation;
 
 pub use error::AssayError;

@@ -13,15 +13,15 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use assay::AssayError;
-use assay::checks::anomalies::{applicable_slices, check_environment, has_errors};
+use assay::checks::anomalies::{applicable_slices, check_environment};
 use assay::checks::schema_anomalies;
+use assay::expectations::{self, ResultLevel};
 use assay::pipeline::{ProfileRequest, merge_profiles, profile_inputs};
 use assay::profile::{ColumnRole, Profile, ProfileOptions, io as profile_io};
-use assay::report::{
-    OutputFormat, SchemaRun, findings_table, profile_table, schema_report, schema_table,
-};
+use assay::report::{OutputFormat, profile_table, schema_table};
 use assay::schema::{self, InferOptions, infer_with_notes, to_toml_string_with_notes};
 use assay::sources::{self, CsvOptions, Format, ReadOptions};
+use assay::validation::{SchemaOutcome, ValidationReport};
 
 #[derive(Parser)]
 #[command(
@@ -142,16 +142,25 @@ struct ValidateArgs {
     /// Files, globs or directories to validate (or give --profile instead).
     #[arg(required_unless_present = "profile")]
     inputs: Vec<String>,
-    /// The schema (`schema.toml`) to check against.
-    #[arg(long, value_name = "FILE")]
+    /// The schema (`schema.toml`) to check against: TFDV-style anomalies.
+    #[arg(long, value_name = "FILE", required_unless_present = "suite")]
     schema: Option<PathBuf>,
+    /// An expectation suite: native TOML (`expectations/*.toml`) or a Great
+    /// Expectations JSON suite (1.x or 0.x).
+    #[arg(long, value_name = "FILE")]
+    suite: Option<PathBuf>,
     /// The environment the data comes from (e.g. `serving`): features are
     /// expected, optional or forbidden according to their `environments`.
     #[arg(long, value_name = "NAME")]
     environment: Option<String>,
-    /// Validate a saved profile instead of data.
+    /// Validate a saved profile instead of data (suites: only table and
+    /// aggregate expectations can be answered from a profile).
     #[arg(long, value_name = "FILE", conflicts_with = "inputs")]
     profile: Option<PathBuf>,
+    /// Result format of expectations that do not set their own:
+    /// BOOLEAN_ONLY, BASIC, SUMMARY or COMPLETE (GE's names).
+    #[arg(long, value_name = "LEVEL")]
+    result_format: Option<String>,
     /// Input format, when the file name does not tell (csv, tsv, parquet, ndjson, ipc, ipc-stream).
     #[arg(long)]
     input_format: Option<String>,
@@ -189,12 +198,22 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::Profile(args) => profile(args),
-        Command::Merge(args) => merge(args),
-        Command::Infer(args) => infer(args),
+        Command::Profile(args) => table_or_json(&args.common).and_then(|_| profile(args)),
+        Command::Merge(args) => table_or_json(&args.common).and_then(|_| merge(args)),
+        Command::Infer(args) => table_or_json(&args.common).and_then(|_| infer(args)),
         Command::Validate(args) => validate(args),
         Command::Schema(SchemaCommand::Import(args)) => schema_import(args),
     }
+}
+
+/// JUnit output is for checks (`validate`); other commands print tables or JSON.
+fn table_or_json(common: &Common) -> Result<()> {
+    if common.format == OutputFormat::Junit {
+        return Err(usage(
+            "--format junit is only for `assay validate`; use table or json".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn usage(message: String) -> anyhow::Error {
@@ -327,7 +346,7 @@ fn emit_profile(profile: &Profile, output: Option<&Path>, common: &Common) -> Re
     if !common.quiet {
         match common.format {
             OutputFormat::Json => println!("{json}"),
-            OutputFormat::Table => print!("{}", profile_table(profile)),
+            OutputFormat::Table | OutputFormat::Junit => print!("{}", profile_table(profile)),
         }
     }
     Ok(())
@@ -369,66 +388,105 @@ fn infer(args: InferArgs) -> Result<u8> {
                 serde_json::to_string_pretty(&inferred.schema).context("serializing the schema")?
             ),
             OutputFormat::Table if args.output.is_none() => print!("{toml}"),
-            OutputFormat::Table => print!("{}", schema_table(&inferred.schema)),
+            OutputFormat::Table | OutputFormat::Junit => {
+                print!("{}", schema_table(&inferred.schema))
+            }
         }
     }
     Ok(0)
 }
 
 fn validate(args: ValidateArgs) -> Result<u8> {
-    let schema_path = args
-        .schema
-        .as_deref()
-        .ok_or_else(|| usage("validate needs --schema FILE to check against".into()))?;
-    let schema = schema::load(schema_path).map_err(AssayError::from)?;
-    let environment = args.environment.as_deref();
-    if let Some(env) = environment {
-        check_environment(&schema, env).map_err(|e| usage(format!("--environment {env}: {e}")))?;
-    }
-    let profile = match &args.profile {
-        Some(path) => profile_io::load(path).map_err(AssayError::from)?,
-        None => {
-            let read = ReadOptions {
-                format: input_format(args.input_format.as_deref())?,
-                ..ReadOptions::default()
-            };
-            // Slice only on columns the data has: a missing slice column is
-            // a finding (missing_column), not a reason to stop.
-            let dataset = sources::open(&args.inputs, &read).map_err(AssayError::from)?;
-            let columns: Vec<&str> = dataset
-                .schema
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str())
-                .collect();
-            let request = ProfileRequest {
-                profile: ProfileOptions {
-                    slices: applicable_slices(&schema, &columns),
-                    ..ProfileOptions::default()
-                },
-                read,
-                ..ProfileRequest::default()
-            };
-            profile_with_progress(&args.inputs, &request, args.common.quiet)?
+    let schema = match &args.schema {
+        Some(path) => Some(schema::load(path).map_err(AssayError::from)?),
+        None => None,
+    };
+    let suite = match &args.suite {
+        Some(path) => {
+            let mut suite = expectations::load(path).map_err(AssayError::from)?;
+            if let Some(text) = &args.result_format {
+                let level = ResultLevel::parse(text).ok_or_else(|| {
+                    usage(format!(
+                        "--result-format {text}: expected BOOLEAN_ONLY, BASIC, SUMMARY or COMPLETE"
+                    ))
+                })?;
+                suite.set_default_result_format(level);
+            }
+            Some(suite)
         }
+        None => None,
     };
-    let findings = schema_anomalies(&profile, &schema, environment);
-    let run = SchemaRun {
-        environment,
-        rows: profile.rows,
+    let environment = args.environment.as_deref();
+    if let (Some(env), Some(schema)) = (environment, &schema) {
+        check_environment(schema, env).map_err(|e| usage(format!("--environment {env}: {e}")))?;
+    }
+    let read = ReadOptions {
+        format: input_format(args.input_format.as_deref())?,
+        ..ReadOptions::default()
     };
-    let json = serde_json::to_string_pretty(&schema_report(&findings, &run))
-        .context("serializing the findings")?;
+    let saved = match &args.profile {
+        Some(path) => Some(profile_io::load(path).map_err(AssayError::from)?),
+        None => None,
+    };
+    let mut report = ValidationReport::default();
+    if let (Some(schema), Some(schema_path)) = (&schema, &args.schema) {
+        let profile = match &saved {
+            Some(profile) => profile.clone(),
+            None => profile_for_schema(&args.inputs, read.clone(), schema, args.common.quiet)?,
+        };
+        report.schema = Some(SchemaOutcome {
+            file: schema_path.display().to_string(),
+            environment: args.environment.clone(),
+            rows: profile.rows,
+            findings: schema_anomalies(&profile, schema, environment),
+        });
+    }
+    if let Some(suite) = &suite {
+        report.suite = Some(match &saved {
+            Some(profile) => expectations::evaluate_profile(suite, profile),
+            None => expectations::validate_suite(&args.inputs, &read, suite)
+                .map_err(AssayError::from)?,
+        });
+    }
+    let json = serde_json::to_string_pretty(&report.to_json()).context("serializing the report")?;
     if let Some(path) = &args.output {
         write_file(path, &json)?;
     }
     if !args.common.quiet {
         match args.common.format {
             OutputFormat::Json => println!("{json}"),
-            OutputFormat::Table => print!("{}", findings_table(&findings, &run)),
+            OutputFormat::Table => print!("{}", report.to_table()),
+            OutputFormat::Junit => print!("{}", report.to_junit()),
         }
     }
-    Ok(u8::from(has_errors(&findings)))
+    Ok(u8::from(!report.success()))
+}
+
+/// Profiles `inputs` with the schema's slices, skipping slices on columns the
+/// data lacks: a missing slice column is a finding (missing_column), not a
+/// reason to stop.
+fn profile_for_schema(
+    inputs: &[String],
+    read: ReadOptions,
+    schema: &schema::Schema,
+    quiet: bool,
+) -> Result<Profile> {
+    let dataset = sources::open(inputs, &read).map_err(AssayError::from)?;
+    let columns: Vec<&str> = dataset
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    let request = ProfileRequest {
+        profile: ProfileOptions {
+            slices: applicable_slices(schema, &columns),
+            ..ProfileOptions::default()
+        },
+        read,
+        ..ProfileRequest::default()
+    };
+    profile_with_progress(inputs, &request, quiet)
 }
 
 /// Writes via a temporary file and a rename, so a crash never leaves half a file.

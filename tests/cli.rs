@@ -725,7 +725,6 @@ fn csv_that_is_not_utf8() {
 /// README (Inputs) shows `latin.csv: line 4, column "b": invalid UTF-8 text`,
 /// but within the type-inference sample the message names no column.
 #[test]
-#[ignore = "bug: invalid UTF-8 within the first 10,000 CSV rows is reported without its column (src/sources/csv/errors.rs, inference path)"]
 fn csv_not_utf8_in_the_inference_sample_names_the_column() {
     let err = fails(&["profile", &fixture("latin1.csv")]);
     assert_mentions(&err, &["latin1.csv", "line 4", "column \"b\"", "UTF-8"]);
@@ -734,7 +733,6 @@ fn csv_not_utf8_in_the_inference_sample_names_the_column() {
 /// Finite values whose sum overflows: the profile is written, but its state
 /// holds `null` for the infinite sum/mean/m2, so it cannot be read back.
 #[test]
-#[ignore = "bug: a profile whose float sum overflows is saved with null sum/mean/m2 and cannot be loaded (src/profile/numeric.rs, io.rs)"]
 fn profile_of_huge_values_can_be_merged() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("huge.csv");

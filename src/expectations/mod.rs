@@ -44,7 +44,7 @@ use thiserror::Error;
 pub use aggregate::type_matches;
 pub use kinds::{NOT_SUPPORTED, SUPPORTED};
 pub use parse::{SUITE_FORMAT, load, parse_json, parse_toml};
-pub use render::{to_junit, to_table};
+pub use render::{junit_name, junit_suite, to_junit, to_table};
 pub use result::{ExceptionInfo, ExpectationConfig, ExpectationResult, Statistics, SuiteResult};
 pub use run::evaluate_profile;
 pub use suite::*;

@@ -4,6 +4,7 @@ use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::Value as Json;
 
 use super::result::{ExpectationResult, SuiteResult};
+use crate::report::junit::{JunitSuite, document};
 
 /// A short label: `expect_column_values_to_be_between(column=age)`.
 fn label(r: &ExpectationResult) -> String {
@@ -107,68 +108,39 @@ pub fn to_table(result: &SuiteResult) -> String {
     )
 }
 
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0.
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// JUnit XML: one test case per expectation; failed expectations are
 /// `<failure>`s, expectations that raised an exception are `<error>`s.
 pub fn to_junit(result: &SuiteResult) -> String {
-    let name = if result.suite_name.is_empty() {
-        "assay"
+    document(&[(junit_name(result), junit_suite(result))])
+}
+
+/// The suite's name in JUnit output.
+pub fn junit_name(result: &SuiteResult) -> String {
+    if result.suite_name.is_empty() {
+        "assay".to_string()
     } else {
-        &result.suite_name
-    };
-    let errors = result
-        .results
-        .iter()
-        .filter(|r| r.exception_info.raised_exception)
-        .count();
-    let failures = result.results.iter().filter(|r| !r.success).count() - errors;
-    let tests = result.results.len();
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    xml.push_str(&format!(
-        "<testsuites name=\"assay\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\">\n"
-    ));
-    xml.push_str(&format!(
-        "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\">\n",
-        xml_escape(name)
-    ));
+        result.suite_name.clone()
+    }
+}
+
+/// The `<testsuite>` of a suite result, to combine with other suites.
+pub fn junit_suite(result: &SuiteResult) -> JunitSuite {
+    let name = junit_name(result);
+    let mut suite = JunitSuite::new();
     for (i, r) in result.results.iter().enumerate() {
-        xml.push_str(&format!(
-            "    <testcase classname=\"{}\" name=\"{}\"",
-            xml_escape(name),
-            xml_escape(&format!("#{} {}", i + 1, label(r)))
-        ));
+        let case = format!("#{} {}", i + 1, label(r));
         if r.success {
-            xml.push_str("/>\n");
+            suite.case(&name, &case, None, false);
             continue;
         }
         let body = serde_json::to_string_pretty(&r.result).unwrap_or_default();
-        let (tag, kind) = if r.exception_info.raised_exception {
-            ("error", "exception")
+        let raised = r.exception_info.raised_exception;
+        let kind = if raised {
+            "exception"
         } else {
-            ("failure", "expectation failed")
+            "expectation failed"
         };
-        xml.push_str(&format!(
-            ">\n      <{tag} message=\"{}\" type=\"{kind}\">{}</{tag}>\n    </testcase>\n",
-            xml_escape(&observed(r)),
-            xml_escape(&body)
-        ));
+        suite.case(&name, &case, Some((kind, &observed(r), &body)), raised);
     }
-    xml.push_str("  </testsuite>\n</testsuites>\n");
-    xml
+    suite
 }

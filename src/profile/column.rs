@@ -1,7 +1,7 @@
 //! Per-column accumulator: dispatches an Arrow array to the accumulator of
 //! its logical type, merges, and finishes into a [`ColumnProfile`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, DictionaryArray, GenericListArray, OffsetSizeTrait,
@@ -12,7 +12,7 @@ use arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type, TimeUnit};
 use serde::{Deserialize, Serialize};
 
 use super::ProfileError;
-use super::frequency::FrequencyState;
+use super::frequency::{CountMap, FrequencyState, HashMapExt};
 use super::model::{
     ColumnProfile, ColumnRole, HistogramBin, Histograms, LengthStats, LogicalType, ValueCount,
 };
@@ -146,7 +146,7 @@ impl ColumnAccumulator {
                 let values = values.as_primitive::<Int64Type>();
                 // Counting first makes the frequency update one entry per
                 // distinct value; the moments read the raw values.
-                let mut counts: HashMap<i64, u64> = HashMap::new();
+                let mut counts: CountMap<i64> = CountMap::new();
                 for v in values.iter().flatten() {
                     *counts.entry(v).or_default() += 1;
                 }
@@ -387,7 +387,7 @@ fn update_strings(
     state: &mut StringState,
     array: &ArrayRef,
 ) -> Result<(), arrow::error::ArrowError> {
-    let mut counts: HashMap<&str, u64> = HashMap::new();
+    let mut counts: CountMap<&str> = CountMap::new();
     let converted;
     match array.data_type() {
         DataType::Dictionary(key, _) if **key == DataType::Int32 => {
@@ -424,19 +424,13 @@ fn update_strings(
         state.min_len = min_opt(state.min_len, Some(len));
         state.max_len = max_opt(state.max_len, Some(len));
     }
-    state.frequency.update_counts(
-        counts
-            .into_iter()
-            .map(|(k, c)| (k.to_string(), c))
-            .collect(),
-    );
+    state
+        .frequency
+        .update_counts(counts.into_iter().map(|(k, c)| (k.to_string(), c)));
     Ok(())
 }
 
-fn count_into<'a>(
-    counts: &mut HashMap<&'a str, u64>,
-    values: impl Iterator<Item = Option<&'a str>>,
-) {
+fn count_into<'a>(counts: &mut CountMap<&'a str>, values: impl Iterator<Item = Option<&'a str>>) {
     for v in values.flatten() {
         *counts.entry(v).or_default() += 1;
     }
@@ -497,9 +491,18 @@ fn histograms(n: &NumericState) -> Option<Histograms> {
         bins
     };
     let equi_width = if max > min {
-        let width = (max - min) / HISTOGRAM_BINS as f64;
+        let bins = HISTOGRAM_BINS as f64;
+        let width = (max - min) / bins;
         let edges: Vec<f64> = (0..=HISTOGRAM_BINS)
-            .map(|i| min + width * i as f64)
+            .map(|i| {
+                if width.is_finite() {
+                    min + width * i as f64
+                } else {
+                    // The span of huge finite values overflows: interpolate.
+                    let t = i as f64 / bins;
+                    min * (1.0 - t) + max * t
+                }
+            })
             .collect();
         bins_from_edges(&edges)
     } else {

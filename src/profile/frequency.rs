@@ -11,7 +11,6 @@
 //! value once with its count, so the sketches see one update per distinct
 //! value per batch rather than one per row.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 
 use base64::Engine;
@@ -21,6 +20,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::sketch::Hll;
+
+/// Value → count maps on the hot path. foldhash instead of std's SipHash:
+/// measured with `perf` on the 1M-row bench table, SipHash was 13% of the
+/// profile of the high-cardinality columns; these keys are data values, not
+/// attacker-chosen request keys, so DoS-resistant hashing buys nothing here.
+pub type CountMap<K> = foldhash::HashMap<K, u64>;
+pub use foldhash::HashMapExt;
 
 /// Distinct values kept exactly before switching to sketches.
 pub const EXACT_DISTINCT_LIMIT: usize = 4096;
@@ -101,10 +107,12 @@ impl<'de, K: FrequencyKey> Deserialize<'de> for Frequent<K> {
 
 impl<K: FrequencyKey> FrequencyState<K> {
     /// Folds in one batch's distinct values and their counts.
-    pub fn update_counts(&mut self, counts: HashMap<K, u64>) {
+    /// Each value should come once (pre-aggregated), though repeats are
+    /// counted correctly too.
+    pub fn update_counts(&mut self, counts: impl IntoIterator<Item = (K, u64)>) {
         match self {
             Self::Exact(values) => {
-                let mut merged: HashMap<K, u64> = values.drain(..).collect();
+                let mut merged: CountMap<K> = values.drain(..).collect();
                 for (k, c) in counts {
                     *merged.entry(k).or_default() += c;
                 }
@@ -119,7 +127,7 @@ impl<K: FrequencyKey> FrequencyState<K> {
         }
     }
 
-    fn from_exact(map: HashMap<K, u64>) -> Self {
+    fn from_exact(map: CountMap<K>) -> Self {
         if map.len() <= EXACT_DISTINCT_LIMIT {
             let mut values: Vec<(K, u64)> = map.into_iter().collect();
             values.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -137,10 +145,10 @@ impl<K: FrequencyKey> FrequencyState<K> {
     pub fn merge(&mut self, other: &FrequencyState<K>) {
         match (&mut *self, other) {
             (_, Self::Exact(values)) => {
-                self.update_counts(values.iter().cloned().collect());
+                self.update_counts(values.iter().cloned());
             }
             (Self::Exact(values), Self::Sketched { .. }) => {
-                let mine: HashMap<K, u64> = values.drain(..).collect();
+                let mine: CountMap<K> = values.drain(..).collect();
                 *self = other.clone();
                 self.update_counts(mine);
             }

@@ -19,9 +19,14 @@ pub struct NumericState {
     pub neg_inf: u64,
     pub zeros: u64,
     pub negatives: u64,
+    /// May overflow to ±inf on huge finite values (as numpy's sum does);
+    /// non-finite moments are saved as text so the profile still loads.
+    #[serde(with = "float_text")]
     pub sum: f64,
+    #[serde(with = "float_text")]
     pub mean: f64,
     /// Sum of squared deviations from the mean (Welford's M2).
+    #[serde(with = "float_text")]
     pub m2: f64,
     pub min: Option<f64>,
     pub max: Option<f64>,
@@ -69,7 +74,16 @@ impl NumericState {
         if n == 0 {
             return;
         }
-        let mean = sum / n as f64;
+        let mut mean = sum / n as f64;
+        if !mean.is_finite() {
+            // The sum overflowed: average pre-scaled values instead, so the
+            // mean of huge finite values stays finite and exact enough.
+            mean = values
+                .clone()
+                .filter(|v| v.is_finite())
+                .map(|v| v / n as f64)
+                .sum();
+        }
         let m2 = values
             .filter(|v| v.is_finite())
             .map(|v| (v - mean) * (v - mean))
@@ -88,9 +102,17 @@ impl NumericState {
         let n_a = self.finite as f64;
         let n_b = b.n as f64;
         let n = n_a + n_b;
-        let delta = b.mean - self.mean;
-        self.mean += delta * n_b / n;
-        self.m2 += b.m2 + delta * delta * n_a * n_b / n;
+        if self.finite == 0 {
+            // Nothing to combine with (and `inf * 0` below would make NaN
+            // out of huge but finite values).
+            self.mean = b.mean;
+            self.m2 = b.m2;
+        } else {
+            // Weights first, so huge finite values do not overflow early.
+            let delta = b.mean - self.mean;
+            self.mean += delta * (n_b / n);
+            self.m2 += b.m2 + delta * delta * (n_a * n_b / n);
+        }
         self.finite += b.n;
         self.sum += b.sum;
         self.min = Some(self.min.map_or(b.min, |m| m.min(b.min)));
@@ -118,10 +140,53 @@ impl NumericState {
 
     /// Sample variance (ddof = 1), as pandas' `var()`.
     pub fn variance(&self) -> Option<f64> {
-        (self.finite > 1).then(|| (self.m2 / (self.finite - 1) as f64).max(0.0))
+        // `max` would turn a NaN (overflowed moments) into 0; keep it NaN.
+        (self.finite > 1).then(|| {
+            let v = self.m2 / (self.finite - 1) as f64;
+            if v < 0.0 { 0.0 } else { v }
+        })
     }
 
     pub fn mean(&self) -> Option<f64> {
         (self.finite > 0).then_some(self.mean)
+    }
+}
+
+/// Serde for an `f64` that may be non-finite: numbers as JSON numbers,
+/// `inf`, `-inf` and `NaN` as strings (JSON has no literal for them, and
+/// serde_json would write `null`, which would not load back).
+mod float_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else if v.is_nan() {
+            s.serialize_str("NaN")
+        } else if *v > 0.0 {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_str("-inf")
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum NumberOrText {
+            Number(f64),
+            Text(String),
+        }
+        match NumberOrText::deserialize(d)? {
+            NumberOrText::Number(v) => Ok(v),
+            NumberOrText::Text(t) => match t.as_str() {
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                "NaN" => Ok(f64::NAN),
+                other => Err(serde::de::Error::custom(format!(
+                    "expected a number, \"inf\", \"-inf\" or \"NaN\", found {other:?}"
+                ))),
+            },
+        }
     }
 }

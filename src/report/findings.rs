@@ -115,6 +115,43 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// The schema findings as a JUnit suite: one case per finding (errors fail,
+/// warnings pass with their explanation in the name), or one passing case
+/// when there is none, so CI shows that the schema was checked.
+pub fn findings_junit(findings: &[Finding], schema_name: &str) -> super::junit::JunitSuite {
+    let mut suite = super::junit::JunitSuite::new();
+    if findings.is_empty() {
+        suite.case(schema_name, "no schema anomalies", None, false);
+    }
+    for f in findings {
+        let mut name = f.kind.as_str().to_string();
+        if let Some(feature) = &f.feature {
+            name.push_str(&format!(" {feature}"));
+        }
+        if let Some(slice) = &f.slice {
+            name.push_str(&format!(" [{slice}]"));
+        }
+        match f.severity {
+            Severity::Error => {
+                let body = serde_json::to_string_pretty(f).unwrap_or_default();
+                suite.case(
+                    schema_name,
+                    &name,
+                    Some((f.kind.as_str(), &f.explanation, &body)),
+                    false,
+                );
+            }
+            Severity::Warning => suite.case(
+                schema_name,
+                &format!("{name} (warning: {})", f.explanation),
+                None,
+                false,
+            ),
+        }
+    }
+    suite
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};

@@ -1,9 +1,12 @@
 //! Rendering of profiles and schemas for people (tables) and machines (JSON).
 
 mod findings;
+pub mod junit;
 mod tables;
 
-pub use findings::{SchemaReport, SchemaRun, SchemaSummary, findings_table, schema_report};
+pub use findings::{
+    SchemaReport, SchemaRun, SchemaSummary, findings_junit, findings_table, schema_report,
+};
 pub use tables::{profile_table, schema_table};
 
 /// Output format of every command.
@@ -14,4 +17,6 @@ pub enum OutputFormat {
     Table,
     /// Machine-readable JSON.
     Json,
+    /// JUnit XML, for CI systems (`validate` only).
+    Junit,
 }

@@ -137,9 +137,21 @@ fn infer(file: &InputFile, dialect: &Dialect, infer_rows: usize) -> Result<Schem
         .with_delimiter(dialect.delimiter)
         .with_quote(dialect.quote)
         .with_null_regex(dialect.nulls.clone());
-    let (schema, _) = format
-        .infer_schema(stream, Some(infer_rows))
-        .map_err(|e| errors::map(e, &file.name, None, 0))?;
+    let (schema, _) = format.infer_schema(stream, Some(infer_rows)).map_err(|e| {
+        // Name the column in the message: read just the header (which did
+        // decode, or the error would be on line 1) to learn the names.
+        let names = io::open_stream(&file.path, &file.name, Arc::default())
+            .ok()
+            .and_then(|header| format.infer_schema(header, Some(0)).ok())
+            .map(|(s, _)| s.fields().iter().map(|f| f.name().clone()).collect());
+        let columns = names.map(|names: Vec<String>| errors::Columns {
+            overridden: vec![false; names.len()],
+            types: vec![DataType::Utf8; names.len()],
+            names,
+            infer_rows,
+        });
+        errors::map(e, &file.name, columns.as_ref(), 0)
+    })?;
     if schema.fields().is_empty() {
         return Err(SourceError::Malformed {
             path: file.name.clone(),

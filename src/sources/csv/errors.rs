@@ -92,7 +92,12 @@ pub(super) fn map(
         return malformed(Some(line + 1), name, message);
     }
     if text.contains("UTF-8") {
-        return malformed(trailing_line(&text), None, utf8_message());
+        // The csv crate (inference) says `invalid UTF-8 in field F` (0-based).
+        let column = text
+            .split_once("in field ")
+            .and_then(|(_, rest)| number(rest))
+            .and_then(|(field, _)| columns.and_then(|c| c.name(usize::try_from(field).ok()?)));
+        return malformed(trailing_line(&text), column, utf8_message());
     }
     if let Some((expected, got)) = unequal_lengths(&text) {
         return malformed(

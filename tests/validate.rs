@@ -1,0 +1,386 @@
+//! `assay validate` with an expectation suite, alone and together with a
+//! schema: GE-shaped JSON, JUnit, tables, exit codes, GE JSON suites.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn path(relative: &str) -> String {
+    root().join(relative).display().to_string()
+}
+
+fn assay(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run assay")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exit code")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", stdout(out), stderr(out)))
+}
+
+/// A schema inferred from the training data, written once per test.
+fn schema(dir: &Path) -> PathBuf {
+    let profile = dir.join("train.profile.json");
+    let schema = dir.join("schema.toml");
+    for args in [
+        vec![
+            "profile",
+            "examples/data/train.parquet",
+            "-q",
+            "-o",
+            profile.to_str().unwrap(),
+        ],
+        vec![
+            "infer",
+            profile.to_str().unwrap(),
+            "-q",
+            "-o",
+            schema.to_str().unwrap(),
+        ],
+    ] {
+        let out = assay(&args);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    schema
+}
+
+/// Rewrites the training data with `purpose` values replaced by "crypto"
+/// in every tenth row, using the library's own reader and arrow's writer.
+fn with_new_category(dir: &Path) -> PathBuf {
+    use arrow::array::{Array, ArrayRef, StringArray};
+    use arrow::compute::cast;
+    use arrow::datatypes::DataType;
+    use arrow::record_batch::RecordBatch;
+    use std::sync::Arc;
+    let file = std::fs::File::open(root().join("examples/data/train.parquet")).unwrap();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(file, 8192).unwrap();
+    let out = dir.join("faulty.parquet");
+    let mut writer = None;
+    let mut row = 0usize;
+    for batch in reader {
+        let batch = batch.unwrap();
+        let index = batch.schema().index_of("purpose").unwrap();
+        let purpose = cast(batch.column(index), &DataType::Utf8).unwrap();
+        let purpose = purpose.as_any().downcast_ref::<StringArray>().unwrap();
+        let changed: StringArray = (0..purpose.len())
+            .map(|i| {
+                if (row + i).is_multiple_of(10) {
+                    Some("crypto")
+                } else {
+                    purpose.is_valid(i).then(|| purpose.value(i))
+                }
+            })
+            .collect();
+        row += batch.num_rows();
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        columns[index] = Arc::new(changed);
+        let schema = Arc::new(arrow::datatypes::Schema::new(
+            batch
+                .schema()
+                .fields()
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    if i == index {
+                        arrow::datatypes::Field::new(f.name(), DataType::Utf8, true)
+                    } else {
+                        f.as_ref().clone()
+                    }
+                })
+                .collect::<Vec<_>>(),
+        ));
+        let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+        let w = writer.get_or_insert_with(|| {
+            parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&out).unwrap(), schema, None)
+                .unwrap()
+        });
+        w.write(&batch).unwrap();
+    }
+    writer.unwrap().close().unwrap();
+    out
+}
+
+#[test]
+fn the_example_suite_passes_on_training_and_serving_data() {
+    for data in [
+        "examples/data/train.parquet",
+        "examples/data/serving.parquet",
+    ] {
+        let out = assay(&[
+            "validate",
+            data,
+            "--suite",
+            "expectations/credit.toml",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code(&out), 0, "{data}: {}", stderr(&out));
+        let report = json(&out);
+        assert_eq!(report["success"], true);
+        let stats = &report["statistics"];
+        assert!(stats["evaluated_expectations"].as_u64().unwrap() >= 20);
+        assert_eq!(stats["unsuccessful_expectations"], 0);
+        assert_eq!(stats["success_percent"], 100.0);
+        assert!(report.get("schema_findings").is_none(), "no schema given");
+    }
+}
+
+#[test]
+fn schema_and_suite_together_fail_on_a_new_category_with_both_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = schema(dir.path());
+    let faulty = with_new_category(dir.path());
+    let out = assay(&[
+        "validate",
+        faulty.to_str().unwrap(),
+        "--schema",
+        schema.to_str().unwrap(),
+        "--suite",
+        "expectations/credit.toml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["success"], false);
+    // The schema part: out_of_domain on purpose.
+    let findings = report["schema_findings"]
+        .as_array()
+        .expect("schema_findings");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["kind"] == "out_of_domain" && f["feature"] == "purpose"),
+        "{findings:?}"
+    );
+    // The suite part: a failed expectation about `purpose`, in GE's shape.
+    let results = report["results"].as_array().expect("results");
+    let failed: Vec<&Value> = results.iter().filter(|r| r["success"] == false).collect();
+    assert!(!failed.is_empty());
+    assert!(
+        failed
+            .iter()
+            .all(|r| r["expectation_config"]["kwargs"]["column"] == "purpose"),
+        "only purpose's expectations fail: {failed:?}"
+    );
+    let first = failed[0];
+    assert!(first["result"]["unexpected_count"].as_u64().unwrap() > 0);
+    assert!(
+        first["result"]["partial_unexpected_list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "crypto")
+    );
+    assert_eq!(first["exception_info"]["raised_exception"], false);
+}
+
+#[test]
+fn junit_output_lists_schema_and_suite_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = schema(dir.path());
+    let faulty = with_new_category(dir.path());
+    let out = assay(&[
+        "validate",
+        faulty.to_str().unwrap(),
+        "--schema",
+        schema.to_str().unwrap(),
+        "--suite",
+        "expectations/credit.toml",
+        "--format",
+        "junit",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let xml = stdout(&out);
+    assert!(xml.starts_with("<?xml"));
+    assert_eq!(xml.matches("<testsuite ").count(), 2, "{xml}");
+    assert!(xml.contains("out_of_domain purpose"), "{xml}");
+    assert!(xml.contains("<failure "), "{xml}");
+    assert!(xml.trim_end().ends_with("</testsuites>"));
+}
+
+#[test]
+fn the_table_shows_both_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = schema(dir.path());
+    let out = assay(&[
+        "validate",
+        "examples/data/serving.parquet",
+        "--environment",
+        "serving",
+        "--schema",
+        schema.to_str().unwrap(),
+        "--suite",
+        "expectations/credit.toml",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("expect_column_values_to_not_be_null"),
+        "{text}"
+    );
+    assert!(text.contains("suite credit:"), "{text}");
+}
+
+#[test]
+fn great_expectations_json_suites_of_both_versions_run() {
+    for suite in [
+        "tests/fixtures/expectations/ge1_suite.json",
+        "tests/fixtures/expectations/ge0_suite.json",
+    ] {
+        let out = assay(&[
+            "validate",
+            "examples/data/train.parquet",
+            "--suite",
+            suite,
+            "--format",
+            "json",
+        ]);
+        assert!(matches!(code(&out), 0 | 1), "{suite}: {}", stderr(&out));
+        let report = json(&out);
+        assert!(report["results"].as_array().is_some_and(|r| !r.is_empty()));
+        assert_eq!(
+            report["success"],
+            report["statistics"]["unsuccessful_expectations"] == 0
+        );
+    }
+}
+
+#[test]
+fn a_saved_profile_answers_aggregate_expectations() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.json");
+    let saved = assay(&[
+        "profile",
+        "examples/data/train.parquet",
+        "-q",
+        "-o",
+        profile.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&saved), 0);
+    let suite = dir.path().join("suite.toml");
+    std::fs::write(
+        &suite,
+        "format = \"assay.expectations/1\"\nname = \"agg\"\n\
+         [[expectations]]\ntype = \"expect_table_row_count_to_equal\"\nvalue = 20000\n\
+         [[expectations]]\ntype = \"expect_column_mean_to_be_between\"\ncolumn = \"age\"\nmin_value = 100\n",
+    )
+    .unwrap();
+    let out = assay(&[
+        "validate",
+        "--profile",
+        profile.to_str().unwrap(),
+        "--suite",
+        suite.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["results"][0]["success"], true);
+    assert_eq!(report["results"][1]["success"], false);
+    let mean = report["results"][1]["result"]["observed_value"]
+        .as_f64()
+        .unwrap();
+    assert!((18.0..100.0).contains(&mean), "mean age {mean}");
+}
+
+#[test]
+fn bad_suites_and_flags_are_usage_errors() {
+    let out = assay(&[
+        "validate",
+        "examples/data/train.parquet",
+        "--suite",
+        &path("tests/fixtures/expectations/bad_suite.toml"),
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("bad_suite.toml:"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"));
+
+    let out = assay(&[
+        "validate",
+        "examples/data/train.parquet",
+        "--suite",
+        "expectations/credit.toml",
+        "--result-format",
+        "VERBOSE",
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("--result-format VERBOSE"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Neither a schema nor a suite: nothing to check.
+    let out = assay(&["validate", "examples/data/train.parquet"]);
+    assert_eq!(code(&out), 2);
+
+    // JUnit is for checks only.
+    let out = assay(&[
+        "profile",
+        "examples/data/train.parquet",
+        "--format",
+        "junit",
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("junit"), "{}", stderr(&out));
+}
+
+#[test]
+fn result_format_complete_lists_every_unexpected_row_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let faulty = with_new_category(dir.path());
+    let suite = dir.path().join("suite.toml");
+    std::fs::write(
+        &suite,
+        "format = \"assay.expectations/1\"\nname = \"p\"\n\
+         [[expectations]]\ntype = \"expect_column_values_to_not_be_in_set\"\n\
+         column = \"purpose\"\nvalue_set = [\"crypto\"]\n",
+    )
+    .unwrap();
+    let out = assay(&[
+        "validate",
+        faulty.to_str().unwrap(),
+        "--suite",
+        suite.to_str().unwrap(),
+        "--result-format",
+        "COMPLETE",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let result = &json(&out)["results"][0]["result"];
+    let indices: Vec<u64> = result["unexpected_index_list"]
+        .as_array()
+        .expect("index list in COMPLETE")
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    // Every tenth row was changed, starting with row 0.
+    assert_eq!(indices.len(), 2000);
+    assert!(indices.iter().enumerate().all(|(i, &r)| r == 10 * i as u64));
+    assert_eq!(result["unexpected_count"], 2000);
+}
