@@ -54,15 +54,19 @@ fn column_batches() -> Vec<(&'static str, RecordBatch)> {
     let strings: ArrayRef = Arc::new(StringArray::from_iter(
         (0..n).map(|_| Some(words[rng.random_range(0..words.len())].as_str())),
     ));
-    let unique: ArrayRef = Arc::new(StringArray::from_iter(
-        (0..n).map(|i| Some(format!("session-{i:08x}-{}", rng.random::<u32>()))),
-    ));
+    let unique: ArrayRef =
+        Arc::new(StringArray::from_iter((0..n).map(|i| {
+            Some(format!("session-{i:08x}-{}", rng.random::<u32>()))
+        })));
     let keys = arrow::array::Int32Array::from_iter_values(
         (0..n).map(|_| rng.random_range(0..words.len() as i32)),
     );
     let dictionary: ArrayRef = Arc::new(
-        DictionaryArray::<Int32Type>::try_new(keys, Arc::new(StringArray::from_iter_values(&words)))
-            .expect("valid dictionary"),
+        DictionaryArray::<Int32Type>::try_new(
+            keys,
+            Arc::new(StringArray::from_iter_values(&words)),
+        )
+        .expect("valid dictionary"),
     );
     let bools: ArrayRef = Arc::new(BooleanArray::from_iter(
         (0..n).map(|_| Some(rng.random::<bool>())),
