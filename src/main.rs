@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use assay::AssayError;
 use assay::checks::anomalies::{applicable_slices, check_environment};
 use assay::checks::schema_anomalies;
-use assay::expectations::{self, ResultLevel};
+use assay::expectations::{self, ResultLevel, SuggestOptions, suggest_suite};
 use assay::pipeline::{ProfileRequest, merge_profiles, profile_inputs};
 use assay::profile::{ColumnRole, Profile, ProfileOptions, io as profile_io};
 use assay::report::{OutputFormat, profile_table, schema_table};
@@ -55,6 +55,8 @@ enum Command {
     Merge(MergeArgs),
     /// Infer a schema for human review from a profile.
     Infer(InferArgs),
+    /// Propose an expectation suite (commented TOML) from a profile.
+    Suggest(SuggestArgs),
     /// Validate data (or a saved profile) against a schema: TFDV-style anomalies.
     Validate(ValidateArgs),
     /// Work with schema files (import a TFDV schema.pbtxt).
@@ -138,6 +140,26 @@ struct InferArgs {
 }
 
 #[derive(Args)]
+struct SuggestArgs {
+    /// A saved profile (`assay profile DATA -o P`).
+    profile: PathBuf,
+    /// Write the suite here (default: stdout).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// The suite's name (default: the output file's stem).
+    #[arg(long)]
+    name: Option<String>,
+    /// Share of values that must fall in suggested sets and ranges (GE's `mostly`).
+    #[arg(long, default_value_t = SuggestOptions::default().mostly)]
+    mostly: f64,
+    /// Most distinct values a column may have to get a value set.
+    #[arg(long, default_value_t = SuggestOptions::default().max_set_size)]
+    max_set_size: usize,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
 struct ValidateArgs {
     /// Files, globs or directories to validate (or give --profile instead).
     #[arg(required_unless_present = "profile")]
@@ -201,6 +223,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Profile(args) => table_or_json(&args.common).and_then(|_| profile(args)),
         Command::Merge(args) => table_or_json(&args.common).and_then(|_| merge(args)),
         Command::Infer(args) => table_or_json(&args.common).and_then(|_| infer(args)),
+        Command::Suggest(args) => suggest(args),
         Command::Validate(args) => validate(args),
         Command::Schema(SchemaCommand::Import(args)) => schema_import(args),
     }
@@ -392,6 +415,46 @@ fn infer(args: InferArgs) -> Result<u8> {
                 print!("{}", schema_table(&inferred.schema))
             }
         }
+    }
+    Ok(0)
+}
+
+fn suggest(args: SuggestArgs) -> Result<u8> {
+    if !(0.0..=1.0).contains(&args.mostly) {
+        return Err(usage(format!(
+            "--mostly {}: expected a share between 0 and 1",
+            args.mostly
+        )));
+    }
+    let profile = profile_io::load(&args.profile).map_err(AssayError::from)?;
+    let name = args.name.clone().unwrap_or_else(|| {
+        args.output
+            .as_deref()
+            .and_then(|p| p.file_stem())
+            .map_or_else(|| "suggested".into(), |s| s.to_string_lossy().into_owned())
+    });
+    let options = SuggestOptions {
+        name,
+        mostly: args.mostly,
+        max_set_size: args.max_set_size,
+        ..SuggestOptions::default()
+    };
+    let toml = suggest_suite(&profile, &options);
+    // What is written must load: a suggestion that cannot be read back is a bug.
+    let suite = expectations::parse_toml(&toml, "suggested suite")
+        .context("the suggested suite does not parse (a bug in assay suggest)")?;
+    match &args.output {
+        Some(path) => {
+            write_file(path, &toml)?;
+            if !args.common.quiet {
+                eprintln!(
+                    "wrote {} expectations to {}",
+                    suite.expectations.len(),
+                    path.display()
+                );
+            }
+        }
+        None => print!("{toml}"),
     }
     Ok(0)
 }

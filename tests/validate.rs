@@ -384,3 +384,156 @@ fn result_format_complete_lists_every_unexpected_row_index() {
     assert!(indices.iter().enumerate().all(|(i, &r)| r == 10 * i as u64));
     assert_eq!(result["unexpected_count"], 2000);
 }
+
+/// Builds the `generate_data` example (as tests/examples.rs does) and writes
+/// a faulted serving set into `dir`.
+fn faulty_serving(dir: &Path, flags: &[&str]) -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let built = Command::new(cargo)
+        .args(["build", "--quiet", "--example", "generate_data"])
+        .current_dir(root())
+        .status()
+        .expect("cargo build --example generate_data");
+    assert!(built.success());
+    let exe = std::env::current_exe().unwrap();
+    let generator = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/generate_data");
+    let status = Command::new(generator)
+        .args(["--only", "serving", "--out-dir"])
+        .arg(dir)
+        .args(flags)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir.join("serving.parquet")
+}
+
+fn failed_expectations(data: &Path, suite: &Path) -> (i32, Vec<(String, String)>) {
+    let out = assay(&[
+        "validate",
+        data.to_str().unwrap(),
+        "--suite",
+        suite.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let report = json(&out);
+    let failed = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["success"] == false)
+        .map(|r| {
+            let config = &r["expectation_config"];
+            (
+                config["type"].as_str().unwrap().to_string(),
+                config["kwargs"]["column"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    (code(&out), failed)
+}
+
+#[test]
+fn a_suggested_suite_passes_clean_data_and_fails_each_fault_on_its_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("train.profile.json");
+    let suite = dir.path().join("credit.toml");
+    let out = assay(&[
+        "profile",
+        "examples/data/train.parquet",
+        "-q",
+        "-o",
+        profile.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0);
+    let out = assay(&[
+        "suggest",
+        profile.to_str().unwrap(),
+        "-o",
+        suite.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = std::fs::read_to_string(&suite).unwrap();
+    assert!(text.contains("name = \"credit\""), "named after the file");
+    // Every expectation says why it was suggested.
+    assert_eq!(
+        text.matches("[[expectations]]").count(),
+        text.lines()
+            .zip(text.lines().skip(1))
+            .filter(|(a, b)| a.starts_with("# ") && *b == "[[expectations]]")
+            .count()
+    );
+    // The label is not expected (serving data has none).
+    assert!(!text.contains("column = \"label\""));
+
+    for clean in [
+        "examples/data/train.parquet",
+        "examples/data/serving.parquet",
+    ] {
+        let (code, failed) = failed_expectations(Path::new(clean), &suite);
+        assert_eq!((code, failed), (0, vec![]), "{clean}");
+    }
+    let cases: [(&[&str], &str, &str); 4] = [
+        (
+            &["--new-category", "purpose=crypto:0.2"],
+            "expect_column_values_to_be_in_set",
+            "purpose",
+        ),
+        (
+            &["--drift", "income=1000"],
+            "expect_column_values_to_be_between",
+            "income",
+        ),
+        (
+            &["--null-rate", "age=1"],
+            "expect_column_values_to_not_be_null",
+            "age",
+        ),
+        (
+            &["--drop-column", "purpose"],
+            "expect_column_to_exist",
+            "purpose",
+        ),
+    ];
+    for (i, (flags, kind, column)) in cases.into_iter().enumerate() {
+        let fault_dir = dir.path().join(format!("fault{i}"));
+        let data = faulty_serving(&fault_dir, flags);
+        let (code, failed) = failed_expectations(&data, &suite);
+        assert_eq!(code, 1, "{flags:?}");
+        assert!(
+            failed.contains(&(kind.to_string(), column.to_string())),
+            "{flags:?}: {failed:?}"
+        );
+        assert!(
+            failed.iter().all(|(_, c)| c == column),
+            "{flags:?}: only {column} fails: {failed:?}"
+        );
+    }
+}
+
+#[test]
+fn suggest_rejects_a_bad_profile_and_a_bad_share() {
+    let out = assay(&["suggest", "tests/fixtures/cli/not_a_profile.json"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("not_a_profile.json"),
+        "{}",
+        stderr(&out)
+    );
+    let out = assay(&[
+        "suggest",
+        "tests/fixtures/cli/not_a_profile.json",
+        "--mostly",
+        "1.5",
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("--mostly"), "{}", stderr(&out));
+}

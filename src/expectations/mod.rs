@@ -32,6 +32,7 @@ mod render;
 mod result;
 mod rowcheck;
 mod run;
+mod suggest;
 mod suite;
 mod tally;
 mod values;
@@ -47,6 +48,7 @@ pub use parse::{SUITE_FORMAT, load, parse_json, parse_toml};
 pub use render::{junit_name, junit_suite, to_junit, to_table};
 pub use result::{ExceptionInfo, ExpectationConfig, ExpectationResult, Statistics, SuiteResult};
 pub use run::evaluate_profile;
+pub use suggest::{SuggestOptions, suggest_suite};
 pub use suite::*;
 
 use crate::sources::{self, BatchIter, ReadOptions};
