@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Profiling benchmark against peers, as whole processes (see BENCHMARKS.md).
 #
-#   bash scripts/bench.sh            # 10M-row table vs polars describe; 1M rows vs whylogs
+#   bash scripts/bench.sh            # profile: 10M rows vs polars describe, 1M vs whylogs;
+#                                    # validate: 20 expectations, 10M vs profiling, 1M vs GE
 #   ROWS=2000000 bash scripts/bench.sh
 #
 # Needs the release build (built here), Python 3 with `pip install polars
-# pyarrow pandas whylogs`, and GNU time (/usr/bin/time, Debian package `time`)
-# for peak RSS. Data goes to $BENCH_DIR (default /tmp/assay-bench) and is
+# pyarrow pandas whylogs "numpy<2"` ($PYTHON), a second environment with
+# `pip install "great_expectations==1.*" pyarrow` ($GE_PYTHON), and GNU time
+# (/usr/bin/time) for peak RSS. Data goes to $BENCH_DIR (default /tmp/assay-bench) and is
 # generated once. RUNS (default 3) runs of each command; the median is quoted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +18,7 @@ ROWS=${ROWS:-10000000}
 SMALL_ROWS=${SMALL_ROWS:-1000000}
 RUNS=${RUNS:-3}
 PYTHON=${PYTHON:-python3}
+GE_PYTHON=${GE_PYTHON:-$PYTHON}
 big="$BENCH_DIR/bench_${ROWS}.parquet"
 small="$BENCH_DIR/bench_${SMALL_ROWS}.parquet"
 
@@ -58,3 +61,15 @@ a=$(cat /tmp/assay-bench-last)
 run "whylogs why.log(pandas df)" "$PYTHON" scripts/bench_peers.py whylogs "$small"
 w=$(cat /tmp/assay-bench-last)
 echo "whylogs / assay = $(echo "scale=1; $w / $a" | bc)"
+
+echo "== validate: 20-expectation suite (expectations/bench_table.toml)"
+run "assay profile ($ROWS rows)" "$assay" profile -q "$big" -o /tmp/assay-bench/out.profile.json
+p=$(cat /tmp/assay-bench-last)
+run "assay validate ($ROWS rows)" "$assay" validate -q "$big" --suite expectations/bench_table.toml
+v=$(cat /tmp/assay-bench-last)
+echo "validate / profile = $(echo "scale=2; $v / $p" | bc)"
+run "assay validate ($SMALL_ROWS rows)" "$assay" validate -q "$small" --suite expectations/bench_table.toml
+a=$(cat /tmp/assay-bench-last)
+run "Great Expectations ($SMALL_ROWS rows)" "$GE_PYTHON" scripts/bench_peers.py great-expectations "$small" expectations/bench_table.json
+g=$(cat /tmp/assay-bench-last)
+echo "great expectations / assay = $(echo "scale=1; $g / $a" | bc)"

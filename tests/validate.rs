@@ -537,3 +537,18 @@ fn suggest_rejects_a_bad_profile_and_a_bad_share() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("--mostly"), "{}", stderr(&out));
 }
+
+/// The benchmark suite exists in both forms and they say the same thing.
+#[test]
+fn the_benchmark_suite_reads_the_same_as_toml_and_as_ge_json() {
+    let toml = assay::expectations::load(&root().join("expectations/bench_table.toml")).unwrap();
+    let json = assay::expectations::load(&root().join("expectations/bench_table.json")).unwrap();
+    assert_eq!(toml.expectations.len(), 20);
+    let kinds = |s: &assay::expectations::Suite| {
+        s.expectations
+            .iter()
+            .map(|e| (e.type_name.clone(), e.kwargs.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(kinds(&toml), kinds(&json));
+}
