@@ -1,5 +1,9 @@
 //! Parquet: footers are read once at open; each partition is a contiguous
 //! range of one file's row groups, read with only the projected columns.
+//! When there are fewer row groups than partitions wanted (a 1M-row file is
+//! often one group), each group is split into row ranges read with a row
+//! selection; with the file's page index the reader decodes only the pages
+//! of its range, so both cores work on one group.
 //! String columns stored fully dictionary-encoded come out as
 //! `Dictionary(Int32, Utf8)` (arrow-rs keeps the file's dictionary when the
 //! requested type is a dictionary), which lets consumers work per distinct
@@ -13,11 +17,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    RowSelector,
 };
 use parquet::basic::Encoding;
 use parquet::errors::ParquetError;
-use parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData};
+use parquet::file::metadata::{ColumnChunkMetaData, PageIndexPolicy, ParquetMetaData};
 
 use super::plan::{self, Unify, groups_per_partition, split};
 use super::resolve::InputFile;
@@ -58,8 +63,12 @@ pub(super) fn open(files: &[InputFile], ctx: &Ctx) -> Result<Opened, SourceError
         no_compression(file)?;
         let handle = io::open_file(&file.path, &file.name)?;
         let meta = plan::guard(&file.name, LABEL, || {
-            ArrowReaderMetadata::load(&handle, ArrowReaderOptions::new())
-                .map_err(|e| read_error(&file.name, e))
+            // The page index lets row-range partitions skip other pages.
+            ArrowReaderMetadata::load(
+                &handle,
+                ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional),
+            )
+            .map_err(|e| read_error(&file.name, e))
         })?;
         metas.push(meta);
     }
@@ -91,7 +100,15 @@ pub(super) fn open(files: &[InputFile], ctx: &Ctx) -> Result<Opened, SourceError
 
     let roots = projection.file_indices.clone();
     let total_groups: usize = metas.iter().map(|m| m.metadata().num_row_groups()).sum();
-    let per_partition = groups_per_partition(total_groups, rayon::current_num_threads());
+    let threads = rayon::current_num_threads();
+    let per_partition = groups_per_partition(total_groups, threads);
+    // Row ranges per group when groups are too few to keep every core busy.
+    let ranges_per_group = if total_groups == 0 {
+        1
+    } else {
+        (2 * threads).div_ceil(total_groups).max(1)
+    };
+    let min_range_rows = (4 * ctx.options.batch_size.max(1)) as u64;
     let mut partitions = Vec::new();
     let mut total_bytes = 0;
     for (file, reader) in files.iter().zip(readers) {
@@ -99,6 +116,41 @@ pub(super) fn open(files: &[InputFile], ctx: &Ctx) -> Result<Opened, SourceError
         let group_bytes = projected_sizes(&parquet_meta, roots.as_deref());
         total_bytes += group_bytes.iter().sum::<u64>();
         for range in split(parquet_meta.num_row_groups(), per_partition) {
+            if range.len() == 1 && ranges_per_group > 1 {
+                let group = range.start;
+                let rows = parquet_meta.row_group(group).num_rows().max(0) as u64;
+                let k = ranges_per_group.min((rows / min_range_rows).max(1) as usize);
+                if k > 1 {
+                    for (i, rows_range) in split(rows as usize, (rows as usize).div_ceil(k))
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let (start, len) = (rows_range.start as u64, rows_range.len() as u64);
+                        let part = RowGroups {
+                            path: file.path.clone(),
+                            name: file.name.clone(),
+                            reader: reader.clone(),
+                            roots: roots.clone(),
+                            group_rows: vec![len],
+                            // Bytes pro rata, so progress still sums to the total.
+                            group_bytes: vec![share(group_bytes[group], rows, start, len)],
+                            groups: range.clone(),
+                            rows: Some((start, len, rows)),
+                            batch_size: ctx.options.batch_size.max(1),
+                            counter: Arc::clone(&ctx.counter),
+                        };
+                        let description = format!("{} row group {group} part {}", file.name, i + 1);
+                        partitions.push(plan::partition(
+                            file,
+                            description,
+                            &projection,
+                            ctx.options.batch_size,
+                            move || part.open(),
+                        ));
+                    }
+                    continue;
+                }
+            }
             let part = RowGroups {
                 path: file.path.clone(),
                 name: file.name.clone(),
@@ -110,6 +162,7 @@ pub(super) fn open(files: &[InputFile], ctx: &Ctx) -> Result<Opened, SourceError
                     .collect(),
                 group_bytes: group_bytes[range.clone()].to_vec(),
                 groups: range.clone(),
+                rows: None,
                 batch_size: ctx.options.batch_size.max(1),
                 counter: Arc::clone(&ctx.counter),
             };
@@ -206,6 +259,8 @@ struct RowGroups {
     reader: ArrowReaderMetadata,
     roots: Option<Vec<usize>>,
     groups: Range<usize>,
+    /// Only rows `start..start + len` of the (single) group of `total` rows.
+    rows: Option<(u64, u64, u64)>,
     group_rows: Vec<u64>,
     group_bytes: Vec<u64>,
     batch_size: usize,
@@ -222,6 +277,14 @@ impl RowGroups {
             let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
             builder = builder.with_projection(mask);
         }
+        if let Some((start, len, total)) = self.rows {
+            let selection = RowSelection::from(vec![
+                RowSelector::skip(start as usize),
+                RowSelector::select(len as usize),
+                RowSelector::skip((total - start - len) as usize),
+            ]);
+            builder = builder.with_row_selection(selection);
+        }
         let reader = builder.build().map_err(|e| read_error(&self.name, e))?;
         let name = self.name;
         let counter = self.counter;
@@ -232,6 +295,13 @@ impl RowGroups {
             Ok(batch)
         })))
     }
+}
+
+/// The bytes of rows `start..start + len` of `rows`, pro rata; the last
+/// range takes the rounding remainder so the parts sum to `bytes`.
+fn share(bytes: u64, rows: u64, start: u64, len: u64) -> u64 {
+    let at = |row: u64| (bytes as u128 * row as u128 / rows.max(1) as u128) as u64;
+    at(start + len) - at(start)
 }
 
 /// Turns rows read into bytes read: a row group's bytes count once all its
@@ -273,6 +343,13 @@ impl GroupProgress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_range_bytes_sum_to_the_group() {
+        let parts = [(0, 333), (333, 333), (666, 334)];
+        let total: u64 = parts.iter().map(|&(s, l)| share(1001, 1000, s, l)).sum();
+        assert_eq!(total, 1001);
+    }
 
     #[test]
     fn progress_counts_whole_groups() {
