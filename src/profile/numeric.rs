@@ -108,10 +108,23 @@ impl NumericState {
             self.mean = b.mean;
             self.m2 = b.m2;
         } else {
-            // Weights first, so huge finite values do not overflow early.
             let delta = b.mean - self.mean;
-            self.mean += delta * (n_b / n);
-            self.m2 += b.m2 + delta * delta * (n_a * n_b / n);
+            // Chan et al.'s update in its usual order (best rounding, down to
+            // subnormal values); weights first only when that order overflows
+            // on huge finite values.
+            let step = delta * n_b / n;
+            self.mean += if step.is_finite() {
+                step
+            } else {
+                delta * (n_b / n)
+            };
+            let cross = delta * delta * n_a * n_b / n;
+            self.m2 += b.m2
+                + if cross.is_finite() {
+                    cross
+                } else {
+                    delta * delta * (n_a * n_b / n)
+                };
         }
         self.finite += b.n;
         self.sum += b.sum;
