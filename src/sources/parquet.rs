@@ -115,58 +115,25 @@ pub(super) fn open(files: &[InputFile], ctx: &Ctx) -> Result<Opened, SourceError
         let parquet_meta = Arc::clone(reader.metadata());
         let group_bytes = projected_sizes(&parquet_meta, roots.as_deref());
         total_bytes += group_bytes.iter().sum::<u64>();
-        for range in split(parquet_meta.num_row_groups(), per_partition) {
-            if range.len() == 1 && ranges_per_group > 1 {
-                let group = range.start;
-                let rows = parquet_meta.row_group(group).num_rows().max(0) as u64;
-                let k = ranges_per_group.min((rows / min_range_rows).max(1) as usize);
-                if k > 1 {
-                    for (i, rows_range) in split(rows as usize, (rows as usize).div_ceil(k))
-                        .into_iter()
-                        .enumerate()
-                    {
-                        let (start, len) = (rows_range.start as u64, rows_range.len() as u64);
-                        let part = RowGroups {
-                            path: file.path.clone(),
-                            name: file.name.clone(),
-                            reader: reader.clone(),
-                            roots: roots.clone(),
-                            group_rows: vec![len],
-                            // Bytes pro rata, so progress still sums to the total.
-                            group_bytes: vec![share(group_bytes[group], rows, start, len)],
-                            groups: range.clone(),
-                            rows: Some((start, len, rows)),
-                            batch_size: ctx.options.batch_size.max(1),
-                            counter: Arc::clone(&ctx.counter),
-                        };
-                        let description = format!("{} row group {group} part {}", file.name, i + 1);
-                        partitions.push(plan::partition(
-                            file,
-                            description,
-                            &projection,
-                            ctx.options.batch_size,
-                            move || part.open(),
-                        ));
-                    }
-                    continue;
-                }
-            }
+        // One partition: groups `groups`, optionally only a row range of
+        // its single group, with the rows and bytes progress counts.
+        let mut push = |groups: Range<usize>,
+                        rows: Option<(u64, u64, u64)>,
+                        group_rows: Vec<u64>,
+                        bytes: Vec<u64>,
+                        description: String| {
             let part = RowGroups {
                 path: file.path.clone(),
                 name: file.name.clone(),
                 reader: reader.clone(),
                 roots: roots.clone(),
-                group_rows: range
-                    .clone()
-                    .map(|g| parquet_meta.row_group(g).num_rows().max(0) as u64)
-                    .collect(),
-                group_bytes: group_bytes[range.clone()].to_vec(),
-                groups: range.clone(),
-                rows: None,
+                group_rows,
+                group_bytes: bytes,
+                groups,
+                rows,
                 batch_size: ctx.options.batch_size.max(1),
                 counter: Arc::clone(&ctx.counter),
             };
-            let description = format!("{} row groups {}..{}", file.name, range.start, range.end);
             partitions.push(plan::partition(
                 file,
                 description,
@@ -174,6 +141,36 @@ pub(super) fn open(files: &[InputFile], ctx: &Ctx) -> Result<Opened, SourceError
                 ctx.options.batch_size,
                 move || part.open(),
             ));
+        };
+        for range in split(parquet_meta.num_row_groups(), per_partition) {
+            let group = range.start;
+            let rows = parquet_meta.row_group(group).num_rows().max(0) as u64;
+            let k = ranges_per_group.min((rows / min_range_rows).max(1) as usize);
+            if range.len() == 1 && k > 1 {
+                let ranges = split(rows as usize, (rows as usize).div_ceil(k));
+                for (i, part) in ranges.into_iter().enumerate() {
+                    let (start, len) = (part.start as u64, part.len() as u64);
+                    push(
+                        range.clone(),
+                        Some((start, len, rows)),
+                        vec![len],
+                        // Bytes pro rata, so progress still sums to the total.
+                        vec![share(group_bytes[group], rows, start, len)],
+                        format!("{} row group {group} part {}", file.name, i + 1),
+                    );
+                }
+                continue;
+            }
+            push(
+                range.clone(),
+                None,
+                range
+                    .clone()
+                    .map(|g| parquet_meta.row_group(g).num_rows().max(0) as u64)
+                    .collect(),
+                group_bytes[range.clone()].to_vec(),
+                format!("{} row groups {}..{}", file.name, range.start, range.end),
+            );
         }
     }
     Ok(Opened {
