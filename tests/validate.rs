@@ -147,12 +147,13 @@ fn the_example_suite_passes_on_training_and_serving_data() {
     }
 }
 
-#[test]
-fn schema_and_suite_together_fail_on_a_new_category_with_both_reports() {
+/// Validates training data with a new `purpose` category against a schema
+/// inferred from the clean data and the example suite, in `format`.
+fn validate_new_category_with_schema_and_suite(format: &str) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let schema = schema(dir.path());
     let faulty = with_new_category(dir.path());
-    let out = assay(&[
+    assay(&[
         "validate",
         faulty.to_str().unwrap(),
         "--schema",
@@ -160,8 +161,13 @@ fn schema_and_suite_together_fail_on_a_new_category_with_both_reports() {
         "--suite",
         "expectations/credit.toml",
         "--format",
-        "json",
-    ]);
+        format,
+    ])
+}
+
+#[test]
+fn schema_and_suite_together_fail_on_a_new_category_with_both_reports() {
+    let out = validate_new_category_with_schema_and_suite("json");
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let report = json(&out);
     assert_eq!(report["success"], false);
@@ -199,19 +205,7 @@ fn schema_and_suite_together_fail_on_a_new_category_with_both_reports() {
 
 #[test]
 fn junit_output_lists_schema_and_suite_cases() {
-    let dir = tempfile::tempdir().unwrap();
-    let schema = schema(dir.path());
-    let faulty = with_new_category(dir.path());
-    let out = assay(&[
-        "validate",
-        faulty.to_str().unwrap(),
-        "--schema",
-        schema.to_str().unwrap(),
-        "--suite",
-        "expectations/credit.toml",
-        "--format",
-        "junit",
-    ]);
+    let out = validate_new_category_with_schema_and_suite("junit");
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let xml = stdout(&out);
     assert!(xml.starts_with("<?xml"));
