@@ -546,3 +546,53 @@ fn the_benchmark_suite_reads_the_same_as_toml_and_as_ge_json() {
     };
     assert_eq!(kinds(&toml), kinds(&json));
 }
+
+#[test]
+fn row_count_equal_to_another_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("other.toml");
+    let write = |other: &str| {
+        std::fs::write(
+            &suite,
+            format!(
+                "name = \"o\"\n[[expectations]]\n\
+                 type = \"expect_table_row_count_to_equal_other_table\"\n\
+                 other_table_name = \"{other}\"\n"
+            ),
+        )
+        .unwrap()
+    };
+    let run = || {
+        let out = assay(&[
+            "validate",
+            "examples/data/train.parquet",
+            "--suite",
+            suite.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        (code(&out), json(&out)["results"][0].clone())
+    };
+    // The same rows as CSV: equal.
+    write("examples/data/train.csv");
+    let (code_same, same) = run();
+    assert_eq!(code_same, 0);
+    assert_eq!(same["result"]["observed_value"]["other"], 20000);
+    // The serving set has half as many rows.
+    write("examples/data/serving.parquet");
+    let (code_other, other) = run();
+    assert_eq!(code_other, 1);
+    assert_eq!(other["result"]["observed_value"]["self"], 20000);
+    assert_eq!(other["result"]["observed_value"]["other"], 10000);
+    // A missing table is an exception of that expectation, not a crash.
+    write("no/such/table.parquet");
+    let (code_missing, missing) = run();
+    assert_eq!(code_missing, 1);
+    assert_eq!(missing["exception_info"]["raised_exception"], true);
+    assert!(
+        missing["exception_info"]["exception_message"]
+            .as_str()
+            .unwrap()
+            .contains("no/such/table.parquet")
+    );
+}

@@ -34,11 +34,22 @@ fn between(x: Option<f64>, b: &Bounds) -> Result<Verdict, String> {
     Ok((ok, x.map_or(Json::Null, num_json), None))
 }
 
-pub fn table(check: &TableCheck, columns: &[String], rows: u64) -> Result<Verdict, String> {
+/// `other_rows` counts the rows of another table (the only table check
+/// that reads a second source; the caller does the I/O).
+pub fn table(
+    check: &TableCheck,
+    columns: &[String],
+    rows: u64,
+    other_rows: &dyn Fn(&str) -> Result<u64, String>,
+) -> Result<Verdict, String> {
     let names = || Json::Array(columns.iter().map(|c| Json::String(c.clone())).collect());
     Ok(match check {
         TableCheck::RowCountBetween(b) => between(Some(rows as f64), b)?,
         TableCheck::RowCountEqual(n) => (rows == *n, Json::from(rows), None),
+        TableCheck::RowCountEqualOtherTable(other) => {
+            let theirs = other_rows(other)?;
+            (rows == theirs, json!({"self": rows, "other": theirs}), None)
+        }
         TableCheck::ColumnCountBetween(b) => between(Some(columns.len() as f64), b)?,
         TableCheck::ColumnCountEqual(n) => {
             (columns.len() as u64 == *n, Json::from(columns.len()), None)

@@ -65,6 +65,7 @@ pub const SUPPORTED: &[&str] = &[
     "expect_table_columns_to_match_set",
     "expect_table_row_count_to_be_between",
     "expect_table_row_count_to_equal",
+    "expect_table_row_count_to_equal_other_table",
     "unexpected_rows_expectation",
 ];
 
@@ -81,10 +82,6 @@ pub const NOT_SUPPORTED: &[(&str, &str)] = &[
     ),
     (
         "expect_query_results_to_match_comparison",
-        "it compares against a second data source",
-    ),
-    (
-        "expect_table_row_count_to_equal_other_table",
         "it compares against a second data source",
     ),
 ];
@@ -297,6 +294,9 @@ fn kind(name: &str, a: &mut Args<'_>) -> Kind {
             Kind::Table(TableCheck::RowCountBetween(a.numeric_bounds()))
         }
         "table_row_count_to_equal" => Kind::Table(TableCheck::RowCountEqual(a.req_count("value"))),
+        "table_row_count_to_equal_other_table" => Kind::Table(TableCheck::RowCountEqualOtherTable(
+            a.req_string("other_table_name"),
+        )),
         "table_column_count_to_be_between" => {
             Kind::Table(TableCheck::ColumnCountBetween(a.numeric_bounds()))
         }

@@ -479,7 +479,7 @@ pub fn run(
                     } else {
                         state.rows
                     };
-                    aggregate::table(check, &columns, rows).map(|v| verdict(e, v))
+                    aggregate::table(check, &columns, rows, &count_rows).map(|v| verdict(e, v))
                 }
                 Kind::Aggregate { column, check } => match check {
                     AggregateCheck::OfType(_) | AggregateCheck::InTypeList(_) => {
@@ -590,7 +590,7 @@ pub fn evaluate_profile(suite: &Suite, profile: &Profile) -> SuiteResult {
                 Err("row_condition needs the data, not a profile".into())
             } else {
                 match &e.kind {
-                    Kind::Table(check) => aggregate::table(check, &columns, profile.rows),
+                    Kind::Table(check) => aggregate::table(check, &columns, profile.rows, &count_rows),
                     Kind::Aggregate { column, check } => match profile.column(column) {
                         None => Err(format!("column \"{column}\" is not in the profile")),
                         Some(cp) => {
@@ -618,4 +618,19 @@ pub fn evaluate_profile(suite: &Suite, profile: &Profile) -> SuiteResult {
         "suite_meta": suite.meta,
     });
     SuiteResult::new(&suite.name, meta, results)
+}
+
+/// Rows of another table (`expect_table_row_count_to_equal_other_table`):
+/// the table is read like any input (every batch streamed and counted).
+fn count_rows(other: &str) -> Result<u64, String> {
+    let options = crate::sources::ReadOptions::default();
+    let dataset = crate::sources::open(&[other.to_string()], &options)
+        .map_err(|e| format!("other table: {e}"))?;
+    let mut rows = 0u64;
+    for partition in dataset.partitions {
+        for batch in (partition.open)().map_err(|e| format!("other table: {e}"))? {
+            rows += batch.map_err(|e| format!("other table: {e}"))?.num_rows() as u64;
+        }
+    }
+    Ok(rows)
 }

@@ -171,6 +171,9 @@ pub enum Kind {
 pub enum TableCheck {
     RowCountBetween(Bounds),
     RowCountEqual(u64),
+    /// GE's `other_table_name`; in assay, a file, glob or directory that
+    /// assay can read, relative to the working directory.
+    RowCountEqualOtherTable(String),
     ColumnCountBetween(Bounds),
     ColumnCountEqual(u64),
     ColumnsMatchOrderedList(Vec<String>),
