@@ -617,3 +617,66 @@ fn exceptions_are_caught_or_abort_the_run() {
     );
     assert!(err.contains("numeric"), "{err}");
 }
+
+/// GE's `expect_column_values_to_not_be_outliers`: Tukey's fences (iqr,
+/// fences included) or |x - mean| < m·std (std, at the threshold is out).
+#[test]
+fn outliers_by_iqr_fences_and_by_standard_deviations() {
+    // 1..=20 and one far value: Q1 = 5 or 6, Q3 = 15 or 16 by any rank
+    // convention, so the fences (IQR 10, m 1.5) are near -10 and 31.
+    let mut values: Vec<Option<f64>> = (1..=20).map(|v| Some(v as f64)).collect();
+    values.push(Some(100.0));
+    values.push(None);
+    let data = batch(vec![("x", floats(&values))]);
+    let r = run_one(
+        "type = \"expect_column_values_to_not_be_outliers\"\ncolumn = \"x\"\nresult_format = \"COMPLETE\"",
+        std::slice::from_ref(&data),
+    );
+    assert_eq!(r["success"], false, "{r}");
+    assert_eq!(r["result"]["unexpected_list"], json!([100.0]));
+    assert_eq!(r["result"]["unexpected_index_list"], json!([20]));
+    assert_eq!(r["result"]["missing_count"], 1);
+    // mostly: 20 of 21 non-missing values pass.
+    let r = run_one(
+        "type = \"expect_column_values_to_not_be_outliers\"\ncolumn = \"x\"\nmostly = 0.95",
+        std::slice::from_ref(&data),
+    );
+    assert_eq!(r["success"], true, "{r}");
+
+    // std: mean 0, sample std of [-1, 1, -1, 1] = 2/sqrt(3) ≈ 1.1547; with
+    // multiplier 1 the threshold is 1.1547, so ±1 pass and 2 fails.
+    let data = batch(vec![(
+        "y",
+        floats(&[Some(-1.0), Some(1.0), Some(-1.0), Some(1.0)]),
+    )]);
+    let r = run_one(
+        "type = \"expect_column_values_to_not_be_outliers\"\ncolumn = \"y\"\nmethod = \"std\"\nmultiplier = 1.0",
+        std::slice::from_ref(&data),
+    );
+    assert_eq!(r["success"], true, "{r}");
+    let r = run_one(
+        "type = \"expect_column_values_to_not_be_outliers\"\ncolumn = \"y\"\nmethod = \"std\"\nmultiplier = 0.5",
+        std::slice::from_ref(&data),
+    );
+    assert_eq!(r["success"], false, "{r}");
+    assert_eq!(r["result"]["unexpected_count"], 4);
+
+    // One value: no spread to measure against, nothing is an outlier.
+    let one = batch(vec![("z", floats(&[Some(7.0)]))]);
+    let r = run_one(
+        "type = \"expect_column_values_to_not_be_outliers\"\ncolumn = \"z\"\nmethod = \"std\"",
+        std::slice::from_ref(&one),
+    );
+    assert_eq!(r["success"], true, "{r}");
+}
+
+#[test]
+fn outlier_arguments_are_checked() {
+    let err = parse_toml(
+        "[[expectations]]\ntype = \"expect_column_values_to_not_be_outliers\"\ncolumn = \"x\"\nmethod = \"kde\"\n",
+        "o.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("method") && err.contains("iqr"), "{err}");
+}

@@ -50,6 +50,7 @@ pub const SUPPORTED: &[&str] = &[
     "expect_column_values_to_match_strftime_format",
     "expect_column_values_to_not_be_in_set",
     "expect_column_values_to_not_be_null",
+    "expect_column_values_to_not_be_outliers",
     "expect_column_values_to_not_match_like_pattern",
     "expect_column_values_to_not_match_like_pattern_list",
     "expect_column_values_to_not_match_regex",
@@ -75,10 +76,6 @@ pub const NOT_SUPPORTED: &[(&str, &str)] = &[
     (
         "expect_column_values_to_match_json_schema",
         "validating JSON Schema would need a large dependency",
-    ),
-    (
-        "expect_column_values_to_not_be_outliers",
-        "its outlier definition is not implemented",
     ),
     (
         "expect_query_results_to_match_comparison",
@@ -450,6 +447,24 @@ fn kind(name: &str, a: &mut Args<'_>) -> Kind {
                     double_sided,
                 },
             )
+        }
+        "column_values_to_not_be_outliers" => {
+            let method = match a.string("method").as_deref() {
+                None | Some("iqr") => OutlierMethod::Iqr,
+                Some("std") => OutlierMethod::Std,
+                Some(other) => {
+                    a.bad(
+                        "method",
+                        format!("expected \"iqr\" or \"std\", found {other:?}"),
+                    );
+                    OutlierMethod::Iqr
+                }
+            };
+            let multiplier = a.number("multiplier").unwrap_or(1.5);
+            if multiplier < 0.0 {
+                a.bad("multiplier", "expected a number >= 0");
+            }
+            column_map(a, M::NotOutliers { method, multiplier })
         }
         "column_pair_values_to_be_equal" => pair(a, MultiRule::PairEqual),
         "column_pair_values_a_to_be_greater_than_b" => {

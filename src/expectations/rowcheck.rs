@@ -1,6 +1,7 @@
 //! Row-level (map) expectations over batches: single-column rules and
 //! multi-column rules, each with its running [`Tally`].
 
+use crate::profile::ColumnProfile;
 use std::collections::HashSet;
 
 use arrow::array::{ArrayRef, RecordBatch};
@@ -178,12 +179,25 @@ pub enum Prepared {
         threshold: f64,
         double_sided: bool,
     },
+    /// Passes inside `[low, high]` (fences included).
+    Window {
+        low: f64,
+        high: f64,
+    },
+    /// Passes when `|x - center| < threshold` (or `x == center` when the
+    /// threshold is 0).
+    Distance {
+        center: f64,
+        threshold: f64,
+    },
 }
 
 impl Prepared {
     /// Prepares `rule` for a column of `fam`. `stats` (mean, sample stdev)
     /// is needed by z-scores only.
-    pub fn new(rule: &MapRule, fam: Family, stats: Option<(f64, f64)>) -> Result<Self, String> {
+    /// `stats` is the column's profile from a first pass, for the rules
+    /// that need it ([`MapRule::needs_column_stats`]).
+    pub fn new(rule: &MapRule, fam: Family, stats: Option<&ColumnProfile>) -> Result<Self, String> {
         let text = |r: TextRule| Ok(Prepared::Text(r));
         match rule {
             MapRule::NotNull => Ok(Prepared::NotNull),
@@ -265,12 +279,48 @@ impl Prepared {
                 if fam != Family::Num {
                     return Err(format!("needs a numeric column, found {fam:?}"));
                 }
-                let (mean, std) = stats.ok_or("the column has no mean and standard deviation")?;
+                let (mean, std) = stats
+                    .and_then(|c| Some((c.mean?, c.stddev?)))
+                    .ok_or("the column has no mean and standard deviation")?;
                 Ok(Prepared::ZScore {
                     mean,
                     std,
                     threshold: *threshold,
                     double_sided: *double_sided,
+                })
+            }
+            MapRule::NotOutliers { method, multiplier } => {
+                if fam != Family::Num {
+                    return Err(format!("needs a numeric column, found {fam:?}"));
+                }
+                // No basis (empty column, one value for a sample std): GE
+                // calls nothing an outlier.
+                let everything = Prepared::Window {
+                    low: f64::NEG_INFINITY,
+                    high: f64::INFINITY,
+                };
+                Ok(match method {
+                    OutlierMethod::Iqr => {
+                        let quartile =
+                            |q: &str| stats.and_then(|c| c.quantiles.as_ref()?.get(q).copied());
+                        match (quartile("0.25"), quartile("0.75")) {
+                            (Some(q1), Some(q3)) => {
+                                let reach = multiplier * (q3 - q1);
+                                Prepared::Window {
+                                    low: q1 - reach,
+                                    high: q3 + reach,
+                                }
+                            }
+                            _ => everything,
+                        }
+                    }
+                    OutlierMethod::Std => match stats.and_then(|c| Some((c.mean?, c.stddev?))) {
+                        Some((mean, std)) => Prepared::Distance {
+                            center: mean,
+                            threshold: multiplier * std,
+                        },
+                        None => everything,
+                    },
                 })
             }
         }
@@ -394,6 +444,20 @@ impl MapCheck {
                         z.abs() < threshold.abs()
                     } else {
                         z < *threshold
+                    }
+                })
+            }
+            Prepared::Window { low, high } => {
+                let values = numbers(array)?;
+                num_outcomes(&values, |x| *low <= x && x <= *high)
+            }
+            Prepared::Distance { center, threshold } => {
+                let values = numbers(array)?;
+                num_outcomes(&values, |x| {
+                    if *threshold <= 0.0 {
+                        x == *center
+                    } else {
+                        (x - center).abs() < *threshold
                     }
                 })
             }

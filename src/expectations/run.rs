@@ -271,7 +271,7 @@ fn plan(suite: &Suite, schema: &Schema) -> Plan {
                     early.insert(e.index, missing(column));
                     continue;
                 };
-                if let MapRule::ZScoreLessThan { .. } = rule {
+                if rule.needs_column_stats() {
                     let index = schema.index_of(column).unwrap_or_default();
                     if !scopes[scope].profile_columns.contains(&index) {
                         scopes[scope].profile_columns.push(index);
@@ -408,7 +408,7 @@ pub fn run(
         .map(|s| s.profile.as_ref().map(|p| p.finish()))
         .collect();
 
-    // Second pass: z-scores need the mean and standard deviation.
+    // Second pass: z-scores and outliers need the column's statistics.
     let mut zstate = None;
     if !plan.zscores.is_empty() {
         let mut template = plan.state.clone();
@@ -426,10 +426,7 @@ pub fn run(
             let Kind::Map { column, rule } = &e.kind else {
                 continue;
             };
-            let stats = profiles[scope]
-                .as_ref()
-                .and_then(|p| p.column(column))
-                .and_then(|c| Some((c.mean?, c.stddev?)));
+            let stats = profiles[scope].as_ref().and_then(|p| p.column(column));
             let fam = schema
                 .field_with_name(column)
                 .map(|f| family(f.data_type()))

@@ -289,6 +289,28 @@ pub enum MapRule {
         threshold: f64,
         double_sided: bool,
     },
+    /// `expect_column_values_to_not_be_outliers`: needs the column's
+    /// quartiles (iqr) or mean and standard deviation (std): a second pass.
+    NotOutliers {
+        method: OutlierMethod,
+        multiplier: f64,
+    },
+}
+
+/// GE's outlier windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutlierMethod {
+    /// Tukey's fences: inside `[Q1 - m·IQR, Q3 + m·IQR]`, fences included.
+    Iqr,
+    /// `|x - mean| < m·std` (sample std); at the threshold is an outlier.
+    Std,
+}
+
+impl MapRule {
+    /// Rules that need the column's statistics from a first pass.
+    pub fn needs_column_stats(&self) -> bool {
+        matches!(self, Self::ZScoreLessThan { .. } | Self::NotOutliers { .. })
+    }
 }
 
 impl MapRule {
