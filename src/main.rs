@@ -29,7 +29,8 @@ use assay::validation::{SchemaOutcome, ValidationReport};
     version,
     about = "Data validation and monitoring for machine learning",
     long_about = "assay profiles datasets into mergeable statistics, infers a schema for review, \
-                  and (in later versions) validates, compares and monitors data against it.\n\n\
+                  validates data against the schema and Great Expectations-style suites, \
+                  and (in later versions) compares and monitors data over time.\n\n\
                   Exit codes: 0 all good, 1 a check failed, 2 usage or input error."
 )]
 struct Cli {
@@ -57,7 +58,7 @@ enum Command {
     Infer(InferArgs),
     /// Propose an expectation suite (commented TOML) from a profile.
     Suggest(SuggestArgs),
-    /// Validate data (or a saved profile) against a schema: TFDV-style anomalies.
+    /// Validate data (or a saved profile) against a schema (TFDV-style anomalies) and/or an expectation suite.
     Validate(ValidateArgs),
     /// Work with schema files (import a TFDV schema.pbtxt).
     #[command(subcommand)]
