@@ -83,8 +83,8 @@ use serde::Serialize;
 use thiserror::Error;
 
 pub use categorical::{
-    CategoryCounts, categorical_all, chisquare, hellinger, jensenshannon, kl_div, linf, psi, z_test,
-    z_test_proportions,
+    CategoryCounts, categorical_all, chisquare, hellinger, jensenshannon, kl_div, linf, psi,
+    z_test, z_test_proportions,
 };
 pub use numeric::{
     Bins, anderson, cramer_von_mises, energy, ks, numeric_all, numeric_binned, reference_bins,
@@ -187,11 +187,21 @@ pub struct MethodResult {
 
 impl MethodResult {
     fn distance(method: Method, statistic: f64) -> Self {
-        Self { method, statistic, p_value: None, p_value_method: None }
+        Self {
+            method,
+            statistic,
+            p_value: None,
+            p_value_method: None,
+        }
     }
 
     fn test(method: Method, statistic: f64, p_value: f64, how: PValueMethod) -> Self {
-        Self { method, statistic, p_value: Some(p_value), p_value_method: Some(how) }
+        Self {
+            method,
+            statistic,
+            p_value: Some(p_value),
+            p_value_method: Some(how),
+        }
     }
 }
 
@@ -201,11 +211,22 @@ pub enum DriftError {
     #[error("{method}: the {side} sample is empty")]
     EmptySample { method: Method, side: Side },
     #[error("{method}: the {side} sample has a non-finite value at index {index}")]
-    NonFinite { method: Method, side: Side, index: usize },
+    NonFinite {
+        method: Method,
+        side: Side,
+        index: usize,
+    },
     #[error("{method}: needs {needed}, got {got}")]
-    TooFewValues { method: Method, needed: &'static str, got: String },
+    TooFewValues {
+        method: Method,
+        needed: &'static str,
+        got: String,
+    },
     #[error("{method}: undefined because {reason}")]
-    Undefined { method: Method, reason: &'static str },
+    Undefined {
+        method: Method,
+        reason: &'static str,
+    },
     #[error("{method} does not apply to {kind} features")]
     NotApplicable { method: Method, kind: &'static str },
 }

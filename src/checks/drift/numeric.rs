@@ -3,7 +3,7 @@
 use statrs::function::beta::beta_reg;
 
 use super::categorical::{frequencies_binned, hellinger_freq, js_freq, kl_freq, psi_freq};
-use super::special::{cvm_cdf_inf, cvm_exact_sf, kstwo_sf, ks_exact_sf};
+use super::special::{cvm_cdf_inf, cvm_exact_sf, ks_exact_sf, kstwo_sf};
 use super::{DriftError, Method, MethodResult, PValueMethod, Side};
 
 /// Above this size on either side `ks` uses the finite-n Kolmogorov
@@ -19,15 +19,26 @@ fn sorted(method: Method, side: Side, values: &[f64]) -> Result<Vec<f64>, DriftE
         return Err(DriftError::EmptySample { method, side });
     }
     if let Some(index) = values.iter().position(|v| !v.is_finite()) {
-        return Err(DriftError::NonFinite { method, side, index });
+        return Err(DriftError::NonFinite {
+            method,
+            side,
+            index,
+        });
     }
     let mut out = values.to_vec();
     out.sort_by(f64::total_cmp);
     Ok(out)
 }
 
-fn both_sorted(method: Method, reference: &[f64], current: &[f64]) -> Result<(Vec<f64>, Vec<f64>), DriftError> {
-    Ok((sorted(method, Side::Reference, reference)?, sorted(method, Side::Current, current)?))
+fn both_sorted(
+    method: Method,
+    reference: &[f64],
+    current: &[f64],
+) -> Result<(Vec<f64>, Vec<f64>), DriftError> {
+    Ok((
+        sorted(method, Side::Reference, reference)?,
+        sorted(method, Side::Current, current)?,
+    ))
 }
 
 /// Number of values in sorted `s` that are <= x.
@@ -56,12 +67,22 @@ pub fn ks(reference: &[f64], current: &[f64]) -> Result<MethodResult, DriftError
         let h = (d * lcm).round_ties_even();
         let d_lattice = h / lcm;
         let p = ks_exact_sf(n1, n2, h as u64);
-        return Ok(MethodResult::test(Method::Ks, d_lattice, p.clamp(0.0, 1.0), PValueMethod::Exact));
+        return Ok(MethodResult::test(
+            Method::Ks,
+            d_lattice,
+            p.clamp(0.0, 1.0),
+            PValueMethod::Exact,
+        ));
     }
     let (m, n) = (n1.max(n2) as f64, n1.min(n2) as f64);
     let en = (m * n / (m + n)).round_ties_even() as u64;
     let p = kstwo_sf(en.max(1), d);
-    Ok(MethodResult::test(Method::Ks, d, p, PValueMethod::Asymptotic))
+    Ok(MethodResult::test(
+        Method::Ks,
+        d,
+        p,
+        PValueMethod::Asymptotic,
+    ))
 }
 
 fn gcd(mut a: usize, mut b: usize) -> usize {
@@ -110,7 +131,10 @@ pub fn wasserstein(reference: &[f64], current: &[f64]) -> Result<MethodResult, D
             reason: "the reference sample is constant (standard deviation 0)",
         });
     }
-    Ok(MethodResult::distance(Method::Wasserstein, cdf_distance_integral(&a, &b, 1) / std))
+    Ok(MethodResult::distance(
+        Method::Wasserstein,
+        cdf_distance_integral(&a, &b, 1) / std,
+    ))
 }
 
 /// Energy distance (`scipy.stats.energy_distance`): √2 · (∫ (F_a − F_b)²)^½.
@@ -140,7 +164,12 @@ pub fn t_test(reference: &[f64], current: &[f64]) -> Result<MethodResult, DriftE
         return Ok(if diff == 0.0 {
             MethodResult::test(Method::TTest, 0.0, 1.0, PValueMethod::Exact)
         } else {
-            MethodResult::test(Method::TTest, diff.signum() * f64::INFINITY, 0.0, PValueMethod::Exact)
+            MethodResult::test(
+                Method::TTest,
+                diff.signum() * f64::INFINITY,
+                0.0,
+                PValueMethod::Exact,
+            )
         });
     }
     let t = diff / se2.sqrt();
@@ -148,7 +177,12 @@ pub fn t_test(reference: &[f64], current: &[f64]) -> Result<MethodResult, DriftE
     // Two-sided tail of Student's t: I_{df/(df+t²)}(df/2, 1/2), computed
     // directly so tiny p-values keep their digits.
     let p = beta_reg(df / 2.0, 0.5, df / (df + t * t));
-    Ok(MethodResult::test(Method::TTest, t, p.clamp(0.0, 1.0), PValueMethod::Exact))
+    Ok(MethodResult::test(
+        Method::TTest,
+        t,
+        p.clamp(0.0, 1.0),
+        PValueMethod::Exact,
+    ))
 }
 
 /// Average ranks (1-based) of the pooled sorted sample `z`, ties averaged.
@@ -183,8 +217,16 @@ pub fn cramer_von_mises(reference: &[f64], current: &[f64]) -> Result<MethodResu
     pooled.sort_by(f64::total_cmp);
     let ranks = average_ranks(&pooled);
     let rank_of = |x: f64| ranks[count_lt(&pooled, x)];
-    let sum_x: f64 = a.iter().enumerate().map(|(i, &x)| (rank_of(x) - (i + 1) as f64).powi(2)).sum();
-    let sum_y: f64 = b.iter().enumerate().map(|(i, &y)| (rank_of(y) - (i + 1) as f64).powi(2)).sum();
+    let sum_x: f64 = a
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| (rank_of(x) - (i + 1) as f64).powi(2))
+        .sum();
+    let sum_y: f64 = b
+        .iter()
+        .enumerate()
+        .map(|(i, &y)| (rank_of(y) - (i + 1) as f64).powi(2))
+        .sum();
     let (nxf, nyf) = (nx as f64, ny as f64);
     let u = nxf * sum_x + nyf * sum_y;
     let k = nxf * nyf;
@@ -192,15 +234,30 @@ pub fn cramer_von_mises(reference: &[f64], current: &[f64]) -> Result<MethodResu
     let t = u / (k * n) - (4.0 * k - 1.0) / (6.0 * n);
     if nx.max(ny) <= CVM_MAX_EXACT_N {
         let p = cvm_exact_sf(u, nx, ny);
-        return Ok(MethodResult::test(Method::CramerVonMises, t, p, PValueMethod::Exact));
+        return Ok(MethodResult::test(
+            Method::CramerVonMises,
+            t,
+            p,
+            PValueMethod::Exact,
+        ));
     }
     // Anderson (1962): mean and variance of T, then the limiting law.
     let et = (1.0 + 1.0 / n) / 6.0;
-    let vt = (n + 1.0) * (4.0 * k * n - 3.0 * (nxf * nxf + nyf * nyf) - 2.0 * k) / (45.0 * n * n * 4.0 * k);
+    let vt = (n + 1.0) * (4.0 * k * n - 3.0 * (nxf * nxf + nyf * nyf) - 2.0 * k)
+        / (45.0 * n * n * 4.0 * k);
     let tn = 1.0 / 6.0 + (t - et) / (45.0 * vt).sqrt();
     // Below 0.003 the limiting CDF is under 1e-18.
-    let p = if tn < 0.003 { 1.0 } else { (1.0 - cvm_cdf_inf(tn)).max(0.0) };
-    Ok(MethodResult::test(Method::CramerVonMises, t, p, PValueMethod::Asymptotic))
+    let p = if tn < 0.003 {
+        1.0
+    } else {
+        (1.0 - cvm_cdf_inf(tn)).max(0.0)
+    };
+    Ok(MethodResult::test(
+        Method::CramerVonMises,
+        t,
+        p,
+        PValueMethod::Asymptotic,
+    ))
 }
 
 /// Anderson–Darling k-sample test for k = 2 (`scipy.stats.anderson_ksamp`,
@@ -248,13 +305,24 @@ pub fn anderson(reference: &[f64], current: &[f64]) -> Result<MethodResult, Drif
         g += tail / (big_n - i) as f64;
     }
     let ca = (4.0 * g - 6.0) * (k - 1.0) + (10.0 - 6.0 * g) * hh;
-    let cb = (2.0 * g - 4.0) * k * k + 8.0 * h * k + (2.0 * g - 14.0 * h - 4.0) * hh - 8.0 * h + 4.0 * g - 6.0;
-    let cc = (6.0 * h + 2.0 * g - 2.0) * k * k + (4.0 * h - 4.0 * g + 6.0) * k + (2.0 * h - 6.0) * hh + 4.0 * h;
+    let cb = (2.0 * g - 4.0) * k * k + 8.0 * h * k + (2.0 * g - 14.0 * h - 4.0) * hh - 8.0 * h
+        + 4.0 * g
+        - 6.0;
+    let cc = (6.0 * h + 2.0 * g - 2.0) * k * k
+        + (4.0 * h - 4.0 * g + 6.0) * k
+        + (2.0 * h - 6.0) * hh
+        + 4.0 * h;
     let cd = (2.0 * h + 6.0) * k * k - 4.0 * h * k;
-    let sigmasq = (ca * nf.powi(3) + cb * nf * nf + cc * nf + cd) / ((nf - 1.0) * (nf - 2.0) * (nf - 3.0));
+    let sigmasq =
+        (ca * nf.powi(3) + cb * nf * nf + cc * nf + cd) / ((nf - 1.0) * (nf - 2.0) * (nf - 3.0));
     let m = k - 1.0;
     let stat = (a2 - m) / sigmasq.sqrt();
-    Ok(MethodResult::test(Method::Anderson, stat, anderson_p_value(stat, m), PValueMethod::Interpolated))
+    Ok(MethodResult::test(
+        Method::Anderson,
+        stat,
+        anderson_p_value(stat, m),
+        PValueMethod::Interpolated,
+    ))
 }
 
 /// Scholz & Stephens' table: critical values b0 + b1/√m + b2/m at these
@@ -265,8 +333,13 @@ fn anderson_p_value(stat: f64, m: f64) -> f64 {
     const B1: [f64; 7] = [-0.245, 0.25, 0.678, 1.149, 1.822, 2.364, 3.615];
     const B2: [f64; 7] = [-0.105, -0.305, -0.362, -0.391, -0.396, -0.345, -0.154];
     const SIG: [f64; 7] = [0.25, 0.1, 0.05, 0.025, 0.01, 0.005, 0.001];
-    let crit: Vec<f64> = (0..7).map(|i| B0[i] + B1[i] / m.sqrt() + B2[i] / m).collect();
-    let (lo, hi) = (crit.iter().copied().fold(f64::INFINITY, f64::min), crit.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+    let crit: Vec<f64> = (0..7)
+        .map(|i| B0[i] + B1[i] / m.sqrt() + B2[i] / m)
+        .collect();
+    let (lo, hi) = (
+        crit.iter().copied().fold(f64::INFINITY, f64::min),
+        crit.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
     if stat < lo {
         return 0.25;
     }
@@ -297,13 +370,16 @@ fn quadratic_fit(xs: &[f64], ys: &[f64]) -> [f64; 3] {
         }
     }
     for col in 0..3 {
-        let piv = (col..3).max_by(|&i, &j| m[i][col].abs().total_cmp(&m[j][col].abs())).unwrap_or(col);
+        let piv = (col..3)
+            .max_by(|&i, &j| m[i][col].abs().total_cmp(&m[j][col].abs()))
+            .unwrap_or(col);
         m.swap(col, piv);
         for r in 0..3 {
             if r != col {
                 let f = m[r][col] / m[col][col];
-                for c in col..4 {
-                    m[r][c] -= f * m[col][c];
+                let pivot_row = m[col];
+                for (cell, pv) in m[r].iter_mut().zip(pivot_row).skip(col) {
+                    *cell -= f * pv;
                 }
             }
         }
@@ -369,20 +445,30 @@ fn quantile_sorted(s: &[f64], q: f64) -> f64 {
     // NumPy's lerp form, exact at both ends.
     let (a, b) = (s[lo], s[hi]);
     let diff = b - a;
-    if frac >= 0.5 { b - diff * (1.0 - frac) } else { a + diff * frac }
+    if frac >= 0.5 {
+        b - diff * (1.0 - frac)
+    } else {
+        a + diff * frac
+    }
 }
 
 /// The decile bins of a reference sample (see the module docs).
 pub fn reference_bins(reference: &[f64]) -> Result<Bins, DriftError> {
     let s = sorted(Method::Psi, Side::Reference, reference)?;
-    let mut edges: Vec<f64> = (0..=10).map(|i| quantile_sorted(&s, i as f64 / 10.0)).collect();
+    let mut edges: Vec<f64> = (0..=10)
+        .map(|i| quantile_sorted(&s, i as f64 / 10.0))
+        .collect();
     edges.dedup();
     Ok(Bins { edges })
 }
 
 /// A histogram method (`psi`, `kl_div`, `hellinger`, `jensenshannon`) on
 /// the reference's decile bins.
-pub fn numeric_binned(method: Method, reference: &[f64], current: &[f64]) -> Result<MethodResult, DriftError> {
+pub fn numeric_binned(
+    method: Method,
+    reference: &[f64],
+    current: &[f64],
+) -> Result<MethodResult, DriftError> {
     let (a, b) = both_sorted(method, reference, current)?;
     let bins = reference_bins(&a)?;
     let (p, q) = frequencies_binned(&bins.counts(&a), &bins.counts(&b));
@@ -391,13 +477,21 @@ pub fn numeric_binned(method: Method, reference: &[f64], current: &[f64]) -> Res
         Method::KlDiv => kl_freq(&p, &q),
         Method::Hellinger => hellinger_freq(&p, &q),
         Method::Jensenshannon => js_freq(&p, &q),
-        _ => return Err(DriftError::NotApplicable { method, kind: "binned numeric" }),
+        _ => {
+            return Err(DriftError::NotApplicable {
+                method,
+                kind: "binned numeric",
+            });
+        }
     };
     Ok(MethodResult::distance(method, value))
 }
 
 /// Every numeric method, each with its own result or error.
-pub fn numeric_all(reference: &[f64], current: &[f64]) -> Vec<(Method, Result<MethodResult, DriftError>)> {
+pub fn numeric_all(
+    reference: &[f64],
+    current: &[f64],
+) -> Vec<(Method, Result<MethodResult, DriftError>)> {
     let methods = [
         Method::Ks,
         Method::Wasserstein,

@@ -58,7 +58,11 @@ fn py_floordiv(x: f64, y: f64) -> f64 {
         return 0.0_f64.copysign(x / y);
     }
     let floor = div.floor();
-    if div - floor > 0.5 { floor + 1.0 } else { floor }
+    if div - floor > 0.5 {
+        floor + 1.0
+    } else {
+        floor
+    }
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {
@@ -104,7 +108,11 @@ pub(crate) fn cvm_exact_sf(u_stat: f64, m: usize, n: usize) -> f64 {
         }
     }
     let total: f64 = row[m].values().sum();
-    let tail: f64 = row[m].iter().filter(|(val, _)| **val as f64 >= zeta).map(|(_, f)| f).sum();
+    let tail: f64 = row[m]
+        .iter()
+        .filter(|(val, _)| **val as f64 >= zeta)
+        .map(|(_, f)| f)
+        .sum();
     tail / total
 }
 
@@ -148,13 +156,19 @@ fn ks_equal_sizes_sf(n: u64, h: u64) -> f64 {
 fn ks_inside_probability(n1: usize, n2: usize, h: u64) -> f64 {
     let g = gcd(n1 as u64, n2 as u64);
     let bound = (h * g) as i128;
-    let inside = |i: usize, j: usize| ((i as i128) * (n2 as i128) - (j as i128) * (n1 as i128)).abs() < bound;
+    let inside = |i: usize, j: usize| {
+        ((i as i128) * (n2 as i128) - (j as i128) * (n1 as i128)).abs() < bound
+    };
     // prob[j] for the current i: probability of reaching (i, j) inside.
     let mut prob = vec![0.0f64; n2 + 1];
     prob[0] = 1.0;
     for j in 1..=n2 {
         let step = (n2 - (j - 1)) as f64 / (n1 + n2 - (j - 1)) as f64;
-        prob[j] = if inside(0, j) { prob[j - 1] * step } else { 0.0 };
+        prob[j] = if inside(0, j) {
+            prob[j - 1] * step
+        } else {
+            0.0
+        };
     }
     for i in 1..=n1 {
         let remaining_x = (n1 - (i - 1)) as f64;
@@ -269,7 +283,11 @@ fn durbin_cdf(n: u64, d: f64) -> f64 {
         hm[i * m] -= h.powi(i as i32 + 1) * fact[i + 1];
         hm[(m - 1) * m + i] -= h.powi((m - i) as i32) * fact[m - i];
     }
-    let corner = if 2.0 * h - 1.0 > 0.0 { (2.0 * h - 1.0).powi(m as i32) } else { 0.0 };
+    let corner = if 2.0 * h - 1.0 > 0.0 {
+        (2.0 * h - 1.0).powi(m as i32)
+    } else {
+        0.0
+    };
     hm[(m - 1) * m] += corner * fact[m];
 
     let mul = |a: &[f64], b: &[f64]| {
@@ -286,7 +304,9 @@ fn durbin_cdf(n: u64, d: f64) -> f64 {
         }
         c
     };
-    let mut result: Vec<f64> = (0..m * m).map(|i| if i % (m + 1) == 0 { 1.0 } else { 0.0 }).collect();
+    let mut result: Vec<f64> = (0..m * m)
+        .map(|i| if i % (m + 1) == 0 { 1.0 } else { 0.0 })
+        .collect();
     let (mut result_exp, mut base_exp) = (0i64, 0i64);
     let mut base = hm;
     let mut e = n;
@@ -308,7 +328,8 @@ fn durbin_cdf(n: u64, d: f64) -> f64 {
         return 0.0;
     }
     let nf = n as f64;
-    let log_p = entry.ln() + result_exp as f64 * std::f64::consts::LN_2 + ln_gamma(nf + 1.0) - nf * nf.ln();
+    let log_p =
+        entry.ln() + result_exp as f64 * std::f64::consts::LN_2 + ln_gamma(nf + 1.0) - nf * nf.ln();
     log_p.exp().clamp(0.0, 1.0)
 }
 
@@ -387,7 +408,7 @@ mod tests {
     fn bessel_k_half_has_closed_form() {
         // K_{1/2}(z) = sqrt(pi / (2z)) e^{-z}.
         for z in [0.01, 0.3, 1.0, 7.5, 40.0] {
-            let want = (PI / (2.0 * z)).sqrt() * (-z as f64).exp();
+            let want = (PI / (2.0 * z)).sqrt() * (-z).exp();
             let got = bessel_k(0.5, z);
             assert!((got - want).abs() <= 1e-13 * want, "z={z}: {got} vs {want}");
         }
