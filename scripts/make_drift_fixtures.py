@@ -125,6 +125,7 @@ def numeric_cases():
         ("large_equal_3000_3000", r6(rng.normal(0, 1, 3000)), r6(rng.normal(0.02, 1, 3000))),
         ("asymptotic_ks_12000_11000", r6(rng.normal(0, 1, 12000)), r6(rng.normal(0.01, 1, 11000))),
         ("asymptotic_ks_same_11000_10500", r6(rng.normal(0, 1, 11000)), r6(rng.normal(0, 1, 10500))),
+        ("asymptotic_ks_small_en_10500_60", r6(rng.normal(0, 1, 10500)), r6(rng.normal(0, 1, 60))),
         ("asymptotic_ks_12000_400", r6(rng.normal(0, 1, 12000)), r6(rng.normal(0.15, 1, 400))),
         ("current_outside_reference_30_30", r6(rng.uniform(0, 1, 30)), r6(rng.uniform(0.5, 2, 30))),
         ("constant_reference_12_10", np.full(12, 3.0), r6(rng.normal(3, 1, 10))),
