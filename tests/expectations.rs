@@ -680,3 +680,49 @@ fn outlier_arguments_are_checked() {
     .to_string();
     assert!(err.contains("method") && err.contains("iqr"), "{err}");
 }
+
+#[test]
+fn json_schema_matches_each_value() {
+    let data = batch(vec![(
+        "doc",
+        texts(&[
+            Some(r#"{"id": 1, "tags": ["a"]}"#),
+            Some(r#"{"id": "one"}"#),
+            Some("not json"),
+            None,
+            Some(r#"{"id": 2}"#),
+        ]),
+    )]);
+    let r = run_one(
+        "type = \"expect_column_values_to_match_json_schema\"\ncolumn = \"doc\"\n\
+         result_format = \"COMPLETE\"\n\
+         json_schema = { type = \"object\", required = [\"id\"], properties = { id = { type = \"integer\" } } }",
+        std::slice::from_ref(&data),
+    );
+    assert_eq!(r["success"], false, "{r}");
+    // The string id and the text that is not JSON fail; the null is missing.
+    assert_eq!(r["result"]["unexpected_index_list"], json!([1, 2]));
+    assert_eq!(r["result"]["missing_count"], 1);
+    let r = run_one(
+        "type = \"expect_column_values_to_match_json_schema\"\ncolumn = \"doc\"\nmostly = 0.6\n\
+         json_schema = { type = \"object\" }",
+        std::slice::from_ref(&data),
+    );
+    // 3 of 4 non-missing values are objects.
+    assert_eq!(r["success"], true, "{r}");
+}
+
+#[test]
+fn an_invalid_json_schema_is_an_argument_error() {
+    let err = parse_toml(
+        "[[expectations]]\ntype = \"expect_column_values_to_match_json_schema\"\ncolumn = \"doc\"\n\
+         json_schema = { type = \"no-such-type\" }\n",
+        "j.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("json_schema") && err.contains("not a valid JSON Schema"),
+        "{err}"
+    );
+}

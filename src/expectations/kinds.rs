@@ -43,6 +43,7 @@ pub const SUPPORTED: &[&str] = &[
     "expect_column_values_to_be_null",
     "expect_column_values_to_be_of_type",
     "expect_column_values_to_be_unique",
+    "expect_column_values_to_match_json_schema",
     "expect_column_values_to_match_like_pattern",
     "expect_column_values_to_match_like_pattern_list",
     "expect_column_values_to_match_regex",
@@ -72,16 +73,10 @@ pub const SUPPORTED: &[&str] = &[
 
 /// GE core expectations assay does not run (yet), with the reason given to
 /// a user whose suite names one.
-pub const NOT_SUPPORTED: &[(&str, &str)] = &[
-    (
-        "expect_column_values_to_match_json_schema",
-        "validating JSON Schema would need a large dependency",
-    ),
-    (
-        "expect_query_results_to_match_comparison",
-        "it compares against a second data source",
-    ),
-];
+pub const NOT_SUPPORTED: &[(&str, &str)] = &[(
+    "expect_query_results_to_match_comparison",
+    "it compares against a second data source",
+)];
 
 /// Builds the typed expectation, or every problem with it.
 pub(crate) fn build(raw: &RawExpectation) -> Result<Expectation, Vec<Problem>> {
@@ -436,6 +431,26 @@ fn kind(name: &str, a: &mut Args<'_>) -> Kind {
         }
         "column_values_to_be_dateutil_parseable" => column_map(a, M::DateutilParseable),
         "column_values_to_be_json_parseable" => column_map(a, M::JsonParseable),
+        "column_values_to_match_json_schema" => {
+            let schema = match a.get("json_schema") {
+                None => {
+                    a.missing("json_schema");
+                    None
+                }
+                Some(value) => match jsonschema::validator_for(value) {
+                    Ok(v) => Some(CompiledJsonSchema(std::sync::Arc::new(v))),
+                    Err(e) => {
+                        a.bad("json_schema", format!("not a valid JSON Schema: {e}"));
+                        None
+                    }
+                },
+            };
+            match schema {
+                Some(schema) => column_map(a, M::MatchJsonSchema(schema)),
+                // The problem is recorded; any rule keeps the build going.
+                None => column_map(a, M::JsonParseable),
+            }
+        }
         "column_values_to_be_unique" => column_map(a, M::Unique),
         "column_value_z_scores_to_be_less_than" => {
             let threshold = a.req_number("threshold");

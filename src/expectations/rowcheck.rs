@@ -34,6 +34,7 @@ pub enum TextRule {
     Strftime(String),
     Dateutil,
     Json,
+    JsonSchema(CompiledJsonSchema),
 }
 
 impl TextRule {
@@ -61,6 +62,7 @@ impl TextRule {
             TextRule::Strftime(format) => matches_strftime(s, format),
             TextRule::Dateutil => dateutil_like(s),
             TextRule::Json => serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok(),
+            TextRule::JsonSchema(schema) => schema.accepts(s),
         }
     }
 }
@@ -271,6 +273,7 @@ impl Prepared {
             MapRule::StrftimeFormat(f) => text(TextRule::Strftime(f.clone())),
             MapRule::DateutilParseable => text(TextRule::Dateutil),
             MapRule::JsonParseable => text(TextRule::Json),
+            MapRule::MatchJsonSchema(schema) => text(TextRule::JsonSchema(schema.clone())),
             MapRule::Unique => Ok(Prepared::Unique),
             MapRule::ZScoreLessThan {
                 threshold,

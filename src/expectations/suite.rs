@@ -283,6 +283,8 @@ pub enum MapRule {
     StrftimeFormat(String),
     DateutilParseable,
     JsonParseable,
+    /// A compiled JSON Schema the values (JSON text) must satisfy.
+    MatchJsonSchema(CompiledJsonSchema),
     Unique,
     /// Needs the column's mean and standard deviation: runs in a second pass.
     ZScoreLessThan {
@@ -343,4 +345,23 @@ pub enum IgnoreRow {
     AnyMissing,
     /// `neither` / `never`.
     Never,
+}
+
+/// A JSON Schema compiled once when the suite is read (a schema that does
+/// not compile is an argument error then, not a failure per row).
+#[derive(Clone)]
+pub struct CompiledJsonSchema(pub std::sync::Arc<jsonschema::Validator>);
+
+impl std::fmt::Debug for CompiledJsonSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CompiledJsonSchema")
+    }
+}
+
+impl CompiledJsonSchema {
+    /// Whether `text` is JSON that satisfies the schema; text that is not
+    /// JSON does not (GE raises instead; a failed row is more useful).
+    pub fn accepts(&self, text: &str) -> bool {
+        serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| self.0.is_valid(&v))
+    }
 }
