@@ -15,6 +15,7 @@ use toml::de::{DeTable, DeValue};
 use super::kinds;
 use super::suite::{ResultLevel, Suite};
 use super::{Diagnostic, ExpectationError};
+use crate::schema::edit_distance;
 
 /// An expectation as written, before its arguments are checked.
 pub(crate) struct RawExpectation {
@@ -451,19 +452,4 @@ pub(crate) fn closest<'a>(word: &str, known: impl Iterator<Item = &'a str>) -> O
         .min()
         .filter(|(d, _)| *d <= (word.chars().count() / 3).max(1))
         .map(|(_, k)| k)
-}
-
-/// Levenshtein distance over characters.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }

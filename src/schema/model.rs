@@ -420,6 +420,11 @@ impl DriftMethod {
         Self::Linf,
     ];
 
+    /// Parses a CLI/report name (the inverse of [`DriftMethod::as_str`]).
+    pub fn from_name(name: &str) -> Option<DriftMethod> {
+        Self::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ks => "ks",

@@ -204,8 +204,9 @@ fn with_suggestion(message: &str) -> String {
     }
 }
 
-/// Levenshtein distance over characters.
-pub(super) fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance over characters (also for the suggestions of
+/// expectation-suite errors).
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

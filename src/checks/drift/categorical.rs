@@ -133,7 +133,7 @@ pub fn jensenshannon(
     reference: &CategoryCounts,
     current: &CategoryCounts,
 ) -> Result<MethodResult, DriftError> {
-    distance(Method::Jensenshannon, reference, current, js_freq)
+    distance(Method::JensenShannon, reference, current, js_freq)
 }
 
 /// Hellinger distance of the two frequency vectors.
@@ -174,7 +174,7 @@ pub fn chisquare(
     reference: &CategoryCounts,
     current: &CategoryCounts,
 ) -> Result<MethodResult, DriftError> {
-    let method = Method::Chisquare;
+    let method = Method::ChiSquare;
     let (mut r, c) = aligned(method, reference, current)?;
     if r.len() < 2 {
         return Err(DriftError::TooFewValues {
@@ -285,8 +285,8 @@ pub fn categorical_all(
 ) -> Vec<(Method, Result<MethodResult, DriftError>)> {
     let methods: [(Method, CategoricalMethod); 7] = [
         (Method::Linf, linf),
-        (Method::Jensenshannon, jensenshannon),
-        (Method::Chisquare, chisquare),
+        (Method::JensenShannon, jensenshannon),
+        (Method::ChiSquare, chisquare),
         (Method::Psi, psi),
         (Method::Hellinger, hellinger),
         (Method::KlDiv, kl_div),

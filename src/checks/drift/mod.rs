@@ -95,72 +95,9 @@ pub use numeric::{
 /// divide by frequencies (Evidently uses the same floor).
 pub const FREQUENCY_FLOOR: f64 = 1e-4;
 
-/// The names used on the command line and in reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    Ks,
-    Wasserstein,
-    Psi,
-    Jensenshannon,
-    KlDiv,
-    Hellinger,
-    Anderson,
-    CramerVonMises,
-    Energy,
-    TTest,
-    ZTest,
-    Chisquare,
-    Linf,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ks => "ks",
-            Self::Wasserstein => "wasserstein",
-            Self::Psi => "psi",
-            Self::Jensenshannon => "jensenshannon",
-            Self::KlDiv => "kl_div",
-            Self::Hellinger => "hellinger",
-            Self::Anderson => "anderson",
-            Self::CramerVonMises => "cramer_von_mises",
-            Self::Energy => "energy",
-            Self::TTest => "t_test",
-            Self::ZTest => "z_test",
-            Self::Chisquare => "chisquare",
-            Self::Linf => "linf",
-        }
-    }
-
-    /// Every method, in report order.
-    pub const ALL: [Method; 13] = [
-        Self::Ks,
-        Self::Wasserstein,
-        Self::Psi,
-        Self::Jensenshannon,
-        Self::KlDiv,
-        Self::Hellinger,
-        Self::Anderson,
-        Self::CramerVonMises,
-        Self::Energy,
-        Self::TTest,
-        Self::ZTest,
-        Self::Chisquare,
-        Self::Linf,
-    ];
-
-    /// Parses a CLI/report name.
-    pub fn from_name(name: &str) -> Option<Method> {
-        Self::ALL.into_iter().find(|m| m.as_str() == name)
-    }
-}
-
-impl std::fmt::Display for Method {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The method names used on the command line, in reports and in the
+/// schema's `[features.NAME.drift]` sections: one enum for all of them.
+pub use crate::schema::DriftMethod as Method;
 
 /// How a p-value was obtained, so reports can say when it is approximate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -476,7 +476,7 @@ pub fn numeric_binned(
         Method::Psi => psi_freq(&p, &q),
         Method::KlDiv => kl_freq(&p, &q),
         Method::Hellinger => hellinger_freq(&p, &q),
-        Method::Jensenshannon => js_freq(&p, &q),
+        Method::JensenShannon => js_freq(&p, &q),
         _ => {
             return Err(DriftError::NotApplicable {
                 method,
@@ -496,7 +496,7 @@ pub fn numeric_all(
         Method::Ks,
         Method::Wasserstein,
         Method::Psi,
-        Method::Jensenshannon,
+        Method::JensenShannon,
         Method::KlDiv,
         Method::Hellinger,
         Method::Anderson,
