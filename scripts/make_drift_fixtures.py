@@ -98,6 +98,8 @@ def categorical_expected(ref, cur):
         f_exp = rs / rs.sum() * c.sum()
         chi = stats.chisquare(f_obs=c, f_exp=f_exp)
         out["chisquare"] = {"statistic": float(chi.statistic), "p_value": float(chi.pvalue)}
+        cont = stats.chi2_contingency(np.array([r, c]))
+        out["chi2_contingency"] = {"statistic": float(cont.statistic), "p_value": float(cont.pvalue)}
     if len(keys) <= 2:
         success = max(keys)
         x1, n1 = ref.get(success, 0), r.sum()

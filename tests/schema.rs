@@ -726,6 +726,14 @@ fn schema_strategy() -> impl Strategy<Value = Schema> {
             schema.drift = drift_share.map(|s| DatasetComparator {
                 min_samples: None,
                 max_drifted_share: s,
+                min_effect: s.map(|s| s / 2.0),
+                correction: s.map(|s| {
+                    if s > 0.5 {
+                        Correction::None
+                    } else {
+                        Correction::BenjaminiHochberg
+                    }
+                }),
             });
             let mut seen = std::collections::BTreeSet::new();
             schema.features = features

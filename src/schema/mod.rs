@@ -69,6 +69,11 @@
 //!   a feature gets "insufficient data", not a verdict; features override it.
 //!   `max_drifted_share` (0..=1): the dataset counts as skewed / drifted when
 //!   more than this share of its checked features are.
+//!   `min_effect` (>= 0, default 0.05): the effect a test's verdict needs
+//!   besides significance (normalised Wasserstein distance for numeric
+//!   features, Jensen–Shannon distance for categorical ones).
+//!   `correction` (`benjamini_hochberg`, the default, or `none`): how the
+//!   test methods' p-values are corrected across features.
 //!
 //! ## `[features.NAME]`
 //! Features are listed in the order of the file (which `assay infer` writes
@@ -115,12 +120,12 @@
 //!   optional; empty means the command's defaults):
 //!   - `method`: `ks`, `wasserstein`, `psi`, `jensenshannon`, `kl_div`,
 //!     `hellinger`, `anderson`, `cramer_von_mises`, `energy`, `t_test`,
-//!     `z_test`, `chisquare` or `linf`. Methods must suit the feature:
-//!     `chisquare` and `linf` compare categories (string, bool, categorical
+//!     `z_test`, `chisquare`, `chi2_contingency` or `linf`. Methods must suit the feature:
+//!     `chisquare`, `chi2_contingency` and `linf` compare categories (string, bool, categorical
 //!     int features); `ks`, `wasserstein`, `anderson`, `cramer_von_mises`,
 //!     `energy` and `t_test` compare numeric distributions.
 //!   - `threshold`: for tests (`ks`, `anderson`, `cramer_von_mises`,
-//!     `t_test`, `z_test`, `chisquare`) a p-value strictly between 0 and 1
+//!     `t_test`, `z_test`, `chisquare`, `chi2_contingency`) a p-value strictly between 0 and 1
 //!     (drift when p is below it); for distances a non-negative number
 //!     (drift when the distance reaches it).
 //!   - `min_samples` (integer): as at the top level, for this feature.

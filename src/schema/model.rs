@@ -145,6 +145,25 @@ pub struct DatasetComparator {
     /// its checked features did (0..=1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_drifted_share: Option<f64>,
+    /// The smallest effect (normalised Wasserstein distance for numeric
+    /// features, Jensen–Shannon distance for categorical ones) a test's
+    /// verdict needs besides significance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_effect: Option<f64>,
+    /// Multiple-testing correction of the test methods' p-values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correction: Option<Correction>,
+}
+
+/// How p-values are corrected across the features of one comparison.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Correction {
+    /// Benjamini–Hochberg: controls the false discovery rate.
+    #[default]
+    BenjaminiHochberg,
+    /// Each feature's p-value on its own.
+    None,
 }
 
 /// One `[features.NAME]` table.
@@ -400,11 +419,13 @@ pub enum DriftMethod {
     ZTest,
     #[serde(rename = "chisquare")]
     ChiSquare,
+    #[serde(rename = "chi2_contingency")]
+    Chi2Contingency,
     Linf,
 }
 
 impl DriftMethod {
-    pub const ALL: [DriftMethod; 13] = [
+    pub const ALL: [DriftMethod; 14] = [
         Self::Ks,
         Self::Wasserstein,
         Self::Psi,
@@ -417,6 +438,7 @@ impl DriftMethod {
         Self::TTest,
         Self::ZTest,
         Self::ChiSquare,
+        Self::Chi2Contingency,
         Self::Linf,
     ];
 
@@ -439,6 +461,7 @@ impl DriftMethod {
             Self::TTest => "t_test",
             Self::ZTest => "z_test",
             Self::ChiSquare => "chisquare",
+            Self::Chi2Contingency => "chi2_contingency",
             Self::Linf => "linf",
         }
     }
@@ -454,12 +477,13 @@ impl DriftMethod {
                 | Self::TTest
                 | Self::ZTest
                 | Self::ChiSquare
+                | Self::Chi2Contingency
         )
     }
 
     /// Whether the method compares numeric distributions.
     pub fn applies_to_numeric(self) -> bool {
-        !matches!(self, Self::ChiSquare | Self::Linf)
+        !matches!(self, Self::ChiSquare | Self::Chi2Contingency | Self::Linf)
     }
 
     /// Whether the method compares category frequencies (z_test: binary only).
@@ -467,6 +491,7 @@ impl DriftMethod {
         matches!(
             self,
             Self::ChiSquare
+                | Self::Chi2Contingency
                 | Self::Linf
                 | Self::JensenShannon
                 | Self::Psi

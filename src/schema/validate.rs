@@ -188,6 +188,14 @@ fn check_dataset_comparator(c: &mut Problems, section: &str, comparator: &Datase
             format!("must be a share between 0 and 1, found {share}"),
         );
     }
+    if let Some(effect) = comparator.min_effect
+        && (effect.is_nan() || effect < 0.0)
+    {
+        c.add(
+            path![section, "min_effect"],
+            format!("must be a non-negative distance, found {effect}"),
+        );
+    }
     check_int_fits(c, path![section, "min_samples"], comparator.min_samples);
 }
 

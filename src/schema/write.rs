@@ -96,10 +96,21 @@ pub fn to_toml_string_with_notes(schema: &Schema, notes: &Notes) -> String {
             comment(&mut out, line);
         }
         writeln!(out, "[{section}]").ok();
-        optional_int(&mut out, "min_samples", comparator.min_samples, "100");
+        optional_int(&mut out, "min_samples", comparator.min_samples, "30");
         match comparator.max_drifted_share {
             Some(share) => writeln!(out, "max_drifted_share = {}", toml_float(share)).ok(),
             None => writeln!(out, "# max_drifted_share = 0.5").ok(),
+        };
+        match comparator.min_effect {
+            Some(effect) => writeln!(out, "min_effect = {}", toml_float(effect)).ok(),
+            None => writeln!(out, "# min_effect = 0.05").ok(),
+        };
+        match comparator.correction {
+            Some(Correction::None) => writeln!(out, "correction = \"none\"").ok(),
+            Some(Correction::BenjaminiHochberg) => {
+                writeln!(out, "correction = \"benjamini_hochberg\"").ok()
+            }
+            None => writeln!(out, "# correction = \"benjamini_hochberg\"").ok(),
         };
     }
 
@@ -148,7 +159,10 @@ const SKEW_HELP: &[&str] = &[
     "Training/serving skew (`assay skew`): defaults for every feature. Below",
     "`min_samples` non-null values a feature gets no verdict (\"insufficient",
     "data\"); the dataset is skewed when more than `max_drifted_share` of the",
-    "checked features are.",
+    "checked features are. A test's verdict also needs an effect of at least",
+    "`min_effect` (normalised Wasserstein for numeric features, Jensen-Shannon",
+    "for categorical ones), and p-values are corrected across features",
+    "(`correction`: benjamini_hochberg or none).",
 ];
 
 const DRIFT_HELP: &[&str] =

@@ -61,28 +61,30 @@ pub fn ks(reference: &[f64], current: &[f64]) -> Result<MethodResult, DriftError
         let gap = (count_le(&a, x) as f64 / n1 as f64 - count_le(&b, x) as f64 / n2 as f64).abs();
         d = d.max(gap);
     }
+    Ok(ks_result(d, n1, n2))
+}
+
+/// The `ks` result for an ECDF gap `d` between samples of sizes n1 and n2:
+/// SciPy's `auto` choice of the exact or the finite-n Kolmogorov p-value
+/// (shared with sketch mode).
+pub(super) fn ks_result(d: f64, n1: usize, n2: usize) -> MethodResult {
     if n1.max(n2) <= KS_MAX_EXACT_N {
         let g = gcd(n1, n2);
         let lcm = (n1 / g) as f64 * n2 as f64;
         let h = (d * lcm).round_ties_even();
         let d_lattice = h / lcm;
         let p = ks_exact_sf(n1, n2, h as u64);
-        return Ok(MethodResult::test(
+        return MethodResult::test(
             Method::Ks,
             d_lattice,
             p.clamp(0.0, 1.0),
             PValueMethod::Exact,
-        ));
+        );
     }
     let (m, n) = (n1.max(n2) as f64, n1.min(n2) as f64);
     let en = (m * n / (m + n)).round_ties_even() as u64;
     let p = kstwo_sf(en.max(1), d);
-    Ok(MethodResult::test(
-        Method::Ks,
-        d,
-        p,
-        PValueMethod::Asymptotic,
-    ))
+    MethodResult::test(Method::Ks, d, p, PValueMethod::Asymptotic)
 }
 
 fn gcd(mut a: usize, mut b: usize) -> usize {
@@ -155,13 +157,23 @@ pub fn t_test(reference: &[f64], current: &[f64]) -> Result<MethodResult, DriftE
         });
     }
     let (n1, n2) = (a.len() as f64, b.len() as f64);
-    let (v1, v2) = (sum_sq_dev(&a) / (n1 - 1.0), sum_sq_dev(&b) / (n2 - 1.0));
+    Ok(welch(
+        (n1, mean(&a), sum_sq_dev(&a)),
+        (n2, mean(&b), sum_sq_dev(&b)),
+    ))
+}
+
+/// Welch's t-test from each side's (count, mean, sum of squared deviations),
+/// counts at least 2 (shared with sketch mode, which has exact moments).
+pub(super) fn welch(reference: (f64, f64, f64), current: (f64, f64, f64)) -> MethodResult {
+    let ((n1, mean1, ss1), (n2, mean2, ss2)) = (reference, current);
+    let (v1, v2) = (ss1 / (n1 - 1.0), ss2 / (n2 - 1.0));
     let (s1, s2) = (v1 / n1, v2 / n2);
-    let diff = mean(&a) - mean(&b);
+    let diff = mean1 - mean2;
     let se2 = s1 + s2;
     if se2 == 0.0 {
         // Both constant: SciPy returns NaN; a report needs a verdict.
-        return Ok(if diff == 0.0 {
+        return if diff == 0.0 {
             MethodResult::test(Method::TTest, 0.0, 1.0, PValueMethod::Exact)
         } else {
             MethodResult::test(
@@ -170,19 +182,14 @@ pub fn t_test(reference: &[f64], current: &[f64]) -> Result<MethodResult, DriftE
                 0.0,
                 PValueMethod::Exact,
             )
-        });
+        };
     }
     let t = diff / se2.sqrt();
     let df = se2 * se2 / (s1 * s1 / (n1 - 1.0) + s2 * s2 / (n2 - 1.0));
     // Two-sided tail of Student's t: I_{df/(df+t²)}(df/2, 1/2), computed
     // directly so tiny p-values keep their digits.
     let p = beta_reg(df / 2.0, 0.5, df / (df + t * t));
-    Ok(MethodResult::test(
-        Method::TTest,
-        t,
-        p.clamp(0.0, 1.0),
-        PValueMethod::Exact,
-    ))
+    MethodResult::test(Method::TTest, t, p.clamp(0.0, 1.0), PValueMethod::Exact)
 }
 
 /// Average ranks (1-based) of the pooled sorted sample `z`, ties averaged.
@@ -241,23 +248,30 @@ pub fn cramer_von_mises(reference: &[f64], current: &[f64]) -> Result<MethodResu
             PValueMethod::Exact,
         ));
     }
+    Ok(MethodResult::test(
+        Method::CramerVonMises,
+        t,
+        cvm_asymptotic_p(t, nxf, nyf),
+        PValueMethod::Asymptotic,
+    ))
+}
+
+/// Asymptotic p-value of the two-sample Cramér–von Mises statistic `t` for
+/// sample sizes nx, ny (shared with sketch mode).
+pub(super) fn cvm_asymptotic_p(t: f64, nxf: f64, nyf: f64) -> f64 {
+    let k = nxf * nyf;
+    let n = nxf + nyf;
     // Anderson (1962): mean and variance of T, then the limiting law.
     let et = (1.0 + 1.0 / n) / 6.0;
     let vt = (n + 1.0) * (4.0 * k * n - 3.0 * (nxf * nxf + nyf * nyf) - 2.0 * k)
         / (45.0 * n * n * 4.0 * k);
     let tn = 1.0 / 6.0 + (t - et) / (45.0 * vt).sqrt();
     // Below 0.003 the limiting CDF is under 1e-18.
-    let p = if tn < 0.003 {
+    if tn < 0.003 {
         1.0
     } else {
         (1.0 - cvm_cdf_inf(tn)).max(0.0)
-    };
-    Ok(MethodResult::test(
-        Method::CramerVonMises,
-        t,
-        p,
-        PValueMethod::Asymptotic,
-    ))
+    }
 }
 
 /// Anderson–Darling k-sample test for k = 2 (`scipy.stats.anderson_ksamp`,
@@ -294,8 +308,6 @@ pub fn anderson(reference: &[f64], current: &[f64]) -> Result<MethodResult, Drif
     }
     a2 *= (nf - 1.0) / nf;
 
-    let k = 2.0f64;
-    let hh: f64 = 1.0 / a.len() as f64 + 1.0 / b.len() as f64;
     // h = Σ_{i=1}^{N-1} 1/i ; g = Σ_{i=1}^{N-2} Σ_{j=i+1}^{N-1} 1/((N−i)j).
     let h: f64 = (1..big_n).map(|i| 1.0 / i as f64).sum();
     let mut g = 0.0;
@@ -304,6 +316,16 @@ pub fn anderson(reference: &[f64], current: &[f64]) -> Result<MethodResult, Drif
         tail += 1.0 / (i + 1) as f64;
         g += tail / (big_n - i) as f64;
     }
+    Ok(anderson_result(a2, (a.len() as f64, b.len() as f64), h, g))
+}
+
+/// Normalises the 2-sample A² (Scholz & Stephens' variance with the sums
+/// `h`, `g` of the pooled size N) and attaches the interpolated p-value
+/// (shared with sketch mode).
+pub(super) fn anderson_result(a2: f64, sizes: (f64, f64), h: f64, g: f64) -> MethodResult {
+    let nf = sizes.0 + sizes.1;
+    let k = 2.0f64;
+    let hh: f64 = 1.0 / sizes.0 + 1.0 / sizes.1;
     let ca = (4.0 * g - 6.0) * (k - 1.0) + (10.0 - 6.0 * g) * hh;
     let cb = (2.0 * g - 4.0) * k * k + 8.0 * h * k + (2.0 * g - 14.0 * h - 4.0) * hh - 8.0 * h
         + 4.0 * g
@@ -317,12 +339,12 @@ pub fn anderson(reference: &[f64], current: &[f64]) -> Result<MethodResult, Drif
         (ca * nf.powi(3) + cb * nf * nf + cc * nf + cd) / ((nf - 1.0) * (nf - 2.0) * (nf - 3.0));
     let m = k - 1.0;
     let stat = (a2 - m) / sigmasq.sqrt();
-    Ok(MethodResult::test(
+    MethodResult::test(
         Method::Anderson,
         stat,
         anderson_p_value(stat, m),
         PValueMethod::Interpolated,
-    ))
+    )
 }
 
 /// Scholz & Stephens' table: critical values b0 + b1/√m + b2/m at these
