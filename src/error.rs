@@ -16,6 +16,8 @@ pub enum AssayError {
     Query(#[from] crate::query::QueryError),
     #[error(transparent)]
     Expectation(#[from] crate::expectations::ExpectationError),
+    #[error(transparent)]
+    Compare(#[from] crate::checks::compare::CompareError),
     #[error("{0}")]
     Usage(String),
     #[error("cannot write {path}: {source}")]

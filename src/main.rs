@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 
 use assay::AssayError;
 use assay::checks::anomalies::{applicable_slices, check_environment};
+use assay::checks::compare::Comparison;
 use assay::checks::schema_anomalies;
 use assay::expectations::{self, ResultLevel, SuggestOptions, suggest_suite};
 use assay::pipeline::{ProfileRequest, merge_profiles, profile_inputs};
@@ -22,6 +23,9 @@ use assay::report::{OutputFormat, profile_table, schema_table};
 use assay::schema::{self, InferOptions, infer_with_notes, to_toml_string_with_notes};
 use assay::sources::{self, CsvOptions, Format, ReadOptions};
 use assay::validation::{SchemaOutcome, ValidationReport};
+
+mod cli;
+use cli::compare::CompareArgs;
 
 #[derive(Parser)]
 #[command(
@@ -39,13 +43,13 @@ struct Cli {
 }
 
 #[derive(Args, Clone)]
-struct Common {
+pub(crate) struct Common {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table, global = true)]
-    format: OutputFormat,
+    pub(crate) format: OutputFormat,
     /// Print nothing but errors (the output file is still written).
     #[arg(short, long, global = true)]
-    quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -60,6 +64,14 @@ enum Command {
     Suggest(SuggestArgs),
     /// Validate data (or a saved profile) against a schema (TFDV-style anomalies) and/or an expectation suite.
     Validate(ValidateArgs),
+    /// Drift between two datasets or windows (each data or a saved profile):
+    /// per-feature statistical tests and distances, verdicts, what moved.
+    /// Exit 1 when drift is found.
+    Drift(CompareArgs),
+    /// Training/serving skew: serving data (or profile) against the training
+    /// baseline, with thresholds from the schema's `[features.NAME.skew]`.
+    /// Exit 1 when skew is found.
+    Skew(CompareArgs),
     /// Work with schema files (import a TFDV schema.pbtxt).
     #[command(subcommand)]
     Schema(SchemaCommand),
@@ -226,6 +238,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Infer(args) => table_or_json(&args.common).and_then(|_| infer(args)),
         Command::Suggest(args) => suggest(args),
         Command::Validate(args) => validate(args),
+        Command::Drift(args) => cli::compare::run(args, Comparison::Drift),
+        Command::Skew(args) => cli::compare::run(args, Comparison::Skew),
         Command::Schema(SchemaCommand::Import(args)) => schema_import(args),
     }
 }
@@ -240,7 +254,7 @@ fn table_or_json(common: &Common) -> Result<()> {
     Ok(())
 }
 
-fn usage(message: String) -> anyhow::Error {
+pub(crate) fn usage(message: String) -> anyhow::Error {
     AssayError::Usage(message).into()
 }
 
@@ -294,7 +308,7 @@ fn read_options(args: &ProfileArgs) -> Result<ReadOptions> {
     })
 }
 
-fn input_format(text: Option<&str>) -> Result<Option<Format>> {
+pub(crate) fn input_format(text: Option<&str>) -> Result<Option<Format>> {
     text.map(|f| {
         f.parse::<Format>().map_err(|_| {
             usage(format!(
@@ -306,7 +320,7 @@ fn input_format(text: Option<&str>) -> Result<Option<Format>> {
 }
 
 /// Splits `--slice` values into column-list specs and derived columns.
-fn slice_specs(slices: &[String]) -> (Vec<Vec<String>>, Vec<String>) {
+pub(crate) fn slice_specs(slices: &[String]) -> (Vec<Vec<String>>, Vec<String>) {
     let mut specs = Vec::new();
     let mut derived = Vec::new();
     for s in slices {
@@ -344,7 +358,7 @@ fn profile(args: ProfileArgs) -> Result<u8> {
 }
 
 /// Profiles `inputs`, with a progress bar on a terminal.
-fn profile_with_progress(
+pub(crate) fn profile_with_progress(
     inputs: &[String],
     request: &ProfileRequest,
     quiet: bool,
@@ -554,7 +568,7 @@ fn profile_for_schema(
 }
 
 /// Writes via a temporary file and a rename, so a crash never leaves half a file.
-fn write_file(path: &Path, contents: &str) -> Result<()> {
+pub(crate) fn write_file(path: &Path, contents: &str) -> Result<()> {
     let err = |source| AssayError::Write {
         path: path.display().to_string(),
         source,

@@ -10,6 +10,7 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use crate::AssayError;
+use crate::checks::compare::{ExactSample, FeatureKind};
 use crate::profile::{Profile, ProfileOptions, TableAccumulator};
 use crate::query::{DerivedColumn, DerivedColumns, RowFilter};
 use crate::sources::{self, ReadOptions};
@@ -100,4 +101,33 @@ pub fn merge_profiles(profiles: &[(String, Profile)]) -> Result<Profile, AssayEr
         total.merge(&next)?;
     }
     Ok(total.finish())
+}
+
+/// Reads the raw values an exact-mode comparison needs (`wanted`: the
+/// compared features and their kinds), partitions in parallel.
+pub fn exact_sample(
+    inputs: &[String],
+    read: &ReadOptions,
+    wanted: &[(String, FeatureKind)],
+) -> Result<ExactSample, AssayError> {
+    let dataset = sources::open(inputs, read)?;
+    let label = inputs.join(", ");
+    let partials: Vec<ExactSample> = dataset
+        .partitions
+        .into_par_iter()
+        .map(|partition| -> Result<ExactSample, AssayError> {
+            let mut sample = ExactSample::new(wanted.to_vec());
+            for batch in (partition.open)()? {
+                sample
+                    .update(&batch?)
+                    .map_err(|e| AssayError::Usage(format!("{label}: {e}")))?;
+            }
+            Ok(sample)
+        })
+        .collect::<Result<_, _>>()?;
+    let mut total = ExactSample::new(wanted.to_vec());
+    for partial in partials {
+        total.merge(partial);
+    }
+    Ok(total)
 }

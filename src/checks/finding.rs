@@ -65,6 +65,21 @@ pub enum FindingKind {
     TooFewDistinctValues,
     /// More distinct values than `distinct.max`.
     TooManyDistinctValues,
+    /// A feature's serving distribution differs from training (`assay skew`).
+    FeatureSkew,
+    /// A feature's distribution moved between datasets or windows.
+    FeatureDrift,
+    /// The model's output distribution differs from training.
+    PredictionSkew,
+    /// The model's output distribution moved.
+    PredictionDrift,
+    /// More than `max_drifted_share` of the features are skewed.
+    DatasetSkew,
+    /// More than `max_drifted_share` of the features drifted.
+    DatasetDrift,
+    /// A feature's share of missing values moved (reported apart from the
+    /// distribution tests, which leave missing values out).
+    MissingShareChanged,
 }
 
 impl FindingKind {
@@ -90,6 +105,13 @@ impl FindingKind {
             Self::FeatureInWrongEnvironment => "feature_in_wrong_environment",
             Self::TooFewDistinctValues => "too_few_distinct_values",
             Self::TooManyDistinctValues => "too_many_distinct_values",
+            Self::FeatureSkew => "feature_skew",
+            Self::FeatureDrift => "feature_drift",
+            Self::PredictionSkew => "prediction_skew",
+            Self::PredictionDrift => "prediction_drift",
+            Self::DatasetSkew => "dataset_skew",
+            Self::DatasetDrift => "dataset_drift",
+            Self::MissingShareChanged => "missing_share_changed",
         }
     }
 }

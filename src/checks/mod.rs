@@ -3,6 +3,7 @@
 //! No I/O happens here; the CLI and the daemon read inputs and write reports.
 
 pub mod anomalies;
+pub mod compare;
 pub mod drift;
 pub mod finding;
 

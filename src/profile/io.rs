@@ -56,3 +56,22 @@ pub fn to_json(profile: &Profile) -> String {
     // Serializing plain data structures cannot fail.
     serde_json::to_string_pretty(profile).unwrap_or_default()
 }
+
+/// Whether `path` holds a saved profile rather than data: a `.json` file
+/// whose first key is `"format"`, as `assay profile` writes it. (NDJSON data
+/// rows may also be `.json`; their first key is a column.) Only the first
+/// bytes are read.
+pub fn looks_like_profile(path: &Path) -> bool {
+    use std::io::Read;
+    if path.extension().and_then(|e| e.to_str()) != Some("json") {
+        return false;
+    }
+    let mut head = [0u8; 256];
+    let Ok(n) = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)) else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&head[..n]);
+    text.trim_start()
+        .strip_prefix('{')
+        .is_some_and(|rest| rest.trim_start().starts_with("\"format\""))
+}

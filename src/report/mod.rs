@@ -1,9 +1,11 @@
 //! Rendering of profiles and schemas for people (tables) and machines (JSON).
 
+mod comparison;
 mod findings;
 pub mod junit;
 mod tables;
 
+pub use comparison::{comparison_json, comparison_table};
 pub use findings::{
     SchemaReport, SchemaRun, SchemaSummary, findings_junit, findings_table, schema_report,
 };

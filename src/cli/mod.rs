@@ -1,0 +1,3 @@
+//! Subcommands big enough for their own file; `main.rs` keeps the small ones.
+
+pub mod compare;
