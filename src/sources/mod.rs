@@ -68,6 +68,7 @@ mod io;
 mod ipc;
 mod ndjson;
 mod parquet;
+pub mod payload;
 mod plan;
 mod resolve;
 
