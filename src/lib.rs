@@ -14,6 +14,7 @@ pub mod profile;
 pub mod query;
 pub mod report;
 pub mod schema;
+pub mod server;
 pub mod sources;
 pub mod validation;
 

@@ -72,6 +72,13 @@ enum Command {
     /// baseline, with thresholds from the schema's `[features.NAME.skew]`.
     /// Exit 1 when skew is found.
     Skew(CompareArgs),
+    /// Run the monitoring daemon: HTTP ingest, windows, checks, Prometheus metrics.
+    Serve(ServeArgs),
+    /// The daemon on the example data, fed by a built-in replayer that injects
+    /// drift and a broken column halfway (run from the repository root).
+    Demo(DemoArgs),
+    /// Check a daemon configuration file and report every problem at once.
+    CheckConfig(CheckConfigArgs),
     /// Work with schema files (import a TFDV schema.pbtxt).
     #[command(subcommand)]
     Schema(SchemaCommand),
@@ -240,8 +247,70 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Validate(args) => validate(args),
         Command::Drift(args) => cli::compare::run(args, Comparison::Drift),
         Command::Skew(args) => cli::compare::run(args, Comparison::Skew),
+        Command::Serve(args) => serve(args),
+        Command::Demo(args) => {
+            assay::server::run_demo(args.listen).map_err(|e| usage(e.to_string()))?;
+            Ok(0)
+        }
+        Command::CheckConfig(args) => check_config(args),
         Command::Schema(SchemaCommand::Import(args)) => schema_import(args),
     }
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The daemon's configuration (TOML); see examples/assay.toml.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Listen on this address instead of the config's `listen`.
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<std::net::SocketAddr>,
+    /// Keep state here instead of the config's `state_dir`.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Listen here instead of 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<std::net::SocketAddr>,
+}
+
+#[derive(Args)]
+struct CheckConfigArgs {
+    /// The configuration file to check.
+    config: PathBuf,
+}
+
+fn load_config(path: &Path) -> Result<assay::server::config::ServeConfig> {
+    assay::server::config::load(path).map_err(|e| usage(e.to_string()))
+}
+
+fn serve(args: ServeArgs) -> Result<u8> {
+    let mut config = load_config(&args.config)?;
+    if let Some(listen) = args.listen {
+        assay::server::config::ServeConfig::check_listen(listen, &config.auth)
+            .map_err(|e| usage(format!("--listen {listen}: {e}")))?;
+        config.listen = listen;
+    }
+    if let Some(dir) = args.state_dir {
+        config.state_dir = dir;
+    }
+    assay::server::run(config).map_err(|e| usage(e.to_string()))?;
+    Ok(0)
+}
+
+fn check_config(args: CheckConfigArgs) -> Result<u8> {
+    let config = load_config(&args.config)?;
+    println!(
+        "{}: ok ({} model{}, listening on {})",
+        args.config.display(),
+        config.models.len(),
+        if config.models.len() == 1 { "" } else { "s" },
+        config.listen
+    );
+    Ok(0)
 }
 
 /// JUnit output is for checks (`validate`); other commands print tables or JSON.

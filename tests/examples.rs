@@ -103,3 +103,53 @@ fn generate_bench_data_writes_a_profilable_table() {
     assert_eq!(profile.rows, 5000);
     assert!(profile.columns.len() >= 20);
 }
+
+#[test]
+fn loadgen_drives_the_daemon_and_reports_throughput() {
+    // A short run against the debug binary: checks the example works end to
+    // end (the figures in the README come from release builds).
+    let out = Command::new(example_binary("loadgen"))
+        .args(["--assay", env!("CARGO_BIN_EXE_assay")])
+        .args([
+            "--rows",
+            "200",
+            "--features",
+            "9",
+            "--clients",
+            "2",
+            "--seconds",
+            "2",
+        ])
+        .args(["--window-rows", "2000"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("rows/s") && stdout.contains("p99"),
+        "{stdout}"
+    );
+    let arrow = Command::new(example_binary("loadgen"))
+        .args(["--assay", env!("CARGO_BIN_EXE_assay"), "--format", "arrow"])
+        .args([
+            "--rows",
+            "200",
+            "--features",
+            "9",
+            "--clients",
+            "1",
+            "--seconds",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        arrow.status.success(),
+        "{}",
+        String::from_utf8_lossy(&arrow.stderr)
+    );
+}

@@ -1,0 +1,273 @@
+//! Load generator for `assay serve`: starts the daemon (the binary given by
+//! `--assay`) on loopback with a synthetic model, sends batches over HTTP
+//! from several client threads for a while, and prints throughput, latency
+//! percentiles and the daemon's peak resident memory.
+//!
+//! ```text
+//! cargo build --release && cargo run --release --example loadgen -- \
+//!     --assay target/release/assay --format json --rows 1000 --features 30 --seconds 20
+//! cargo run --release --example loadgen -- --assay target/release/assay --format arrow
+//! ```
+//!
+//! Synthetic features: two thirds floats (normal), one third strings (20
+//! categories); the baseline is 50,000 rows of the same distributions. The
+//! window closes every `--window-rows` rows (skew against the baseline and
+//! drift against the previous window run at every close).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use clap::Parser;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+#[derive(Parser)]
+struct Args {
+    /// The assay binary to start.
+    #[arg(long, default_value = "target/release/assay")]
+    assay: PathBuf,
+    /// Body format: json (array of rows) or arrow (IPC stream).
+    #[arg(long, default_value = "json")]
+    format: String,
+    /// Rows per batch.
+    #[arg(long, default_value_t = 1000)]
+    rows: usize,
+    /// Features per row.
+    #[arg(long, default_value_t = 30)]
+    features: usize,
+    /// Client threads.
+    #[arg(long, default_value_t = 4)]
+    clients: usize,
+    /// How long to send.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Rows per window.
+    #[arg(long, default_value_t = 100_000)]
+    window_rows: u64,
+    /// Queue depth of the daemon.
+    #[arg(long, default_value_t = 64)]
+    queue_depth: usize,
+}
+
+fn schema(features: usize) -> Arc<Schema> {
+    Arc::new(Schema::new(
+        (0..features)
+            .map(|i| {
+                if i % 3 == 2 {
+                    Field::new(format!("c{i}"), DataType::Utf8, true)
+                } else {
+                    Field::new(format!("f{i}"), DataType::Float64, true)
+                }
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+fn batch(schema: &Arc<Schema>, rows: usize, rng: &mut StdRng) -> Result<RecordBatch> {
+    let columns: Vec<ArrayRef> = schema
+        .fields()
+        .iter()
+        .map(|f| -> ArrayRef {
+            if f.data_type() == &DataType::Utf8 {
+                Arc::new(StringArray::from_iter_values(
+                    (0..rows).map(|_| format!("cat_{}", rng.random_range(0..20))),
+                ))
+            } else {
+                Arc::new(Float64Array::from_iter_values((0..rows).map(|_| {
+                    let u: f64 = rng.random::<f64>() + rng.random::<f64>() + rng.random::<f64>();
+                    (u - 1.5) * 2.0
+                })))
+            }
+        })
+        .collect();
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+fn body(batch: &RecordBatch, format: &str) -> Result<(Vec<u8>, &'static str)> {
+    let mut out = Vec::new();
+    match format {
+        "json" => {
+            let mut w = arrow::json::ArrayWriter::new(&mut out);
+            w.write(batch)?;
+            w.finish()?;
+            Ok((out, "application/json"))
+        }
+        "arrow" => {
+            let mut w = arrow::ipc::writer::StreamWriter::try_new(&mut out, &batch.schema())?;
+            w.write(batch)?;
+            w.finish()?;
+            drop(w);
+            Ok((out, "application/vnd.apache.arrow.stream"))
+        }
+        other => bail!("--format {other}: expected json or arrow"),
+    }
+}
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn start(args: &Args, dir: &Path, schema: &Arc<Schema>) -> Result<(Daemon, String)> {
+    let mut rng = StdRng::seed_from_u64(1);
+    let baseline = dir.join("baseline.parquet");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&baseline)?,
+        schema.clone(),
+        None,
+    )?;
+    for _ in 0..50 {
+        writer.write(&batch(schema, 1000, &mut rng)?)?;
+    }
+    writer.close()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let config = dir.join("assay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\nstate_dir = \"state\"\n[limits]\nqueue_depth = {}\nmax_body_bytes = 67108864\n\
+             [models.load]\nbaseline = \"baseline.parquet\"\n[models.load.window]\nrows = {}\n\
+             [models.load.checks]\nper_batch = []\nper_window = [\"skew\", \"drift\"]\n",
+            args.queue_depth, args.window_rows
+        ),
+    )?;
+    let child = Command::new(&args.assay)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", args.assay.display()))?;
+    let daemon = Daemon(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(r) = agent.get(format!("{base}/readyz")).call()
+            && r.status() == 200
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the daemon did not get ready");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok((daemon, base))
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let schema = schema(args.features);
+    let dir = tempfile::tempdir()?;
+    let (daemon, base) = start(&args, dir.path(), &schema)?;
+    let pid = daemon.0.id();
+    // Distinct pre-encoded bodies, so the clients measure the daemon, not
+    // the encoder.
+    let mut rng = StdRng::seed_from_u64(2);
+    let bodies: Vec<(Vec<u8>, &str)> = (0..16)
+        .map(|_| batch(&schema, args.rows, &mut rng).and_then(|b| body(&b, &args.format)))
+        .collect::<Result<_>>()?;
+    let bodies = Arc::new(bodies);
+    let stop = Arc::new(AtomicBool::new(false));
+    let rejected = Arc::new(AtomicU64::new(0));
+    let url = format!("{base}/v1/batches");
+    let started = Instant::now();
+    let clients: Vec<_> = (0..args.clients)
+        .map(|c| {
+            let (bodies, stop, rejected, url) =
+                (bodies.clone(), stop.clone(), rejected.clone(), url.clone());
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                let mut latencies = Vec::new();
+                let mut i = c;
+                while !stop.load(Ordering::Relaxed) {
+                    let (b, ct) = &bodies[i % bodies.len()];
+                    i += 1;
+                    let t = Instant::now();
+                    match agent.post(&url).header("Content-Type", *ct).send(&b[..]) {
+                        Ok(mut r) if r.status() == 200 => {
+                            let _ = r.body_mut().as_reader().read_to_end(&mut Vec::new());
+                            latencies.push(t.elapsed());
+                        }
+                        _ => {
+                            rejected.fetch_add(1, Ordering::Relaxed);
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                    }
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut peak_rss = 0;
+    while started.elapsed() < Duration::from_secs(args.seconds) {
+        std::thread::sleep(Duration::from_millis(200));
+        peak_rss = peak_rss.max(rss_kib(pid));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies: Vec<Duration> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap_or_default())
+        .collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let n = latencies.len();
+    if n == 0 {
+        bail!("no batch was accepted");
+    }
+    let pct = |p: f64| latencies[((n as f64 * p) as usize).min(n - 1)].as_secs_f64() * 1e3;
+    let rows = n as f64 * args.rows as f64;
+    println!(
+        "format {} | {} rows × {} features per batch | {} clients | {:.1} s",
+        args.format, args.rows, args.features, args.clients, elapsed
+    );
+    println!(
+        "accepted {n} batches ({} rejected): {:.0} rows/s ({:.0} rows/s per core on {} cores)",
+        rejected.load(Ordering::Relaxed),
+        rows / elapsed,
+        rows / elapsed / std::thread::available_parallelism().map_or(1, |p| p.get()) as f64,
+        std::thread::available_parallelism().map_or(1, |p| p.get())
+    );
+    println!(
+        "latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+        pct(0.5),
+        pct(0.9),
+        pct(0.99),
+        pct(1.0)
+    );
+    println!("daemon peak RSS: {:.1} MiB", peak_rss as f64 / 1024.0);
+    drop(daemon);
+    Ok(())
+}

@@ -1,0 +1,511 @@
+//! The HTTP layer: routes, authentication, limits, and the timer that closes
+//! windows by time. Model work runs on blocking threads (decoding and
+//! profiling are CPU-bound) behind one mutex per model, held only to commit.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use super::metrics::Metrics;
+use super::model::{BatchOutcome, ClosedWindow, ModelRuntime, ServerError, now_ms};
+use crate::sources::payload;
+
+/// Shared state of the running daemon.
+pub struct AppState {
+    /// Filled once every model's baseline is loaded (`/readyz` turns ready).
+    pub models: OnceLock<BTreeMap<String, Arc<Mutex<ModelRuntime>>>>,
+    pub default_model: String,
+    pub metrics: Metrics,
+    pub limiter: Arc<Semaphore>,
+    pub queue_depth: usize,
+    pub max_batch_rows: usize,
+    pub token: Option<String>,
+    pub protect_metrics: bool,
+}
+
+impl AppState {
+    fn model(&self, name: &str) -> Result<Arc<Mutex<ModelRuntime>>, Box<Response>> {
+        let Some(models) = self.models.get() else {
+            return Err(Box::new(error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the daemon is loading its baselines; retry shortly",
+            )));
+        };
+        models.get(name).cloned().ok_or_else(|| {
+            Box::new(error(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "unknown model `{name}`; this daemon watches {}",
+                    models.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ))
+        })
+    }
+
+    fn all_models(&self) -> impl Iterator<Item = (&String, &Arc<Mutex<ModelRuntime>>)> {
+        self.models.get().into_iter().flatten()
+    }
+}
+
+type Shared = Arc<AppState>;
+
+/// The router with every route and the body limit.
+pub fn router(state: Shared, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/v1/batches", post(ingest_default))
+        .route("/v1/models/{model}/batches", post(ingest_model))
+        .route("/v1/labels", post(labels))
+        .route("/v1/windows", get(windows))
+        .route("/v1/reports/latest", get(latest_report))
+        .route("/v1/reports/{id}", get(report))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"error": message.into()}))).into_response()
+}
+
+/// Constant-time comparison, so the token cannot be guessed byte by byte
+/// from response times.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(token) = &state.token else {
+        return true;
+    };
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|given| same(given.trim().as_bytes(), token.as_bytes()))
+}
+
+fn unauthorized() -> Response {
+    let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    r
+}
+
+async fn readyz(State(state): State<Shared>) -> Response {
+    if state.models.get().is_some() {
+        "ready\n".into_response()
+    } else {
+        error(StatusCode::SERVICE_UNAVAILABLE, "baselines are loading")
+    }
+}
+
+async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if state.protect_metrics && !authorized(&state, &headers) {
+        return unauthorized();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn ingest_default(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let model = state.default_model.clone();
+    ingest(state, model, headers, body).await
+}
+
+async fn ingest_model(
+    State(state): State<Shared>,
+    Path(model): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    ingest(state, model, headers, body).await
+}
+
+async fn ingest(state: Shared, model: String, headers: HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
+    let reject = |reason: &str| {
+        state
+            .metrics
+            .batches_rejected
+            .with_label_values(&[&model, reason])
+            .inc();
+    };
+    if !authorized(&state, &headers) {
+        reject("unauthorized");
+        return unauthorized();
+    }
+    let runtime = match state.model(&model) {
+        Ok(r) => r,
+        Err(response) => {
+            reject("unknown_model");
+            return *response;
+        }
+    };
+    // A full queue answers 429 instead of growing memory.
+    let Ok(permit) = state.limiter.clone().try_acquire_owned() else {
+        reject("queue_full");
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("{} batches in flight; retry shortly", state.queue_depth),
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return r;
+    };
+    state
+        .metrics
+        .queue_depth
+        .set((state.queue_depth - state.limiter.available_permits()) as i64);
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string();
+    let max_rows = state.max_batch_rows;
+    let work =
+        tokio::task::spawn_blocking(move || ingest_bytes(&runtime, &content_type, &body, max_rows))
+            .await;
+    drop(permit);
+    state
+        .metrics
+        .queue_depth
+        .set((state.queue_depth - state.limiter.available_permits()) as i64);
+    match work {
+        Ok(Ok((outcome, open_rows))) => {
+            record_batch(&state, &model, &outcome, open_rows);
+            let m = &state.metrics;
+            m.ingest_latency
+                .with_label_values(&[&model])
+                .observe(started.elapsed().as_secs_f64());
+            let mut body = outcome.report;
+            if let Value::Object(map) = &mut body {
+                map.insert(
+                    "batch".into(),
+                    json!({"model": model, "window": outcome.window, "rows": outcome.rows}),
+                );
+            }
+            (StatusCode::OK, Json(body)).into_response()
+        }
+        Ok(Err(IngestError::Payload(e))) => {
+            reject("malformed");
+            let mut body = serde_json::to_value(&e).unwrap_or_else(|_| json!({}));
+            if let Value::Object(map) = &mut body {
+                map.insert("error".into(), Value::String(e.to_string()));
+            }
+            (StatusCode::BAD_REQUEST, Json(body)).into_response()
+        }
+        Ok(Err(IngestError::Server(ServerError::BadRequest(e)))) => {
+            reject("malformed");
+            error(StatusCode::BAD_REQUEST, e)
+        }
+        Ok(Err(IngestError::Server(e))) => {
+            reject("internal");
+            tracing::error!(model = %model, "ingest failed: {e}");
+            error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        }
+        Err(join) => {
+            reject("internal");
+            tracing::error!(model = %model, "ingest task failed: {join}");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
+
+pub enum IngestError {
+    Payload(payload::PayloadError),
+    Server(ServerError),
+}
+
+impl std::fmt::Display for IngestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Payload(e) => e.fmt(f),
+            Self::Server(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Decodes, checks and commits one body: the work behind the HTTP route
+/// and the spool directory. Decoding and checking run outside the model's
+/// lock (in parallel across requests); the lock is held only to commit.
+pub fn ingest_bytes(
+    runtime: &Mutex<ModelRuntime>,
+    content_type: &str,
+    body: &[u8],
+    max_rows: usize,
+) -> Result<(BatchOutcome, u64), IngestError> {
+    let spec = runtime.lock().map_err(|_| poisoned())?.spec();
+    let decoded = payload::decode(
+        content_type,
+        body,
+        Some(spec.expected_schema()),
+        spec.request_id_column(),
+    )
+    .map_err(IngestError::Payload)?;
+    if decoded.batch.num_rows() > max_rows {
+        return Err(IngestError::Server(ServerError::BadRequest(format!(
+            "{} rows in one batch; the limit is {max_rows} ([limits] max_batch_rows)",
+            decoded.batch.num_rows()
+        ))));
+    }
+    let prepared = spec.prepare(&decoded.batch).map_err(IngestError::Server)?;
+    let mut guard = runtime.lock().map_err(|_| poisoned())?;
+    let outcome = guard.commit(prepared).map_err(IngestError::Server)?;
+    Ok((outcome, guard.open_window_rows()))
+}
+
+/// Counts an accepted batch (and the window it closed) in the metrics.
+pub fn record_batch(state: &AppState, model: &str, outcome: &BatchOutcome, open_rows: u64) {
+    let m = &state.metrics;
+    m.rows_ingested
+        .with_label_values(&[model])
+        .inc_by(outcome.rows as u64);
+    m.batches_ingested.with_label_values(&[model]).inc();
+    m.window_rows
+        .with_label_values(&[model])
+        .set(open_rows as i64);
+    count_batch_findings(m, model, &outcome.report);
+    if let Some(closed) = &outcome.closed {
+        record_close(state, model, closed);
+    }
+}
+
+fn poisoned() -> IngestError {
+    IngestError::Server(ServerError::State(
+        "the model's state lock is poisoned; restart the daemon".into(),
+    ))
+}
+
+fn count_batch_findings(m: &Metrics, model: &str, report: &Value) {
+    if let Some(findings) = report["schema_findings"].as_array() {
+        for f in findings {
+            if let (Some(kind), Some(sev)) = (f["kind"].as_str(), f["severity"].as_str()) {
+                m.findings
+                    .with_label_values(&[model, "batch_schema", kind, sev])
+                    .inc();
+            }
+        }
+    }
+    if let Some(results) = report["results"].as_array() {
+        for r in results.iter().filter(|r| r["success"] == false) {
+            let kind = r["expectation_config"]["type"]
+                .as_str()
+                .unwrap_or("expectation");
+            m.findings
+                .with_label_values(&[model, "batch_expectations", kind, "error"])
+                .inc();
+        }
+    }
+}
+
+/// Metrics and logs of a closed window.
+pub fn record_close(state: &AppState, model: &str, closed: &ClosedWindow) {
+    let m = &state.metrics;
+    m.window_closes.with_label_values(&[model]).inc();
+    if let Some(schema) = &closed.validation.schema {
+        m.count_findings(model, "window_schema", &schema.findings);
+    }
+    for (check, report) in [("skew", &closed.skew), ("drift", &closed.drift)] {
+        if let Some(r) = report {
+            m.comparison(model, check, r);
+            m.count_findings(model, check, &r.findings());
+        }
+    }
+    m.window_quality(model, &closed.profile, closed.schema.as_ref());
+    tracing::info!(
+        model = %model,
+        window = %closed.info.id,
+        rows = closed.info.rows,
+        alerts = closed.info.alerts,
+        "window closed"
+    );
+    if closed.info.alerts {
+        for (check, report) in [("skew", &closed.skew), ("drift", &closed.drift)] {
+            // The whole dataset's findings; per-slice ones are in the report.
+            for f in report
+                .iter()
+                .flat_map(|r| r.findings())
+                .filter(|f| f.slice.is_none())
+            {
+                tracing::warn!(model = %model, check, "{}: {}", f.feature.as_deref().unwrap_or("dataset"), f.explanation);
+            }
+        }
+    }
+}
+
+/// Closes windows whose time is up; runs every second.
+pub async fn window_timer(state: Shared) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        for (name, runtime) in state.all_models() {
+            let runtime = runtime.clone();
+            let closed = tokio::task::spawn_blocking(move || {
+                let mut guard = runtime.lock().ok()?;
+                if guard.due(now_ms()) {
+                    Some(guard.close_window())
+                } else {
+                    None
+                }
+            })
+            .await;
+            match closed {
+                Ok(Some(Ok(Some(c)))) => record_close(&state, name, &c),
+                Ok(Some(Err(e))) => tracing::error!(model = %name, "closing a window: {e}"),
+                _ => {}
+            }
+        }
+    }
+}
+
+async fn labels(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if !authorized(&state, &headers) {
+        return unauthorized();
+    }
+    let parsed: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "body is not valid JSON at line {}, column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
+            );
+        }
+    };
+    let model = parsed["model"]
+        .as_str()
+        .unwrap_or(&state.default_model)
+        .to_string();
+    let runtime = match state.model(&model) {
+        Ok(r) => r,
+        Err(response) => return *response,
+    };
+    let Some(items) = parsed["labels"].as_array() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "expected {\"labels\": [{\"request_id\": \"...\", \"label\": ...}, ...]}",
+        );
+    };
+    let mut lines = String::new();
+    for (i, item) in items.iter().enumerate() {
+        let Some(id) = item["request_id"].as_str() else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("labels[{i}]: expected a string `request_id`"),
+            );
+        };
+        if item.get("label").is_none() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("labels[{i}] ({id}): expected a `label`"),
+            );
+        }
+        lines.push_str(
+            &json!({"request_id": id, "label": item["label"], "received_ms": now_ms()}).to_string(),
+        );
+        lines.push('\n');
+    }
+    let count = items.len();
+    let stored = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        use std::io::Write;
+        let path = runtime
+            .lock()
+            .map_err(|_| "poisoned".to_string())?
+            .labels_path();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        f.write_all(lines.as_bytes())
+            .and_then(|_| f.sync_data())
+            .map_err(|e| format!("{}: {e}", path.display()))
+    })
+    .await;
+    match stored {
+        Ok(Ok(())) => {
+            state
+                .metrics
+                .labels_received
+                .with_label_values(&[&model])
+                .inc_by(count as u64);
+            Json(json!({"model": model, "labels": count})).into_response()
+        }
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn windows(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if !authorized(&state, &headers) {
+        return unauthorized();
+    }
+    let mut all = Vec::new();
+    for (_, runtime) in state.all_models() {
+        if let Ok(guard) = runtime.lock() {
+            all.extend(guard.windows());
+        }
+    }
+    Json(json!({"windows": all})).into_response()
+}
+
+async fn latest_report(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if !authorized(&state, &headers) {
+        return unauthorized();
+    }
+    let path = state
+        .model(&state.default_model)
+        .ok()
+        .and_then(|r| r.lock().ok().and_then(|g| g.latest_report_path()));
+    serve_report(path).await
+}
+
+async fn report(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&state, &headers) {
+        return unauthorized();
+    }
+    let path = state
+        .all_models()
+        .find_map(|(_, r)| r.lock().ok().and_then(|g| g.report_path(&id)));
+    serve_report(path).await
+}
+
+async fn serve_report(path: Option<std::path::PathBuf>) -> Response {
+    let Some(path) = path else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "no such report (no window has closed yet?)",
+        );
+    };
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{}: {e}", path.display()),
+        ),
+    }
+}

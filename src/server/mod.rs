@@ -1,0 +1,175 @@
+//! The sidecar daemon (`assay serve`): HTTP ingest into per-model windows,
+//! checks when a window closes, Prometheus metrics, crash-safe state.
+//!
+//! - [`config`]: the TOML configuration (`assay check-config`).
+//! - `app`: routes, authentication, limits, the window timer.
+//! - `model`: one watched model — baseline, schema, suites, the open
+//!   window, what a window close computes and writes.
+//! - `wal`: the open window's write-ahead log (nothing acknowledged is lost
+//!   to a `kill -9`).
+//! - `state`: atomic files, the window index.
+//! - `metrics`: the Prometheus registry.
+//! - `spool`: ingest of files dropped into a directory.
+
+mod app;
+pub mod config;
+mod demo;
+mod metrics;
+mod model;
+mod spool;
+mod state;
+mod wal;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::sync::Semaphore;
+
+pub use app::{AppState, router};
+pub use metrics::Metrics;
+pub use model::{ModelRuntime, ServerError};
+pub use state::{WindowInfo, WindowState, write_atomic};
+pub use wal::{Wal, WalHeader};
+
+use config::ServeConfig;
+
+/// Work to start once the daemon is ready (the demo's replayer).
+pub type OnReady = Box<dyn FnOnce(Arc<AppState>) + Send>;
+
+/// Runs the daemon until SIGTERM or Ctrl-C. Binds first (so `/healthz`
+/// answers at once), loads every model's baseline, then turns ready.
+pub fn run(config: ServeConfig) -> Result<(), ServerError> {
+    run_with(config, None)
+}
+
+/// `assay demo`: the daemon on the example data (see `demo`), with its
+/// state in `target/assay-demo-state` (emptied first).
+pub fn run_demo(listen: Option<std::net::SocketAddr>) -> Result<(), ServerError> {
+    let mut config = demo::demo_config()?;
+    if let Some(listen) = listen {
+        ServeConfig::check_listen(listen, &config.auth).map_err(ServerError::State)?;
+        config.listen = listen;
+    }
+    if config.state_dir.exists() {
+        std::fs::remove_dir_all(&config.state_dir)
+            .map_err(|e| ServerError::State(format!("{}: {e}", config.state_dir.display())))?;
+    }
+    tracing::info!(
+        "demo: metrics on http://{}/metrics, windows on /v1/windows, reports on /v1/reports/latest and in {}",
+        config.listen,
+        config.state_dir.display()
+    );
+    run_with(
+        config,
+        Some(Box::new(|state| {
+            demo::replay(state, std::time::Duration::from_millis(250))
+        })),
+    )
+}
+
+/// [`run`], calling `on_ready` (on a blocking thread) once ready.
+pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), ServerError> {
+    let token = match &config.auth.token {
+        Some(source) => Some(source.read().map_err(ServerError::State)?),
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ServerError::State(format!("starting the runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| ServerError::State(format!("binding {}: {e}", config.listen)))?;
+        let state = Arc::new(AppState {
+            models: OnceLock::new(),
+            default_model: config
+                .default_model
+                .clone()
+                .or_else(|| config.models.first().map(|m| m.name.clone()))
+                .unwrap_or_default(),
+            metrics: Metrics::new(),
+            limiter: Arc::new(Semaphore::new(config.limits.queue_depth)),
+            queue_depth: config.limits.queue_depth,
+            max_batch_rows: config.limits.max_batch_rows,
+            token,
+            protect_metrics: config.auth.protect_metrics,
+        });
+        let app = router(state.clone(), config.limits.max_body_bytes);
+        tracing::info!(listen = %config.listen, "listening");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+        });
+        let loaded = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || load_models(&config))
+                .await
+                .map_err(|e| ServerError::State(e.to_string()))??
+        };
+        let _ = state.models.set(loaded);
+        state.metrics.ready.set(1);
+        tracing::info!("ready");
+        if let Some(f) = on_ready {
+            let ready_state = state.clone();
+            tokio::task::spawn_blocking(move || f(ready_state));
+        }
+        let timer = tokio::spawn(app::window_timer(state.clone()));
+        let spool = config.spool.clone().map(|spool| {
+            tokio::spawn(spool::watch(
+                state.clone(),
+                spool,
+                state.default_model.clone(),
+            ))
+        });
+        let served = server.await;
+        timer.abort();
+        if let Some(s) = spool {
+            s.abort();
+        }
+        match served {
+            Ok(Ok(())) => {
+                tracing::info!("stopped");
+                Ok(())
+            }
+            Ok(Err(e)) => Err(ServerError::State(format!("serving: {e}"))),
+            Err(e) => Err(ServerError::State(format!("serving: {e}"))),
+        }
+    })
+}
+
+fn load_models(
+    config: &ServeConfig,
+) -> Result<BTreeMap<String, Arc<Mutex<ModelRuntime>>>, ServerError> {
+    let mut out = BTreeMap::new();
+    for model in &config.models {
+        let runtime = ModelRuntime::load(model, &config.state_dir)?;
+        for note in &runtime.notes {
+            tracing::warn!(model = %model.name, "{note}");
+        }
+        out.insert(model.name.clone(), Arc::new(Mutex::new(runtime)));
+    }
+    Ok(out)
+}
+
+/// SIGTERM or Ctrl-C: stop accepting, let in-flight batches finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: draining in-flight batches");
+}

@@ -1,0 +1,630 @@
+//! One watched model: its baseline, schema and suites, the open window and
+//! its write-ahead log, and what happens when a window closes. Synchronous;
+//! the HTTP layer runs it on blocking threads behind a mutex.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use arrow::array::{ArrayRef, new_null_array};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use serde_json::{Value, json};
+
+use super::config::{Check, ModelConfig};
+use super::state::{WindowIndex, WindowInfo, WindowState, write_atomic};
+use super::wal::{Wal, WalHeader};
+use crate::checks::compare::{self, CompareOptions, Comparison, Side};
+use crate::checks::schema_anomalies;
+use crate::expectations::{self, Kind, Suite};
+use crate::pipeline::{ProfileRequest, profile_inputs};
+use crate::profile::table::{ProfileOptions, TableAccumulator};
+use crate::profile::{LogicalType, Profile, io as profile_io};
+use crate::report::comparison_json;
+use crate::schema::Schema;
+use crate::validation::{SchemaOutcome, ValidationReport};
+
+/// What the daemon can fail at, with a message that names the file or
+/// request.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A bad request body (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Loading the model's files failed at start.
+    #[error("model `{model}`: {message}")]
+    Load { model: String, message: String },
+    /// The state directory could not be written (500).
+    #[error("{0}")]
+    State(String),
+}
+
+/// The outcome of one accepted batch.
+#[derive(Debug, Clone)]
+pub struct BatchOutcome {
+    pub rows: usize,
+    pub window: String,
+    /// The batch's findings in `assay validate`'s JSON shape.
+    pub report: Value,
+    /// The report of a window this batch closed (row policy), if any.
+    pub closed: Option<ClosedWindow>,
+}
+
+/// A window that just closed.
+#[derive(Debug, Clone)]
+pub struct ClosedWindow {
+    pub info: WindowInfo,
+    pub profile: Profile,
+    pub skew: Option<compare::ComparisonReport>,
+    pub drift: Option<compare::ComparisonReport>,
+    pub validation: ValidationReport,
+    /// The model's schema (for out-of-domain metrics).
+    pub schema: Option<Schema>,
+}
+
+struct OpenWindow {
+    id: String,
+    start_ms: i64,
+    rows: u64,
+    batches: u64,
+    acc: TableAccumulator,
+}
+
+/// What does not change while the daemon runs: shared by every batch
+/// without taking the model's lock.
+pub struct ModelSpec {
+    pub name: String,
+    config: ModelConfig,
+    baseline: Profile,
+    schema: Option<Schema>,
+    environment: Option<String>,
+    /// Every expectation, checked on closed windows.
+    suite: Option<Suite>,
+    /// The row-level ones (map, multi-column, SQL rows), checked per batch:
+    /// table and aggregate expectations (row counts, means) describe a
+    /// window, not a 500-row batch.
+    row_suite: Option<Suite>,
+    expected: SchemaRef,
+    template: TableAccumulator,
+}
+
+pub struct ModelRuntime {
+    pub name: String,
+    spec: Arc<ModelSpec>,
+    window: OpenWindow,
+    previous: Option<Profile>,
+    wal: Wal,
+    dir: PathBuf,
+    index: WindowIndex,
+    /// Problems found while recovering state (reported at start).
+    pub notes: Vec<String>,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// The Arrow type batches are converted to for a profiled column.
+fn arrow_type(t: LogicalType) -> Option<DataType> {
+    Some(match t {
+        LogicalType::Int => DataType::Int64,
+        LogicalType::Float => DataType::Float64,
+        LogicalType::String => DataType::Utf8,
+        LogicalType::Bool => DataType::Boolean,
+        LogicalType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+        LogicalType::Date => DataType::Date32,
+        LogicalType::List => return None,
+    })
+}
+
+impl ModelRuntime {
+    /// Loads the model's files and recovers its state from `state_dir`.
+    pub fn load(config: &ModelConfig, state_dir: &Path) -> Result<Self, ServerError> {
+        let fail = |message: String| ServerError::Load {
+            model: config.name.clone(),
+            message,
+        };
+        let baseline = if profile_io::looks_like_profile(&config.baseline) {
+            profile_io::load(&config.baseline).map_err(|e| fail(e.to_string()))?
+        } else {
+            let request = ProfileRequest {
+                profile: ProfileOptions {
+                    slices: config.slices.clone(),
+                    ..ProfileOptions::default()
+                },
+                ..ProfileRequest::default()
+            };
+            profile_inputs(
+                &[config.baseline.display().to_string()],
+                &request,
+                |_, _| {},
+            )
+            .map_err(|e| fail(e.to_string()))?
+        };
+        let schema = match &config.schema {
+            Some(p) => Some(crate::schema::load(p).map_err(|e| fail(e.to_string()))?),
+            None => None,
+        };
+        let environment = config.environment.clone().or_else(|| {
+            schema
+                .as_ref()
+                .filter(|s| s.environments.iter().any(|e| e == "serving"))
+                .map(|_| "serving".to_string())
+        });
+        let mut suites = Vec::new();
+        for path in &config.suites {
+            suites.push(expectations::load(path).map_err(|e| fail(e.to_string()))?);
+        }
+        let suite = merge_suites(suites);
+        // The window's columns: the baseline's, minus labels (they arrive
+        // later, on /v1/labels) and those the schema does not expect in the
+        // served environment.
+        let fields: Vec<Field> = baseline
+            .columns
+            .iter()
+            .filter(|c| c.role != crate::profile::ColumnRole::Label)
+            .filter(|c| {
+                match (
+                    &schema,
+                    &environment,
+                    schema.as_ref().and_then(|s| s.feature(&c.name)),
+                ) {
+                    (Some(s), Some(env), Some(f)) => s.expects(f, Some(env)),
+                    _ => true,
+                }
+            })
+            .filter_map(|c| arrow_type(c.logical_type).map(|t| Field::new(&c.name, t, true)))
+            .collect();
+        let expected: SchemaRef = Arc::new(ArrowSchema::new(fields));
+        let mut roles: Vec<_> = baseline
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.role))
+            .collect();
+        roles.retain(|(n, _)| expected.field_with_name(n).is_ok());
+        let options = ProfileOptions {
+            roles,
+            slices: config.slices.clone(),
+            ..ProfileOptions::default()
+        };
+        let template =
+            TableAccumulator::new(&expected, &options).map_err(|e| fail(e.to_string()))?;
+
+        let dir = state_dir.join("models").join(&config.name);
+        std::fs::create_dir_all(&dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+        let (mut index, note) = WindowIndex::load(&dir.join("windows.json"));
+        let mut notes: Vec<String> = note.into_iter().collect();
+        let previous = index.closed.last().and_then(|w| {
+            profile_io::load(&dir.join("windows").join(format!("{}.profile.json", w.id))).ok()
+        });
+        let (mut wal, recovered) = Wal::open(&dir.join("open.wal")).map_err(fail)?;
+        notes.extend(recovered.notes);
+        let mut window = None;
+        if let Some(header) = recovered.header {
+            if index.is_closed(&header.window) {
+                // Killed after the window's report was written but before
+                // the log was reset: its rows are already counted.
+                notes.push(format!(
+                    "window {} was already closed; its log is discarded",
+                    header.window
+                ));
+            } else {
+                let mut acc = template.clone();
+                let mut rows = 0;
+                for batch in &recovered.batches {
+                    acc.update(batch).map_err(|e| fail(e.to_string()))?;
+                    rows += batch.num_rows() as u64;
+                }
+                window = Some(OpenWindow {
+                    id: header.window,
+                    start_ms: header.start_ms,
+                    rows,
+                    batches: recovered.batches.len() as u64,
+                    acc,
+                });
+            }
+        }
+        let window = match window {
+            Some(w) => w,
+            None => {
+                let w = new_window(&config.name, &mut index, &template);
+                wal.reset(&WalHeader {
+                    model: config.name.clone(),
+                    window: w.id.clone(),
+                    start_ms: w.start_ms,
+                })
+                .map_err(fail)?;
+                index.save(&dir.join("windows.json")).map_err(fail)?;
+                w
+            }
+        };
+        Ok(Self {
+            name: config.name.clone(),
+            spec: Arc::new(ModelSpec {
+                name: config.name.clone(),
+                config: config.clone(),
+                baseline,
+                schema,
+                environment,
+                row_suite: suite.as_ref().and_then(row_level),
+                suite,
+                expected,
+                template,
+            }),
+            window,
+            previous,
+            wal,
+            dir,
+            index,
+            notes,
+        })
+    }
+
+    /// The unchanging part, for checking batches without the lock.
+    pub fn spec(&self) -> Arc<ModelSpec> {
+        self.spec.clone()
+    }
+
+    pub fn open_window_rows(&self) -> u64 {
+        self.window.rows
+    }
+
+    /// Adds a prepared batch to the open window (durably), closing the
+    /// window when its row limit is reached.
+    pub fn commit(&mut self, prepared: PreparedBatch) -> Result<BatchOutcome, ServerError> {
+        self.wal
+            .append(&prepared.conformed)
+            .map_err(ServerError::State)?;
+        self.window
+            .acc
+            .merge(&prepared.acc)
+            .map_err(|e| ServerError::State(e.to_string()))?;
+        let rows = prepared.conformed.num_rows();
+        self.window.rows += rows as u64;
+        self.window.batches += 1;
+        let window = self.window.id.clone();
+        let closed = match self.spec.config.window.rows {
+            Some(limit) if self.window.rows >= limit => self.close_window()?,
+            _ => None,
+        };
+        Ok(BatchOutcome {
+            rows,
+            window,
+            report: prepared.report.to_json(),
+            closed,
+        })
+    }
+
+    /// Whether the time policy says the open window should close.
+    pub fn due(&self, now_ms: i64) -> bool {
+        self.window.rows > 0
+            && self
+                .spec
+                .config
+                .window
+                .seconds
+                .is_some_and(|s| now_ms - self.window.start_ms >= s as i64 * 1000)
+    }
+
+    /// Closes the open window (if it has rows): checks, report, profile and
+    /// rollups written atomically, then a fresh window and log.
+    pub fn close_window(&mut self) -> Result<Option<ClosedWindow>, ServerError> {
+        if self.window.rows == 0 {
+            return Ok(None);
+        }
+        let end_ms = now_ms();
+        let mut profile = self.window.acc.finish();
+        profile.sources = vec![format!("window {}", self.window.id)];
+        let spec = self.spec.clone();
+        let checks = &spec.config.checks.per_window;
+        let run = |comparison: Comparison, reference: &Profile| {
+            let options = CompareOptions::new(comparison);
+            compare::plan(reference, &profile, spec.schema.as_ref(), &options)
+                .and_then(|plan| {
+                    compare::compare(
+                        &plan,
+                        Side {
+                            label: "reference",
+                            profile: reference,
+                            exact: None,
+                        },
+                        Side {
+                            label: &self.window.id,
+                            profile: &profile,
+                            exact: None,
+                        },
+                    )
+                })
+                .ok()
+        };
+        let skew = checks
+            .contains(&Check::Skew)
+            .then(|| run(Comparison::Skew, &spec.baseline))
+            .flatten();
+        let drift = match (&self.previous, checks.contains(&Check::Drift)) {
+            (Some(previous), true) => run(Comparison::Drift, previous),
+            _ => None,
+        };
+        let mut validation = ValidationReport::default();
+        if checks.contains(&Check::Schema)
+            && let Some(schema) = &spec.schema
+        {
+            validation.schema = Some(SchemaOutcome {
+                file: "schema".into(),
+                environment: spec.environment.clone(),
+                rows: profile.rows,
+                findings: schema_anomalies(&profile, schema, spec.environment.as_deref()),
+            });
+        }
+        if checks.contains(&Check::Expectations)
+            && let Some(suite) = &spec.suite
+        {
+            validation.suite = Some(expectations::evaluate_profile(suite, &profile));
+        }
+        let id = self.window.id.clone();
+        let alerts = !validation.success()
+            || skew.as_ref().is_some_and(|r| r.drifted())
+            || drift.as_ref().is_some_and(|r| r.drifted());
+        let info = WindowInfo {
+            id: id.clone(),
+            model: self.name.clone(),
+            start: rfc3339(self.window.start_ms),
+            end: Some(rfc3339(end_ms)),
+            rows: self.window.rows,
+            batches: self.window.batches,
+            state: WindowState::Closed,
+            report: Some(format!("{id}.json")),
+            alerts,
+        };
+        let report = json!({
+            "id": id,
+            "model": self.name,
+            "start": info.start,
+            "end": info.end,
+            "rows": info.rows,
+            "batches": info.batches,
+            "alerts": alerts,
+            "validation": validation.to_json(),
+            "skew": skew.as_ref().map(comparison_json),
+            "drift": drift.as_ref().map(comparison_json),
+        });
+        let state = |e: String| ServerError::State(e);
+        write_atomic(
+            &self.dir.join("windows").join(format!("{id}.profile.json")),
+            profile_io::to_json(&profile).as_bytes(),
+        )
+        .map_err(state)?;
+        write_atomic(
+            &self.dir.join("reports").join(format!("{id}.json")),
+            serde_json::to_string_pretty(&report)
+                .unwrap_or_default()
+                .as_bytes(),
+        )
+        .map_err(state)?;
+        self.roll_up(&profile, end_ms).map_err(state)?;
+        self.index.closed.push(info.clone());
+        // The index marks the window closed before the log is reset: a crash
+        // in between replays nothing twice (see `load`).
+        let next = new_window(&self.name, &mut self.index, &spec.template);
+        self.index
+            .save(&self.dir.join("windows.json"))
+            .map_err(state)?;
+        self.wal
+            .reset(&WalHeader {
+                model: self.name.clone(),
+                window: next.id.clone(),
+                start_ms: next.start_ms,
+            })
+            .map_err(state)?;
+        self.window = next;
+        self.previous = Some(profile.clone());
+        Ok(Some(ClosedWindow {
+            info,
+            profile,
+            skew,
+            drift,
+            validation,
+            schema: spec.schema.clone(),
+        }))
+    }
+
+    /// Merges a closed window's profile into its hour and day rollups
+    /// (`rollups/hour-YYYYMMDDHH.profile.json`, `rollups/day-YYYYMMDD...`).
+    fn roll_up(&self, profile: &Profile, end_ms: i64) -> Result<(), String> {
+        let Some(t) = chrono::DateTime::from_timestamp_millis(end_ms) else {
+            return Ok(());
+        };
+        for name in [
+            format!("hour-{}", t.format("%Y%m%d%H")),
+            format!("day-{}", t.format("%Y%m%d")),
+        ] {
+            let path = self
+                .dir
+                .join("rollups")
+                .join(format!("{name}.profile.json"));
+            let mut acc =
+                TableAccumulator::from_profile(profile, usize::MAX).map_err(|e| e.to_string())?;
+            if let Ok(existing) = profile_io::load(&path) {
+                let other = TableAccumulator::from_profile(&existing, usize::MAX)
+                    .map_err(|e| e.to_string())?;
+                if acc.check_compatible(&other).is_ok() {
+                    acc.merge(&other).map_err(|e| e.to_string())?;
+                }
+            }
+            let mut merged = acc.finish();
+            merged.sources = vec![name.clone()];
+            write_atomic(&path, profile_io::to_json(&merged).as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The open window and the closed ones, newest last.
+    pub fn windows(&self) -> Vec<WindowInfo> {
+        let mut out = self.index.closed.clone();
+        out.push(WindowInfo {
+            id: self.window.id.clone(),
+            model: self.name.clone(),
+            start: rfc3339(self.window.start_ms),
+            end: None,
+            rows: self.window.rows,
+            batches: self.window.batches,
+            state: WindowState::Open,
+            report: None,
+            alerts: false,
+        });
+        out
+    }
+
+    /// The report file of a closed window.
+    pub fn report_path(&self, id: &str) -> Option<PathBuf> {
+        self.index
+            .is_closed(id)
+            .then(|| self.dir.join("reports").join(format!("{id}.json")))
+    }
+
+    pub fn latest_report_path(&self) -> Option<PathBuf> {
+        self.index
+            .closed
+            .last()
+            .map(|w| self.dir.join("reports").join(format!("{}.json", w.id)))
+    }
+
+    pub fn labels_path(&self) -> PathBuf {
+        self.dir.join("labels.ndjson")
+    }
+}
+
+impl ModelSpec {
+    /// The Arrow schema batches are converted to (for payload decoding).
+    pub fn expected_schema(&self) -> &ArrowSchema {
+        &self.expected
+    }
+
+    pub fn request_id_column(&self) -> Option<&str> {
+        self.config.request_id_column.as_deref()
+    }
+
+    /// Checks a decoded batch on its own (no lock needed): the batch's
+    /// findings and its profile over the window's columns.
+    pub fn prepare(&self, batch: &RecordBatch) -> Result<PreparedBatch, ServerError> {
+        let conformed = self.conform(batch)?;
+        let mut acc = self.template.clone();
+        acc.update(&conformed)
+            .map_err(|e| ServerError::BadRequest(e.to_string()))?;
+        let mut report = ValidationReport::default();
+        if self.config.checks.per_batch.contains(&Check::Schema)
+            && let Some(schema) = &self.schema
+        {
+            // Profile the batch as it came, so new and missing columns show.
+            let own = TableAccumulator::new(&batch.schema(), &ProfileOptions::default())
+                .and_then(|mut a| a.update(batch).map(|_| a))
+                .map_err(|e| ServerError::BadRequest(e.to_string()))?
+                .finish();
+            report.schema = Some(SchemaOutcome {
+                file: "schema".into(),
+                environment: self.environment.clone(),
+                rows: batch.num_rows() as u64,
+                findings: schema_anomalies(&own, schema, self.environment.as_deref()),
+            });
+        }
+        if self.config.checks.per_batch.contains(&Check::Expectations)
+            && let Some(suite) = &self.row_suite
+        {
+            report.suite = Some(
+                expectations::evaluate_batches(suite, std::slice::from_ref(batch))
+                    .map_err(|e| ServerError::BadRequest(e.to_string()))?,
+            );
+        }
+        Ok(PreparedBatch {
+            conformed,
+            acc,
+            report,
+        })
+    }
+
+    /// Columns of the expected schema, converted or filled with nulls;
+    /// columns the window does not track are left out (the batch's own
+    /// findings report them).
+    fn conform(&self, batch: &RecordBatch) -> Result<RecordBatch, ServerError> {
+        let columns: Vec<ArrayRef> = self
+            .expected
+            .fields()
+            .iter()
+            .map(|f| match batch.column_by_name(f.name()) {
+                Some(col) if col.data_type() == f.data_type() => Ok(col.clone()),
+                Some(col) => cast(col, f.data_type()).map_err(|e| {
+                    ServerError::BadRequest(format!(
+                        "column `{}`: expected {}, found {}: {e}",
+                        f.name(),
+                        f.data_type(),
+                        col.data_type()
+                    ))
+                }),
+                None => Ok(new_null_array(f.data_type(), batch.num_rows())),
+            })
+            .collect::<Result<_, _>>()?;
+        RecordBatch::try_new(self.expected.clone(), columns)
+            .map_err(|e| ServerError::BadRequest(e.to_string()))
+    }
+}
+
+/// A batch checked and profiled, ready to be committed.
+pub struct PreparedBatch {
+    conformed: RecordBatch,
+    acc: TableAccumulator,
+    report: ValidationReport,
+}
+
+fn new_window(model: &str, index: &mut WindowIndex, template: &TableAccumulator) -> OpenWindow {
+    index.next_seq += 1;
+    OpenWindow {
+        id: format!("{model}-{:06}", index.next_seq),
+        start_ms: now_ms(),
+        rows: 0,
+        batches: 0,
+        acc: template.clone(),
+    }
+}
+
+/// The row-level expectations of a suite, if it has any.
+fn row_level(suite: &Suite) -> Option<Suite> {
+    let expectations: Vec<_> = suite
+        .expectations
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                Kind::Map { .. } | Kind::Multi { .. } | Kind::UnexpectedRows { .. }
+            )
+        })
+        .cloned()
+        .collect();
+    (!expectations.is_empty()).then(|| Suite {
+        expectations,
+        ..suite.clone()
+    })
+}
+
+/// Several suites as one (their expectations in order).
+fn merge_suites(mut suites: Vec<Suite>) -> Option<Suite> {
+    let mut first = if suites.is_empty() {
+        return None;
+    } else {
+        suites.remove(0)
+    };
+    for s in suites {
+        first.name = format!("{}+{}", first.name, s.name);
+        first.expectations.extend(s.expectations);
+    }
+    Some(first)
+}

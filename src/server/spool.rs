@@ -1,0 +1,118 @@
+//! The spool directory: files dropped into it (written elsewhere or under
+//! a dot-name / `.tmp` name, then renamed in) are ingested like HTTP bodies
+//! and moved to `done/`, or to `failed/` with `NAME.error.txt` beside them.
+//! The format comes from the file extension.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::app::{AppState, ingest_bytes, record_batch};
+use super::config::SpoolConfig;
+
+/// The Content-Type a spool file's extension stands for.
+fn content_type(path: &Path) -> Option<&'static str> {
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    let ext = name.rsplit('.').next()?;
+    Some(match ext {
+        "json" => "application/json",
+        "ndjson" | "jsonl" => "application/x-ndjson",
+        "csv" => "text/csv",
+        "arrow" | "arrows" | "ipc" => "application/vnd.apache.arrow.stream",
+        "parquet" => "application/vnd.apache.parquet",
+        _ => return None,
+    })
+}
+
+/// Files ready to ingest, oldest name first (skips dot-files, `.tmp`
+/// files still being written, and directories).
+fn ready_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or(".");
+            !name.starts_with('.') && !name.ends_with(".tmp")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn move_into(file: &Path, sub: &Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(sub).map_err(|e| format!("{}: {e}", sub.display()))?;
+    let target = sub.join(file.file_name().unwrap_or_default());
+    std::fs::rename(file, &target).map_err(|e| format!("{}: {e}", file.display()))?;
+    Ok(target)
+}
+
+/// Polls the spool directory until the daemon stops.
+pub async fn watch(state: Arc<AppState>, spool: SpoolConfig, default_model: String) {
+    let model = spool.model.clone().unwrap_or(default_model);
+    if let Err(e) = std::fs::create_dir_all(&spool.dir) {
+        tracing::error!(dir = %spool.dir.display(), "cannot create the spool directory: {e}");
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(spool.poll_interval_ms.max(10)));
+    loop {
+        tick.tick().await;
+        let Some(runtime) = state.models.get().and_then(|m| m.get(&model)).cloned() else {
+            continue;
+        };
+        let max_rows = state.max_batch_rows;
+        for file in ready_files(&spool.dir) {
+            let runtime = runtime.clone();
+            let dir = spool.dir.clone();
+            let result = tokio::task::spawn_blocking(move || {
+                let outcome = match content_type(&file) {
+                    None => Err("unknown file type; expected .json, .ndjson, .jsonl, .csv, .arrow/.arrows/.ipc or .parquet".to_string()),
+                    Some(ct) => std::fs::read(&file)
+                        .map_err(|e| e.to_string())
+                        .and_then(|body| {
+                            ingest_bytes(&runtime, ct, &body, max_rows).map_err(|e| e.to_string())
+                        }),
+                };
+                let moved = match &outcome {
+                    Ok(_) => move_into(&file, &dir.join("done")),
+                    Err(why) => move_into(&file, &dir.join("failed")).inspect(|target| {
+                        let note = target.with_file_name(format!(
+                            "{}.error.txt",
+                            target.file_name().and_then(|n| n.to_str()).unwrap_or("file")
+                        ));
+                        let _ = std::fs::write(note, format!("{why}\n"));
+                    }),
+                };
+                (file, outcome, moved)
+            })
+            .await;
+            let Ok((file, outcome, moved)) = result else {
+                continue;
+            };
+            if let Err(e) = moved {
+                tracing::error!("spool: cannot move {}: {e}", file.display());
+            }
+            match outcome {
+                Ok((batch, open_rows)) => {
+                    record_batch(&state, &model, &batch, open_rows);
+                    state
+                        .metrics
+                        .spool_files
+                        .with_label_values(&[&model, "done"])
+                        .inc();
+                }
+                Err(why) => {
+                    tracing::warn!("spool: {} failed: {why}", file.display());
+                    state
+                        .metrics
+                        .spool_files
+                        .with_label_values(&[&model, "failed"])
+                        .inc();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The open window's write-ahead log: every accepted batch is appended
+//! (Arrow IPC stream bytes in a length + CRC-32 frame) and fsynced before the
+//! daemon answers 2xx, so a `kill -9` loses nothing acknowledged. On start
+//! the log is replayed into the open window.
+//!
+//! Layout: frames of `[u32 length LE][u32 crc32 LE][payload]`. The first
+//! frame is a JSON header naming the model and the window; the others are
+//! batches. A truncated last frame is a write the daemon never acknowledged
+//! (it was killed mid-append): it is cut off with a warning. A checksum
+//! mismatch or an undecodable frame elsewhere means the file is damaged: it
+//! is moved aside (`*.corrupt-<unix time>`) and reported, and the daemon
+//! starts a fresh log instead of crashing.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use arrow::ipc::reader::StreamReader;
+use arrow::ipc::writer::StreamWriter;
+use arrow::record_batch::RecordBatch;
+use serde::{Deserialize, Serialize};
+
+/// The header frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WalHeader {
+    pub model: String,
+    pub window: String,
+    /// Unix milliseconds when the window opened.
+    pub start_ms: i64,
+}
+
+/// What opening a log found.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    pub header: Option<WalHeader>,
+    pub batches: Vec<RecordBatch>,
+    /// Problems found and handled (a cut tail, a quarantined file).
+    pub notes: Vec<String>,
+}
+
+pub struct Wal {
+    path: PathBuf,
+    file: File,
+}
+
+const FRAME_HEAD: usize = 8;
+
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + FRAME_HEAD);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The frames of `bytes`, and the offset where the valid prefix ends; `Err`
+/// names the first damaged frame (a damaged frame that is the last one and
+/// is short is a cut tail, not damage).
+fn frames(bytes: &[u8]) -> Result<(Vec<&[u8]>, usize, bool), String> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes.len() - at < FRAME_HEAD {
+            return Ok((out, at, true));
+        }
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or([0; 4])) as usize;
+        let crc = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap_or([0; 4]));
+        let start = at + FRAME_HEAD;
+        if bytes.len() - start < len {
+            return Ok((out, at, true));
+        }
+        let payload = &bytes[start..start + len];
+        if crc32fast::hash(payload) != crc {
+            return Err(format!(
+                "frame {} at byte {at}: checksum mismatch",
+                out.len()
+            ));
+        }
+        out.push(payload);
+        at = start + len;
+    }
+    Ok((out, at, false))
+}
+
+fn encode(batch: &RecordBatch) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    {
+        let mut writer = StreamWriter::try_new(&mut buf, &batch.schema())
+            .map_err(|e| format!("encoding a batch for the log: {e}"))?;
+        writer
+            .write(batch)
+            .and_then(|_| writer.finish())
+            .map_err(|e| format!("encoding a batch for the log: {e}"))?;
+    }
+    Ok(buf)
+}
+
+fn decode(payload: &[u8]) -> Result<Vec<RecordBatch>, String> {
+    let reader = StreamReader::try_new(std::io::Cursor::new(payload), None)
+        .map_err(|e| format!("undecodable batch: {e}"))?;
+    reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("undecodable batch: {e}"))
+}
+
+fn io_err(path: &Path, what: &str, e: std::io::Error) -> String {
+    format!("{}: {what}: {e}", path.display())
+}
+
+impl Wal {
+    /// Opens (or creates) the log at `path` and recovers what it holds.
+    pub fn open(path: &Path) -> Result<(Wal, Recovered), String> {
+        let mut recovered = Recovered::default();
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io_err(path, "reading the log", e)),
+        };
+        let parsed = frames(&bytes).and_then(|(frames, end, cut)| {
+            let mut header = None;
+            let mut batches = Vec::new();
+            for (i, f) in frames.iter().enumerate() {
+                if i == 0 {
+                    header = Some(
+                        serde_json::from_slice::<WalHeader>(f)
+                            .map_err(|e| format!("frame 0: not a log header: {e}"))?,
+                    );
+                } else {
+                    batches.extend(decode(f).map_err(|e| format!("frame {i}: {e}"))?);
+                }
+            }
+            Ok((header, batches, end, cut))
+        });
+        let valid_end = match parsed {
+            Ok((header, batches, end, cut)) => {
+                if cut {
+                    recovered.notes.push(format!(
+                        "{}: cut off an incomplete last write ({} bytes, never acknowledged)",
+                        path.display(),
+                        bytes.len() - end
+                    ));
+                }
+                recovered.header = header;
+                recovered.batches = batches;
+                end
+            }
+            Err(why) => {
+                let aside = super::state::quarantine(path);
+                recovered.notes.push(format!(
+                    "{}: damaged ({why}); moved to {} and starting a new window",
+                    path.display(),
+                    aside.display()
+                ));
+                0
+            }
+        };
+        let file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .write(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| io_err(path, "opening the log", e))?;
+        file.set_len(valid_end as u64)
+            .map_err(|e| io_err(path, "cutting the log", e))?;
+        let mut wal = Wal {
+            path: path.to_path_buf(),
+            file,
+        };
+        wal.file
+            .seek(SeekFrom::End(0))
+            .map_err(|e| io_err(path, "seeking the log", e))?;
+        Ok((wal, recovered))
+    }
+
+    /// Starts a new window: empties the log and writes its header.
+    pub fn reset(&mut self, header: &WalHeader) -> Result<(), String> {
+        let path = self.path.clone();
+        self.file
+            .set_len(0)
+            .and_then(|_| self.file.seek(SeekFrom::Start(0)).map(|_| ()))
+            .map_err(|e| io_err(&path, "emptying the log", e))?;
+        let payload = serde_json::to_vec(header).map_err(|e| e.to_string())?;
+        self.write_frame(&payload)
+    }
+
+    /// Appends a batch and makes it durable.
+    pub fn append(&mut self, batch: &RecordBatch) -> Result<(), String> {
+        let payload = encode(batch)?;
+        self.write_frame(&payload)
+    }
+
+    fn write_frame(&mut self, payload: &[u8]) -> Result<(), String> {
+        let path = self.path.clone();
+        self.file
+            .write_all(&frame(payload))
+            .and_then(|_| self.file.sync_data())
+            .map_err(|e| io_err(&path, "appending to the log", e))
+    }
+
+    /// Bytes in the log (for tests and metrics).
+    pub fn len(&mut self) -> u64 {
+        self.file.metadata().map(|m| m.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&mut self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    fn batch(values: &[i64]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(values.to_vec()))]).unwrap()
+    }
+
+    fn header() -> WalHeader {
+        WalHeader {
+            model: "m".into(),
+            window: "m-000001".into(),
+            start_ms: 5,
+        }
+    }
+
+    #[test]
+    fn appended_batches_come_back_after_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("open.wal");
+        let (mut wal, rec) = Wal::open(&path).unwrap();
+        assert!(rec.header.is_none() && rec.batches.is_empty());
+        wal.reset(&header()).unwrap();
+        wal.append(&batch(&[1, 2])).unwrap();
+        wal.append(&batch(&[3])).unwrap();
+        drop(wal);
+        let (_, rec) = Wal::open(&path).unwrap();
+        assert_eq!(rec.header, Some(header()));
+        let rows: usize = rec.batches.iter().map(|b| b.num_rows()).sum();
+        assert_eq!(rows, 3);
+        assert!(rec.notes.is_empty());
+    }
+
+    #[test]
+    fn a_cut_tail_is_dropped_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("open.wal");
+        let (mut wal, _) = Wal::open(&path).unwrap();
+        wal.reset(&header()).unwrap();
+        wal.append(&batch(&[1, 2])).unwrap();
+        wal.append(&batch(&[3])).unwrap();
+        drop(wal);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
+        let (mut wal, rec) = Wal::open(&path).unwrap();
+        assert_eq!(
+            rec.batches.len(),
+            1,
+            "the acknowledged first batch survives"
+        );
+        assert_eq!(rec.notes.len(), 1, "{:?}", rec.notes);
+        // Appending continues after the valid prefix.
+        wal.append(&batch(&[4])).unwrap();
+        drop(wal);
+        let (_, rec) = Wal::open(&path).unwrap();
+        assert_eq!(rec.batches.len(), 2);
+    }
+
+    #[test]
+    fn a_damaged_log_is_quarantined_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("open.wal");
+        let (mut wal, _) = Wal::open(&path).unwrap();
+        wal.reset(&header()).unwrap();
+        wal.append(&batch(&[1, 2])).unwrap();
+        drop(wal);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 3;
+        bytes[last] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        let (_, rec) = Wal::open(&path).unwrap();
+        assert!(rec.header.is_none() && rec.batches.is_empty());
+        assert!(rec.notes[0].contains("checksum"), "{:?}", rec.notes);
+        let aside: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains("corrupt"))
+            .collect();
+        assert_eq!(aside.len(), 1);
+    }
+}

@@ -1,0 +1,514 @@
+//! The daemon end to end: the real `assay serve` binary on loopback, driven
+//! by a real HTTP client (ureq) with the example data — ingest, windows,
+//! reports, metrics, limits, authentication, and crash safety (SIGKILL in
+//! the middle of ingest, damaged state files, SIGTERM).
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use arrow::array::{AsArray, Int64Array, RecordBatch};
+use arrow::datatypes::Int64Type;
+use common::*;
+use serde_json::Value;
+
+/// A running daemon, killed when dropped.
+struct Daemon {
+    child: Child,
+    base: String,
+    stderr_path: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+impl Daemon {
+    fn start(config: &Path, state: &Path) -> Daemon {
+        let port = free_port();
+        let stderr_path = state.with_extension(format!("stderr-{port}.log"));
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
+            .arg(state)
+            .current_dir(root())
+            .env("ASSAY_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("start assay serve");
+        let daemon = Daemon {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            stderr_path,
+        };
+        daemon.wait_ready();
+        daemon
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            if let Ok(r) = agent().get(format!("{}/readyz", self.base)).call()
+                && r.status() == 200
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("daemon not ready; log:\n{}", self.log());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = agent()
+            .post(format!("{}{path}", self.base))
+            .header("Content-Type", content_type);
+        if let Some(t) = token {
+            req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        let mut resp = req.send(body).expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        let mut req = agent().get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        let mut resp = req.call().expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap_or_default())
+    }
+
+    fn get_json(&self, path: &str) -> Value {
+        let (status, text) = self.get(path, None);
+        assert_eq!(status, 200, "GET {path}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.child.kill(); // SIGKILL
+        let _ = self.child.wait();
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "no exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes a config for the credit model into `dir`.
+fn config(dir: &Path, window_rows: u64, extra_top: &str) -> PathBuf {
+    let path = dir.join("assay.toml");
+    let text = format!(
+        r#"{extra_top}
+[limits]
+max_body_bytes = 4000000
+queue_depth = 16
+
+[models.credit]
+baseline = "{train}"
+suites = ["{suite}"]
+
+[models.credit.window]
+rows = {window_rows}
+
+[models.credit.checks]
+per_batch = ["expectations"]
+per_window = ["expectations", "skew", "drift"]
+"#,
+        train = path_of(TRAIN),
+        suite = path_of("expectations/credit.toml"),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn path_of(relative: &str) -> String {
+    root().join(relative).display().to_string()
+}
+
+/// `batch` as a JSON array of row objects.
+fn json_rows(batch: &RecordBatch) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut writer = arrow::json::ArrayWriter::new(&mut out);
+    writer.write(batch).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+/// The serving data in batches of `rows`, `age` shifted by `shift`.
+fn serving_batches(rows: usize, shift: i64) -> Vec<RecordBatch> {
+    let serving = read_parquet(SERVING);
+    let age = serving
+        .column_by_name("age")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    let shifted: Int64Array = age.iter().map(|v| v.map(|v| v + shift)).collect();
+    let serving = replace_column(&serving, "age", Arc::new(shifted));
+    (0..serving.num_rows())
+        .step_by(rows)
+        .map(|start| serving.slice(start, rows.min(serving.num_rows() - start)))
+        .collect()
+}
+
+#[test]
+fn ingest_closes_windows_with_skew_reports_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), 4000, "");
+    let daemon = Daemon::start(&cfg, &dir.path().join("state"));
+    let batches = serving_batches(1000, 8);
+    for batch in &batches {
+        let (status, body) = daemon.post(
+            "/v1/models/credit/batches",
+            "application/json",
+            &json_rows(batch),
+            None,
+        );
+        assert_eq!(status, 200, "{body}\n{}", daemon.log());
+        assert_eq!(body["batch"]["rows"], 1000);
+        assert!(body.get("success").is_some(), "validate's shape: {body}");
+    }
+    let windows = daemon.get_json("/v1/windows");
+    let list = windows["windows"].as_array().unwrap();
+    let closed: Vec<&Value> = list.iter().filter(|w| w["state"] == "closed").collect();
+    assert_eq!(closed.len(), 2, "{windows}");
+    for w in &closed {
+        assert_eq!(w["rows"], 4000);
+        for key in ["id", "model", "start", "end"] {
+            assert!(w[key].is_string(), "{key} in {w}");
+        }
+    }
+    let open = list.iter().find(|w| w["state"] == "open").unwrap();
+    assert_eq!(open["rows"], 2000);
+    let latest = daemon.get_json("/v1/reports/latest");
+    let drifted: Vec<&str> = latest["skew"]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["drifted"] == true)
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(drifted, vec!["age"], "{}", latest["skew"]);
+    assert!(
+        latest["drift"].is_object(),
+        "second window drifts against the first"
+    );
+    let id = closed[0]["id"].as_str().unwrap();
+    let first = daemon.get_json(&format!("/v1/reports/{id}"));
+    assert_eq!(first["id"], id);
+    assert!(first["drift"].is_null(), "no previous window for the first");
+    let (status, metrics) = daemon.get("/metrics", None);
+    assert_eq!(status, 200);
+    for want in [
+        "assay_rows_ingested_total{model=\"credit\"} 10000",
+        "assay_batches_ingested_total{model=\"credit\"} 10",
+        "assay_window_closes_total{model=\"credit\"} 2",
+        "assay_window_rows{model=\"credit\"} 2000",
+        "process_resident_memory_bytes",
+        "assay_ingest_latency_seconds_bucket",
+    ] {
+        assert!(metrics.contains(want), "{want} not in:\n{metrics}");
+    }
+    let age_skew = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("assay_feature_drifted{")
+                && l.contains("feature=\"age\"")
+                && l.contains("check=\"skew\"")
+                && l.contains("slice=\"\"")
+        })
+        .unwrap_or_else(|| panic!("no age skew verdict in:\n{metrics}"));
+    assert!(age_skew.ends_with(" 1"), "{age_skew}");
+}
+
+#[test]
+fn bad_requests_get_clear_status_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), 100_000, "");
+    let daemon = Daemon::start(&cfg, &dir.path().join("state"));
+    // Malformed JSON: 400 naming where.
+    let (status, body) = daemon.post(
+        "/v1/batches",
+        "application/json",
+        b"[{\"age\": 1}, {\"age\": ",
+        None,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("line"), "{body}");
+    // A value of the wrong type: 400 naming the row and column.
+    let (status, body) = daemon.post(
+        "/v1/batches",
+        "application/json",
+        br#"[{"age": 31}, {"age": "old"}]"#,
+        None,
+    );
+    assert_eq!(status, 400, "{body}");
+    let msg = body["error"].as_str().unwrap();
+    assert!(msg.contains("row 1") && msg.contains("age"), "{msg}");
+    // Unknown model, unknown content type.
+    let (status, _) = daemon.post("/v1/models/nope/batches", "application/json", b"[{}]", None);
+    assert_eq!(status, 404);
+    let (status, body) = daemon.post("/v1/batches", "image/png", b"\x89PNG", None);
+    assert_eq!(status, 400, "{body}");
+    // Too large: 413.
+    let big = vec![b' '; 5_000_000];
+    let (status, _) = daemon.post("/v1/batches", "application/json", &big, None);
+    assert_eq!(status, 413);
+    // A bad batch does not poison the window: a good one still goes in.
+    let batch = &serving_batches(500, 0)[0];
+    let (status, body) = daemon.post("/v1/batches", "application/json", &json_rows(batch), None);
+    assert_eq!(status, 200, "{body}");
+    let windows = daemon.get_json("/v1/windows");
+    assert_eq!(windows["windows"][0]["rows"], 500, "{windows}");
+    let (_, metrics) = daemon.get("/metrics", None);
+    assert!(
+        metrics.contains("assay_batches_rejected_total{model=\"credit\",reason=\"malformed\"} 3"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn a_token_guards_every_route_but_health_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "s3cret-token\n").unwrap();
+    let cfg = config(
+        dir.path(),
+        100_000,
+        &format!("[auth]\ntoken_file = \"{}\"\n", token_file.display()),
+    );
+    let daemon = Daemon::start(&cfg, &dir.path().join("state"));
+    let body = json_rows(&serving_batches(100, 0)[0]);
+    assert_eq!(
+        daemon
+            .post("/v1/batches", "application/json", &body, None)
+            .0,
+        401
+    );
+    assert_eq!(
+        daemon
+            .post("/v1/batches", "application/json", &body, Some("wrong"))
+            .0,
+        401
+    );
+    assert_eq!(
+        daemon
+            .post(
+                "/v1/batches",
+                "application/json",
+                &body,
+                Some("s3cret-token")
+            )
+            .0,
+        200
+    );
+    assert_eq!(daemon.get("/v1/windows", None).0, 401);
+    assert_eq!(daemon.get("/v1/windows", Some("s3cret-token")).0, 200);
+    assert_eq!(daemon.get("/healthz", None).0, 200);
+    assert_eq!(daemon.get("/metrics", None).0, 200);
+    assert!(
+        !daemon.log().contains("s3cret"),
+        "the token is never logged"
+    );
+}
+
+#[test]
+fn sigkill_mid_ingest_loses_no_acknowledged_batch_and_counts_none_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let cfg = config(dir.path(), 1_000_000_000, "");
+    let mut daemon = Daemon::start(&cfg, &state);
+    let batches: Vec<Vec<u8>> = serving_batches(200, 0).iter().map(json_rows).collect();
+    let acked = Arc::new(AtomicU64::new(0));
+    let base = daemon.base.clone();
+    let sender = {
+        let acked = acked.clone();
+        std::thread::spawn(move || {
+            for body in batches.iter().cycle() {
+                let r = agent()
+                    .post(format!("{base}/v1/batches"))
+                    .header("Content-Type", "application/json")
+                    .send(&body[..]);
+                match r {
+                    Ok(resp) if resp.status() == 200 => {
+                        acked.fetch_add(200, Ordering::SeqCst);
+                    }
+                    _ => return,
+                }
+            }
+        })
+    };
+    while acked.load(Ordering::SeqCst) < 4000 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    daemon.kill9();
+    sender.join().unwrap();
+    let acknowledged = acked.load(Ordering::SeqCst);
+    let daemon = Daemon::start(&cfg, &state);
+    let windows = daemon.get_json("/v1/windows");
+    let rows = windows["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["state"] == "open")
+        .unwrap()["rows"]
+        .as_u64()
+        .unwrap();
+    // Every acknowledged batch is there; at most the one batch whose
+    // response was cut by the kill is there without an acknowledgement.
+    assert!(
+        rows >= acknowledged && rows <= acknowledged + 200,
+        "rows {rows}, acknowledged {acknowledged}\n{}",
+        daemon.log()
+    );
+}
+
+#[test]
+fn damaged_state_is_quarantined_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let cfg = config(dir.path(), 1_000_000, "");
+    {
+        let daemon = Daemon::start(&cfg, &state);
+        let body = json_rows(&serving_batches(300, 0)[0]);
+        assert_eq!(
+            daemon
+                .post("/v1/batches", "application/json", &body, None)
+                .0,
+            200
+        );
+    }
+    let model_dir = state.join("models/credit");
+    // Flip bytes inside the log's first batch frame, and break the index.
+    let wal = model_dir.join("open.wal");
+    let mut bytes = std::fs::read(&wal).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 0x5a;
+    std::fs::write(&wal, &bytes).unwrap();
+    std::fs::write(model_dir.join("windows.json"), b"{ not json").unwrap();
+    let mut daemon = Daemon::start(&cfg, &state);
+    let log = daemon.log();
+    assert!(log.contains("damaged"), "{log}");
+    let quarantined = std::fs::read_dir(&model_dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("corrupt"))
+        .count();
+    assert_eq!(quarantined, 2, "log and index moved aside");
+    let body = json_rows(&serving_batches(300, 0)[0]);
+    assert_eq!(
+        daemon
+            .post("/v1/batches", "application/json", &body, None)
+            .0,
+        200
+    );
+    let status = daemon.terminate();
+    assert!(
+        status.success(),
+        "SIGTERM exits 0: {status:?}\n{}",
+        daemon.log()
+    );
+    let mut log = String::new();
+    std::fs::File::open(&daemon.stderr_path)
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(log.contains("shutting down"), "{log}");
+}
+
+#[test]
+fn spool_files_are_ingested_and_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    let cfg = config(
+        dir.path(),
+        1_000_000,
+        &format!(
+            "[spool]\ndir = \"{}\"\npoll_interval_ms = 50\n",
+            spool.display()
+        ),
+    );
+    let daemon = Daemon::start(&cfg, &dir.path().join("state"));
+    // Written under a .tmp name, then renamed in, as a producer should.
+    let tmp = spool.join("batch-1.json.tmp");
+    std::fs::write(&tmp, json_rows(&serving_batches(250, 0)[0])).unwrap();
+    std::fs::rename(&tmp, spool.join("batch-1.json")).unwrap();
+    std::fs::write(spool.join("broken.csv"), "age,income\n31,\"unterminated\n").unwrap();
+    std::fs::write(spool.join("notes.txt"), "hello").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline
+        && std::fs::read_dir(&spool)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| e.path().is_file())
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(spool.join("done/batch-1.json").exists(), "{}", daemon.log());
+    for failed in ["broken.csv", "notes.txt"] {
+        assert!(spool.join("failed").join(failed).exists(), "{failed}");
+        let why = std::fs::read_to_string(spool.join("failed").join(format!("{failed}.error.txt")))
+            .unwrap();
+        assert!(!why.trim().is_empty());
+    }
+    let windows = daemon.get_json("/v1/windows");
+    assert_eq!(windows["windows"][0]["rows"], 250, "{windows}");
+    let (_, metrics) = daemon.get("/metrics", None);
+    assert!(
+        metrics.contains("assay_spool_files_total{model=\"credit\",outcome=\"failed\"} 2"),
+        "{metrics}"
+    );
+}
