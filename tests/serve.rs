@@ -4,147 +4,36 @@
 //! the middle of ingest, damaged state files, SIGTERM).
 
 mod common;
+#[path = "common/daemon.rs"]
+mod daemon;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow::array::{AsArray, Int64Array, RecordBatch};
 use arrow::datatypes::Int64Type;
-use common::*;
+use common::{SERVING, TRAIN, read_parquet, replace_column};
+use daemon::{Daemon, agent, json_rows, path_of};
 use serde_json::Value;
 
-/// A running daemon, killed when dropped.
-struct Daemon {
-    child: Child,
-    base: String,
-    stderr_path: PathBuf,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
-}
-
-impl Daemon {
-    fn start(config: &Path, state: &Path) -> Daemon {
-        let port = free_port();
-        let stderr_path = state.with_extension(format!("stderr-{port}.log"));
-        let stderr = std::fs::File::create(&stderr_path).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_assay"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
-            .arg(state)
-            .current_dir(root())
-            .env("ASSAY_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("start assay serve");
-        let daemon = Daemon {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            stderr_path,
-        };
-        daemon.wait_ready();
-        daemon
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while Instant::now() < deadline {
-            if let Ok(r) = agent().get(format!("{}/readyz", self.base)).call()
-                && r.status() == 200
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+/// Sends SIGTERM and waits for the exit.
+fn terminate(daemon: &mut Daemon) -> std::process::ExitStatus {
+    let pid = daemon.child.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill -TERM");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = daemon.child.try_wait().unwrap() {
+            return status;
         }
-        panic!("daemon not ready; log:\n{}", self.log());
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
-    }
-
-    fn post(
-        &self,
-        path: &str,
-        content_type: &str,
-        body: &[u8],
-        token: Option<&str>,
-    ) -> (u16, Value) {
-        let mut req = agent()
-            .post(format!("{}{path}", self.base))
-            .header("Content-Type", content_type);
-        if let Some(t) = token {
-            req = req.header("Authorization", &format!("Bearer {t}"));
-        }
-        let mut resp = req.send(body).expect("request");
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
-        let mut req = agent().get(format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.header("Authorization", &format!("Bearer {t}"));
-        }
-        let mut resp = req.call().expect("request");
-        let status = resp.status().as_u16();
-        (status, resp.body_mut().read_to_string().unwrap_or_default())
-    }
-
-    fn get_json(&self, path: &str) -> Value {
-        let (status, text) = self.get(path, None);
-        assert_eq!(status, 200, "GET {path}: {text}");
-        serde_json::from_str(&text).unwrap()
-    }
-
-    fn kill9(&mut self) {
-        let _ = self.child.kill(); // SIGKILL
-        let _ = self.child.wait();
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill -TERM");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "no exit after SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -173,19 +62,6 @@ per_window = ["expectations", "skew", "drift"]
     );
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn path_of(relative: &str) -> String {
-    root().join(relative).display().to_string()
-}
-
-/// `batch` as a JSON array of row objects.
-fn json_rows(batch: &RecordBatch) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut writer = arrow::json::ArrayWriter::new(&mut out);
-    writer.write(batch).unwrap();
-    writer.finish().unwrap();
-    out
 }
 
 /// The serving data in batches of `rows`, `age` shifted by `shift`.
@@ -454,7 +330,7 @@ fn damaged_state_is_quarantined_and_sigterm_stops_cleanly() {
             .0,
         200
     );
-    let status = daemon.terminate();
+    let status = terminate(&mut daemon);
     assert!(
         status.success(),
         "SIGTERM exits 0: {status:?}\n{}",
