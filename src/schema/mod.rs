@@ -160,7 +160,7 @@ pub use infer::{
     ColumnSummary, InferOptions, Inferred, infer, infer_from_summaries, infer_with_notes,
 };
 pub use model::*;
-pub(crate) use parse::edit_distance;
+pub(crate) use parse::{Locator, closest, edit_distance, span_of, with_suggestion};
 pub use parse::{load, parse};
 pub use validate::{PathSegment, Problem, dotted_path, validate};
 pub use write::{

@@ -187,21 +187,27 @@ fn deserialize<'i, T: Deserialize<'i>>(
 /// serde's "unknown field `presense`, expected one of `type`, ..." gains
 /// "did you mean `presence`?" when a known name is within a small edit
 /// distance of the unknown one.
-fn with_suggestion(message: &str) -> String {
+pub(crate) fn with_suggestion(message: &str) -> String {
     let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
     let is_unknown = message.starts_with("unknown field") || message.starts_with("unknown variant");
     let (Some((unknown, known)), true) = (quoted.split_first(), is_unknown) else {
         return message.to_string();
     };
-    let closest = known
-        .iter()
-        .map(|k| (edit_distance(unknown, k), *k))
-        .min()
-        .filter(|(distance, _)| *distance <= (unknown.chars().count() / 3).max(1));
-    match closest {
-        Some((_, name)) => format!("{message}; did you mean `{name}`?"),
+    match closest(unknown, known) {
+        Some(name) => format!("{message}; did you mean `{name}`?"),
         None => message.to_string(),
     }
+}
+
+/// The known name nearest to `word`, if near enough to be a typo (at most a
+/// third of its characters changed).
+pub(crate) fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(word, k), *k))
+        .min()
+        .filter(|(distance, _)| *distance <= (word.chars().count() / 3).max(1))
+        .map(|(_, k)| k)
 }
 
 /// Levenshtein distance over characters (also for the suggestions of
@@ -223,7 +229,7 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
 /// The span of the deepest part of `path` present in the tree: the value
 /// itself for scalars and arrays, the key for tables (a table's own span is
 /// its whole body, while its name is where a reader looks).
-fn span_of(root: &DeTable<'_>, path: &[PathSegment]) -> Option<Range<usize>> {
+pub(crate) fn span_of(root: &DeTable<'_>, path: &[PathSegment]) -> Option<Range<usize>> {
     let mut current: Option<&DeValue<'_>> = None;
     let mut best = None;
     for segment in path {
@@ -253,13 +259,13 @@ fn span_of(root: &DeTable<'_>, path: &[PathSegment]) -> Option<Range<usize>> {
 }
 
 /// Turns byte offsets into 1-based line and column (in characters).
-struct Locator<'a> {
+pub(crate) struct Locator<'a> {
     text: &'a str,
     file: &'a str,
 }
 
 impl<'a> Locator<'a> {
-    fn new(text: &'a str, file: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str, file: &'a str) -> Self {
         Self { text, file }
     }
 
@@ -273,7 +279,12 @@ impl<'a> Locator<'a> {
         (line, column)
     }
 
-    fn error(&self, kind: DiagnosticKind, span: Option<Range<usize>>, message: &str) -> Diagnostic {
+    pub(crate) fn error(
+        &self,
+        kind: DiagnosticKind,
+        span: Option<Range<usize>>,
+        message: &str,
+    ) -> Diagnostic {
         let (line, column) = match span {
             Some(span) => {
                 let (line, column) = self.position(span.start);

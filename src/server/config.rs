@@ -85,7 +85,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::schema::{
-    Diagnostic, DiagnosticKind, PathSegment, dotted_path, edit_distance, toml_key,
+    Diagnostic, DiagnosticKind, Locator, PathSegment, closest, dotted_path, span_of, toml_key,
+    with_suggestion,
 };
 
 /// `listen` when the key is absent: loopback only.
@@ -371,7 +372,7 @@ pub fn load(path: &Path) -> Result<ServeConfig, ConfigError> {
 /// paths in it are resolved against `path`'s directory.
 pub fn parse(text: &str, path: &Path) -> Result<ServeConfig, ConfigError> {
     let file = path.display().to_string();
-    let locate = Locator { text, file: &file };
+    let locate = Locator::new(text, &file);
     let base = path.parent().unwrap_or(Path::new(""));
     let invalid = |diagnostics: Vec<Diagnostic>| ConfigError::Invalid {
         diagnostics: diagnostics.iter().map(ToString::to_string).collect(),
@@ -767,30 +768,6 @@ impl Reader<'_> {
         self.diagnostics
             .push(self.locate.error(DiagnosticKind::Type, span, message));
     }
-}
-
-/// serde's "unknown variant `drfit`, expected one of ..." gains "did you
-/// mean `drift`?" when a known name is close.
-fn with_suggestion(message: &str) -> String {
-    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
-    let is_unknown = message.starts_with("unknown field") || message.starts_with("unknown variant");
-    let (Some((unknown, known)), true) = (quoted.split_first(), is_unknown) else {
-        return message.to_string();
-    };
-    match closest(unknown, known) {
-        Some(near) => format!("{message}; did you mean `{near}`?"),
-        None => message.to_string(),
-    }
-}
-
-/// The known name nearest to `word`, if near enough to be a typo.
-fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (edit_distance(word, k), *k))
-        .min()
-        .filter(|(distance, _)| *distance <= (word.chars().count() / 3).max(1))
-        .map(|(_, k)| k)
 }
 
 // ------------------------------------------------------------------ rules
@@ -1271,65 +1248,6 @@ fn build(parts: Parts, resolved: Resolved, path: &Path) -> ServeConfig {
 }
 
 // ------------------------------------------------------------------ places
-
-/// The span of the deepest part of `path` present in the tree: the value
-/// for scalars and arrays, the key for tables (where a reader looks).
-fn span_of(root: &DeTable<'_>, path: &[PathSegment]) -> Option<Range<usize>> {
-    let mut current: Option<&DeValue<'_>> = None;
-    let mut best = None;
-    for segment in path {
-        let found = match (segment, current) {
-            (PathSegment::Key(k), None) => root
-                .get_key_value(k.as_str())
-                .map(|(key, value)| (key.span(), value)),
-            (PathSegment::Key(k), Some(DeValue::Table(table))) => table
-                .get_key_value(k.as_str())
-                .map(|(key, value)| (key.span(), value)),
-            (PathSegment::Index(i), Some(DeValue::Array(items))) => {
-                items.get(*i).map(|item| (item.span(), item))
-            }
-            _ => None,
-        };
-        let Some((key_span, value)) = found else {
-            break;
-        };
-        best = Some(if value.get_ref().is_table() {
-            key_span
-        } else {
-            value.span()
-        });
-        current = Some(value.get_ref());
-    }
-    best
-}
-
-/// Turns byte offsets into 1-based line and column (in characters).
-struct Locator<'a> {
-    text: &'a str,
-    file: &'a str,
-}
-
-impl Locator<'_> {
-    fn error(&self, kind: DiagnosticKind, span: Option<Range<usize>>, message: &str) -> Diagnostic {
-        let (line, column) = match span {
-            Some(span) => {
-                let offset = span.start.min(self.text.len());
-                let before = self.text.get(..offset).unwrap_or(self.text);
-                let line = before.matches('\n').count() + 1;
-                let start = before.rfind('\n').map_or(0, |i| i + 1);
-                (Some(line), Some(before[start..].chars().count() + 1))
-            }
-            None => (None, None),
-        };
-        Diagnostic {
-            file: self.file.to_string(),
-            line,
-            column,
-            kind,
-            message: message.trim().replace('\n', "; "),
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
