@@ -95,6 +95,10 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
             token,
             protect_metrics: config.auth.protect_metrics,
         });
+        state
+            .metrics
+            .queue_capacity
+            .set(config.limits.queue_depth as i64);
         let app = router(state.clone(), config.limits.max_body_bytes);
         tracing::info!(listen = %config.listen, "listening");
         let server = tokio::spawn(async move {
