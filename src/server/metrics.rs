@@ -79,6 +79,14 @@ impl Metrics {
         registry
             .register(Box::new(queue_depth.clone()))
             .expect("unique metric");
+        let queue_capacity = IntGauge::new(
+            "assay_queue_capacity",
+            "Batches that may be in flight at once ([limits] queue_depth).",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(queue_capacity.clone()))
+            .expect("unique metric");
         let ready =
             IntGauge::new("assay_ready", "1 once every baseline is loaded.").expect("valid metric");
         registry
