@@ -14,8 +14,8 @@ use super::report::{
 use super::verdict::{dataset_verdict, decide};
 use super::{CompareError, Mode, Side, TOP_CONTRIBUTORS};
 use crate::checks::drift::{
-    self, BinShare, CategoryCounts, DriftError, Method, MethodResult, numeric_all, numeric_bins,
-    numeric_sketch, numeric_sketch_all, numeric_sketch_bins,
+    self, BinShare, CategoryCounts, DriftError, Method, MethodResult, SketchPair, numeric_all,
+    numeric_bins, numeric_sketch_all,
 };
 use crate::profile::{ColumnProfile, ColumnRole};
 
@@ -155,6 +155,9 @@ enum Data<'a> {
     Numeric {
         reference: NumericData<'a>,
         current: NumericData<'a>,
+        /// Profile mode: both sketches prepared once for every computation
+        /// on the feature (the method, the effect, the bins).
+        sketch: Option<Result<Box<SketchPair<'a>>, DriftError>>,
     },
     Categorical {
         reference: CategoryCounts,
@@ -203,7 +206,19 @@ fn compare_feature(
                 numeric_side(&pf.name, r, exact.map(|e| e.0)),
                 numeric_side(&pf.name, c, exact.map(|e| e.1)),
             ) {
-                (Some(reference), Some(current)) => Data::Numeric { reference, current },
+                (Some(reference), Some(current)) => {
+                    let sketch = match (&reference, &current) {
+                        (NumericData::Sketch(a), NumericData::Sketch(b)) => {
+                            Some(SketchPair::new(Method::Wasserstein, a, b).map(Box::new))
+                        }
+                        _ => None,
+                    };
+                    Data::Numeric {
+                        reference,
+                        current,
+                        sketch,
+                    }
+                }
                 _ => {
                     return failed(pf, r, c, "the column has no numeric statistics".into());
                 }
@@ -232,7 +247,9 @@ fn compare_feature(
         },
     };
     let (reference_count, current_count, binary) = match &data {
-        Data::Numeric { reference, current } => (reference.count(), current.count(), false),
+        Data::Numeric {
+            reference, current, ..
+        } => (reference.count(), current.count(), false),
         Data::Categorical {
             reference, current, ..
         } => (
@@ -351,16 +368,21 @@ fn failed(
 /// One method on one feature's data.
 fn run(method: Method, data: &Data) -> Result<MethodResult, DriftError> {
     match data {
-        Data::Numeric { reference, current } => {
+        Data::Numeric {
+            reference,
+            current,
+            sketch,
+        } => {
             if !applies(method, FeatureKind::Numeric) {
                 return Err(DriftError::NotApplicable {
                     method,
                     kind: "numeric",
                 });
             }
-            match (reference, current) {
-                (NumericData::Exact(a), NumericData::Exact(b)) => numeric_exact(method, a, b),
-                (NumericData::Sketch(a), NumericData::Sketch(b)) => numeric_sketch(method, a, b),
+            match (reference, current, sketch) {
+                (NumericData::Exact(a), NumericData::Exact(b), _) => numeric_exact(method, a, b),
+                (_, _, Some(Ok(pair))) => pair.method(method),
+                (_, _, Some(Err(e))) => Err(drift::with_method(e.clone(), method)),
                 // Mixed sides cannot happen: exact mode needs both samples.
                 _ => Err(DriftError::Undefined {
                     method,
@@ -431,7 +453,9 @@ const CATEGORICAL_METHODS: [Method; 8] = [
 
 fn all_methods(data: &Data) -> Vec<MethodOutcome> {
     let results: Vec<(Method, Result<MethodResult, DriftError>)> = match data {
-        Data::Numeric { reference, current } => match (reference, current) {
+        Data::Numeric {
+            reference, current, ..
+        } => match (reference, current) {
             (NumericData::Exact(a), NumericData::Exact(b)) => numeric_all(a, b),
             (NumericData::Sketch(a), NumericData::Sketch(b)) => numeric_sketch_all(a, b),
             _ => Vec::new(),
@@ -450,10 +474,14 @@ fn all_methods(data: &Data) -> Vec<MethodOutcome> {
 /// The categories or bins whose share moved most.
 fn contributors(data: &Data) -> Vec<Contributor> {
     let mut rows: Vec<Contributor> = match data {
-        Data::Numeric { reference, current } => {
-            let bins: Result<Vec<BinShare>, DriftError> = match (reference, current) {
-                (NumericData::Exact(a), NumericData::Exact(b)) => numeric_bins(a, b),
-                (NumericData::Sketch(a), NumericData::Sketch(b)) => numeric_sketch_bins(a, b),
+        Data::Numeric {
+            reference,
+            current,
+            sketch,
+        } => {
+            let bins: Result<Vec<BinShare>, DriftError> = match (reference, current, sketch) {
+                (NumericData::Exact(a), NumericData::Exact(b), _) => numeric_bins(a, b),
+                (_, _, Some(Ok(pair))) => pair.bins(),
                 _ => Ok(Vec::new()),
             };
             bins.unwrap_or_default()

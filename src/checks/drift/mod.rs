@@ -160,7 +160,10 @@ pub use numeric::{
     Bins, anderson, cramer_von_mises, energy, ks, numeric_all, numeric_binned, reference_bins,
     t_test, wasserstein,
 };
-pub use sketch::{BinShare, numeric_bins, numeric_sketch, numeric_sketch_all, numeric_sketch_bins};
+pub(crate) use sketch::with_method;
+pub use sketch::{
+    BinShare, SketchPair, numeric_bins, numeric_sketch, numeric_sketch_all, numeric_sketch_bins,
+};
 
 /// Frequencies below this are raised to it for `psi` and `kl_div`, which
 /// divide by frequencies (Evidently uses the same floor).

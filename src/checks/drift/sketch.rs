@@ -579,11 +579,7 @@ pub fn numeric_sketch_bins(
     reference: &NumericState,
     current: &NumericState,
 ) -> Result<Vec<BinShare>, DriftError> {
-    let pair = Pair::new(Method::Psi, reference, current)?;
-    if pair.exact() {
-        return numeric_bins(&pair.reference.expand(), &pair.current.expand());
-    }
-    Ok(binned_shares(&pair, reference))
+    SketchPair::new(Method::Psi, reference, current)?.bins()
 }
 
 fn binned_shares(pair: &Pair, reference: &NumericState) -> Vec<BinShare> {
@@ -616,19 +612,65 @@ pub fn numeric_sketch(
             kind: "numeric",
         });
     }
-    let pair = Pair::new(method, reference, current)?;
-    if pair.exact() {
-        let (r, c) = (pair.reference.expand(), pair.current.expand());
-        return match method {
-            Method::Ks => ks(&r, &c),
-            Method::Wasserstein => wasserstein(&r, &c),
-            Method::Anderson => anderson(&r, &c),
-            Method::CramerVonMises => cramer_von_mises(&r, &c),
-            Method::Energy => energy(&r, &c),
-            _ => numeric_binned(method, &r, &c),
-        };
+    SketchPair::new(method, reference, current)?.method(method)
+}
+
+/// Two profile states prepared once (both pseudo-samples, pooled) for
+/// several sketch-mode computations on the same feature: a method, the
+/// effect size, the bins that moved.
+pub struct SketchPair<'a> {
+    pair: Pair,
+    reference: &'a NumericState,
+    current: &'a NumericState,
+}
+
+impl<'a> SketchPair<'a> {
+    /// `method` names the caller in errors (an empty side).
+    pub fn new(
+        method: Method,
+        reference: &'a NumericState,
+        current: &'a NumericState,
+    ) -> Result<Self, DriftError> {
+        Ok(Self {
+            pair: Pair::new(method, reference, current)?,
+            reference,
+            current,
+        })
     }
-    weighted(method, &pair, reference, current)
+
+    /// One numeric method, as [`numeric_sketch`].
+    pub fn method(&self, method: Method) -> Result<MethodResult, DriftError> {
+        if method == Method::TTest {
+            return t_test_sketch(self.reference, self.current);
+        }
+        if !NUMERIC_METHODS.contains(&method) {
+            return Err(DriftError::NotApplicable {
+                method,
+                kind: "numeric",
+            });
+        }
+        let pair = &self.pair;
+        if pair.exact() {
+            let (r, c) = (pair.reference.expand(), pair.current.expand());
+            return match method {
+                Method::Ks => ks(&r, &c),
+                Method::Wasserstein => wasserstein(&r, &c),
+                Method::Anderson => anderson(&r, &c),
+                Method::CramerVonMises => cramer_von_mises(&r, &c),
+                Method::Energy => energy(&r, &c),
+                _ => numeric_binned(method, &r, &c),
+            };
+        }
+        weighted(method, pair, self.reference, self.current)
+    }
+
+    /// The bins and shares, as [`numeric_sketch_bins`].
+    pub fn bins(&self) -> Result<Vec<BinShare>, DriftError> {
+        if self.pair.exact() {
+            return numeric_bins(&self.pair.reference.expand(), &self.pair.current.expand());
+        }
+        Ok(binned_shares(&self.pair, self.reference))
+    }
 }
 
 /// A method on the weighted pseudo-samples (estimation mode).
@@ -666,15 +708,14 @@ pub fn numeric_sketch_all(
     current: &NumericState,
 ) -> Vec<(Method, Result<MethodResult, DriftError>)> {
     // The pseudo-samples are built once for all the methods.
-    let pair = Pair::new(Method::Ks, reference, current);
+    let pair = SketchPair::new(Method::Ks, reference, current);
     NUMERIC_METHODS
         .into_iter()
         .map(|m| {
             let r = match &pair {
                 _ if m == Method::TTest => t_test_sketch(reference, current),
                 Err(e) => Err(with_method(e.clone(), m)),
-                Ok(p) if p.exact() => numeric_sketch(m, reference, current),
-                Ok(p) => weighted(m, p, reference, current),
+                Ok(p) => p.method(m),
             };
             (m, r)
         })
@@ -682,7 +723,7 @@ pub fn numeric_sketch_all(
 }
 
 /// The same error, reported for another method.
-fn with_method(e: DriftError, m: Method) -> DriftError {
+pub(crate) fn with_method(e: DriftError, m: Method) -> DriftError {
     match e {
         DriftError::EmptySample { side, .. } => DriftError::EmptySample { method: m, side },
         other => other,
