@@ -266,30 +266,12 @@ fn compare_feature(
     let method = pf
         .method
         .unwrap_or_else(|| default_method(pf.kind, binary, reference_count));
-    let mut out = FeatureComparison {
-        name: pf.name.clone(),
-        kind: pf.kind,
-        role: pf.role,
+    let mut out = blank(
+        pf,
         method,
-        default_method: pf.method.is_none(),
-        statistic: None,
-        p_value: None,
-        p_value_adjusted: None,
-        threshold: pf.threshold.unwrap_or_else(|| default_threshold(method)),
-        drifted: false,
-        verdict: Verdict::NoDrift,
-        approximate: false,
-        effect: None,
-        reference_count,
-        current_count,
-        missing: MissingShare {
-            reference: missing_share(r),
-            current: missing_share(c),
-        },
-        contributors: Vec::new(),
-        methods: None,
-        error: None,
-    };
+        (reference_count, current_count),
+        missing_shares(r, c),
+    );
     out.contributors = contributors(&data);
     if plan.all_methods {
         out.methods = Some(all_methods(&data));
@@ -340,6 +322,27 @@ fn failed(
         .method
         .unwrap_or_else(|| default_method(pf.kind, false, r.count));
     FeatureComparison {
+        verdict: Verdict::Error,
+        error: Some(error),
+        ..blank(pf, method, (r.count, c.count), missing_shares(r, c))
+    }
+}
+
+fn missing_shares(r: &ColumnProfile, c: &ColumnProfile) -> MissingShare {
+    MissingShare {
+        reference: missing_share(r),
+        current: missing_share(c),
+    }
+}
+
+/// A comparison with no statistic yet (verdict "no drift" until decided).
+fn blank(
+    pf: &PlannedFeature,
+    method: Method,
+    (reference_count, current_count): (u64, u64),
+    missing: MissingShare,
+) -> FeatureComparison {
+    FeatureComparison {
         name: pf.name.clone(),
         kind: pf.kind,
         role: pf.role,
@@ -350,18 +353,15 @@ fn failed(
         p_value_adjusted: None,
         threshold: pf.threshold.unwrap_or_else(|| default_threshold(method)),
         drifted: false,
-        verdict: Verdict::Error,
+        verdict: Verdict::NoDrift,
         approximate: false,
         effect: None,
-        reference_count: r.count,
-        current_count: c.count,
-        missing: MissingShare {
-            reference: missing_share(r),
-            current: missing_share(c),
-        },
+        reference_count,
+        current_count,
+        missing,
         contributors: Vec::new(),
         methods: None,
-        error: Some(error),
+        error: None,
     }
 }
 

@@ -509,24 +509,26 @@ pub fn numeric_binned(
     Ok(MethodResult::distance(method, value))
 }
 
+/// The numeric methods, in report order (exact and sketch mode alike).
+pub(crate) const NUMERIC_METHODS: [Method; 10] = [
+    Method::Ks,
+    Method::Wasserstein,
+    Method::Psi,
+    Method::JensenShannon,
+    Method::KlDiv,
+    Method::Hellinger,
+    Method::Anderson,
+    Method::CramerVonMises,
+    Method::Energy,
+    Method::TTest,
+];
+
 /// Every numeric method, each with its own result or error.
 pub fn numeric_all(
     reference: &[f64],
     current: &[f64],
 ) -> Vec<(Method, Result<MethodResult, DriftError>)> {
-    let methods = [
-        Method::Ks,
-        Method::Wasserstein,
-        Method::Psi,
-        Method::JensenShannon,
-        Method::KlDiv,
-        Method::Hellinger,
-        Method::Anderson,
-        Method::CramerVonMises,
-        Method::Energy,
-        Method::TTest,
-    ];
-    methods
+    NUMERIC_METHODS
         .into_iter()
         .map(|m| {
             let r = match m {

@@ -8,25 +8,11 @@ use serde::Serialize;
 
 use super::categorical::{hellinger_freq, js_freq, kl_freq, psi_freq};
 use super::numeric::{
-    Bins, anderson, anderson_result, cramer_von_mises, cvm_asymptotic_p, energy, ks, ks_result,
-    numeric_binned, reference_bins, wasserstein, welch,
+    Bins, NUMERIC_METHODS, anderson, anderson_result, cramer_von_mises, cvm_asymptotic_p, energy,
+    ks, ks_result, numeric_binned, reference_bins, wasserstein, welch,
 };
 use super::{DriftError, Method, MethodResult, Side};
 use crate::profile::numeric::NumericState;
-
-/// The numeric methods, in the order of `numeric_all`.
-const NUMERIC_METHODS: [Method; 10] = [
-    Method::Ks,
-    Method::Wasserstein,
-    Method::Psi,
-    Method::JensenShannon,
-    Method::KlDiv,
-    Method::Hellinger,
-    Method::Anderson,
-    Method::CramerVonMises,
-    Method::Energy,
-    Method::TTest,
-];
 
 /// Above this pooled size the Anderson–Darling sums `h` and `g` come from
 /// their asymptotic expansions instead of an O(N) loop.
