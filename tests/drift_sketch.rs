@@ -179,7 +179,16 @@ fn check(
     // checked at 1e6 rows below).
     let verdict_method = matches!(method, Method::Ks | Method::Wasserstein)
         || (method.is_test() && method != Method::TTest && case.kind == Kind::Different);
-    if verdict_method && case.kind != Kind::Borderline && drifted(exact) != drifted(sketch) {
+    // KLL compaction is randomised (each run's sketch differs), so a
+    // distance within its documented error of the threshold may land on
+    // either side: verdicts must agree only beyond that margin.
+    let near_threshold = method == Method::Wasserstein
+        && (e - WASSERSTEIN_THRESHOLD).abs() <= WASSERSTEIN_BOUND + RELATIVE_BOUND * e;
+    if verdict_method
+        && case.kind != Kind::Borderline
+        && !near_threshold
+        && drifted(exact) != drifted(sketch)
+    {
         bad.push(format!(
             "{label}: verdicts differ, exact {exact:?} vs sketch {sketch:?}"
         ));
