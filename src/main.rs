@@ -618,22 +618,32 @@ fn profile_for_schema(
     schema: &schema::Schema,
     quiet: bool,
 ) -> Result<Profile> {
-    let dataset = sources::open(inputs, &read).map_err(AssayError::from)?;
-    let columns: Vec<&str> = dataset
-        .schema
-        .fields()
-        .iter()
-        .map(|f| f.name().as_str())
-        .collect();
     let request = ProfileRequest {
         profile: ProfileOptions {
-            slices: applicable_slices(schema, &columns),
+            slices: schema_slices(inputs, &read, schema)?,
             ..ProfileOptions::default()
         },
         read,
         ..ProfileRequest::default()
     };
     profile_with_progress(inputs, &request, quiet)
+}
+
+/// The schema's slices whose columns the data at `inputs` has: a missing
+/// slice column is a finding (missing_column), not a reason to stop.
+pub(crate) fn schema_slices(
+    inputs: &[String],
+    read: &ReadOptions,
+    schema: &schema::Schema,
+) -> Result<Vec<Vec<String>>> {
+    let dataset = sources::open(inputs, read).map_err(AssayError::from)?;
+    let columns: Vec<&str> = dataset
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    Ok(applicable_slices(schema, &columns))
 }
 
 /// Writes via a temporary file and a rename, so a crash never leaves half a file.

@@ -7,16 +7,17 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use assay::AssayError;
-use assay::checks::anomalies::applicable_slices;
 use assay::checks::compare::{self, CompareOptions, Comparison, ExactSample, Side};
 use assay::checks::drift::Method;
 use assay::pipeline::{ProfileRequest, exact_sample};
 use assay::profile::{Profile, ProfileOptions, io as profile_io};
 use assay::report::{OutputFormat, comparison_json, comparison_table};
 use assay::schema;
-use assay::sources::{self, ReadOptions};
+use assay::sources::ReadOptions;
 
-use crate::{Common, input_format, profile_with_progress, slice_specs, usage, write_file};
+use crate::{
+    Common, input_format, profile_with_progress, schema_slices, slice_specs, usage, write_file,
+};
 
 #[derive(Args)]
 pub struct CompareArgs {
@@ -124,14 +125,7 @@ pub fn run(args: CompareArgs, comparison: Comparison) -> Result<u8> {
             Input::Data(paths) => {
                 let mut slices = specs.clone();
                 if let Some(schema) = &schema {
-                    let dataset = sources::open(paths, &read).map_err(AssayError::from)?;
-                    let columns: Vec<&str> = dataset
-                        .schema
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().as_str())
-                        .collect();
-                    slices.extend(applicable_slices(schema, &columns));
+                    slices.extend(schema_slices(paths, &read, schema)?);
                 }
                 slices.sort();
                 slices.dedup();

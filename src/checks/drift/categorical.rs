@@ -196,8 +196,13 @@ pub fn chisquare(
             (obs - exp).powi(2) / exp
         })
         .sum();
-    let df = (r.len() - 1) as f64;
-    let dist = ChiSquared::new(df).map_err(|_| DriftError::Undefined {
+    chi2_result(method, stat, r.len())
+}
+
+/// A chi-squared statistic over `categories` categories and its upper-tail
+/// p-value (`categories − 1` degrees of freedom).
+fn chi2_result(method: Method, stat: f64, categories: usize) -> Result<MethodResult, DriftError> {
+    let dist = ChiSquared::new((categories - 1) as f64).map_err(|_| DriftError::Undefined {
         method,
         reason: "invalid degrees of freedom",
     })?;
@@ -245,17 +250,7 @@ pub fn chi2_contingency(
             stat += diff * diff / expected;
         }
     }
-    let df = (r.len() - 1) as f64;
-    let dist = ChiSquared::new(df).map_err(|_| DriftError::Undefined {
-        method,
-        reason: "invalid degrees of freedom",
-    })?;
-    Ok(MethodResult::test(
-        method,
-        stat,
-        dist.sf(stat),
-        PValueMethod::Asymptotic,
-    ))
+    chi2_result(method, stat, r.len())
 }
 
 /// Two-proportion z-test (pooled) from success counts and totals.
