@@ -480,12 +480,23 @@ fn slices_are_compared_per_slice() {
         "{names:?}"
     );
     for s in slices.iter().filter(|s| s["slice"] != "sex=null") {
-        assert_eq!(
-            drifted(s, "features"),
-            vec!["age".to_string()],
-            "{}",
+        let moved = drifted(s, "features");
+        assert!(
+            moved.contains(&"age".to_string()),
+            "{}: {moved:?}",
             s["slice"]
         );
+        // Slices are smaller and compared from randomised KLL sketches: any
+        // other feature flagged must be one whose distance is within the
+        // documented sketch error (README: wasserstein ±(0.06 + 5%)) of the
+        // threshold, never a clear false alarm.
+        for f in s["features"].as_array().unwrap() {
+            if f["drifted"] == true && f["name"] != "age" {
+                let stat = f["statistic"].as_f64().unwrap();
+                let limit = f["threshold"].as_f64().unwrap() + 0.06 + 0.05 * stat;
+                assert!(stat <= limit, "{}: {f}", s["slice"]);
+            }
+        }
     }
 }
 
