@@ -74,6 +74,54 @@ impl Kll {
     pub fn rank_error(&self) -> f64 {
         self.0.normalized_rank_error()
     }
+
+    /// The retained items with their stream weights (an item at level `i`
+    /// stands for `2^i` values), in no particular order; the weights sum to
+    /// `n`. Read in one pass from the sketch's standard DataSketches binary
+    /// image, because the crate exposes the items only through rank and
+    /// quantile queries — measured: walking the sorted view with them was
+    /// ~60% of comparing 100 features. `None` if the image is not the layout
+    /// this expects (callers then fall back to the queries).
+    pub fn weighted_items(&self) -> Option<Vec<(f64, u64)>> {
+        let bytes = self.0.serialize();
+        let f64_at = |at: usize| -> Option<f64> {
+            Some(f64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+        };
+        let n = self.0.n();
+        match n {
+            0 => return Some(Vec::new()),
+            // Single item: an 8-byte preamble, then the item.
+            1 => return Some(vec![(f64_at(8)?, 1)]),
+            _ => {}
+        }
+        // Full layout: preamble (8), n (8), min_k (2), levels (1), pad (1),
+        // one u32 offset per level, min item, max item, then the items of
+        // level 0, 1, ... (the last level ends at the end of the image).
+        let levels = *bytes.get(18)? as usize;
+        let u32_at = |at: usize| -> Option<usize> {
+            Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize)
+        };
+        let offsets: Vec<usize> = (0..levels)
+            .map(|i| u32_at(20 + 4 * i))
+            .collect::<Option<_>>()?;
+        let items_start = 20 + 4 * levels + 16;
+        let retained = bytes.len().checked_sub(items_start)? / 8;
+        let first = *offsets.first()?;
+        let mut out = Vec::with_capacity(retained);
+        for level in 0..levels {
+            let start = offsets[level].checked_sub(first)?;
+            let end = match offsets.get(level + 1) {
+                Some(next) => next.checked_sub(first)?,
+                None => retained,
+            };
+            let weight = 1u64.checked_shl(level as u32)?;
+            for i in start..end.min(retained) {
+                out.push((f64_at(items_start + 8 * i)?, weight));
+            }
+        }
+        let total: u64 = out.iter().map(|(_, w)| w).sum();
+        (total == n).then_some(out)
+    }
 }
 
 impl Serialize for Kll {

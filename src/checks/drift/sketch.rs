@@ -48,32 +48,74 @@ struct Pseudo {
     rank_error: f64,
 }
 
+/// Retained items with weights, sorted, equal values merged.
+fn merge_items(mut items: Vec<(f64, u64)>) -> (Vec<f64>, Vec<f64>, u64) {
+    items.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut values, mut weights): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+    let mut total = 0u64;
+    for (v, w) in items {
+        total += w;
+        match values.last() {
+            Some(last) if *last == v => {
+                if let Some(lw) = weights.last_mut() {
+                    *lw += w as f64;
+                }
+            }
+            _ => {
+                values.push(v);
+                weights.push(w as f64);
+            }
+        }
+    }
+    (values, weights, total)
+}
+
+/// The same from the sorted view's rank and quantile queries (the fallback
+/// when the sketch image cannot be read).
+fn walk_sorted_view(
+    sketch: &datasketches::kll::KllSketch<datasketches::kll::KllFloat<f64>>,
+) -> (Vec<f64>, Vec<f64>, u64) {
+    let view = sketch.sorted_view();
+    let total = view.total_weight();
+    let (mut values, mut weights) = (Vec::new(), Vec::new());
+    // One distinct item at a time: the item at cumulative weight cum + 1,
+    // then its own cumulative weight (which covers every retained copy).
+    let mut cum = 0u64;
+    while cum < total {
+        let rank = (cum as f64 + 0.5) / total as f64;
+        let Ok(Some(item)) = view.quantile(rank, SearchCriteria::Inclusive) else {
+            break;
+        };
+        let upto = view
+            .rank(&item, SearchCriteria::Inclusive)
+            .map_or(total, |r| (r * total as f64).round() as u64)
+            .clamp(cum + 1, total);
+        values.push(item.into_inner());
+        weights.push((upto - cum) as f64);
+        cum = upto;
+    }
+    (values, weights, total)
+}
+
 impl Pseudo {
     fn from_state(method: Method, side: Side, state: &NumericState) -> Result<Self, DriftError> {
         let sketch = &state.kll.0;
         if state.finite == 0 || sketch.n() == 0 {
             return Err(DriftError::EmptySample { method, side });
         }
-        let view = sketch.sorted_view();
-        let total = view.total_weight();
-        let (mut values, mut weights) = (Vec::new(), Vec::new());
-        // Walk the sorted view one distinct item at a time: the item at
-        // cumulative weight cum + 1, then its own cumulative weight (which
-        // covers every retained copy of it).
-        let mut cum = 0u64;
-        while cum < total {
-            let rank = (cum as f64 + 0.5) / total as f64;
-            let Ok(Some(item)) = view.quantile(rank, SearchCriteria::Inclusive) else {
-                break;
-            };
-            let upto = view
-                .rank(&item, SearchCriteria::Inclusive)
-                .map_or(total, |r| (r * total as f64).round() as u64)
-                .clamp(cum + 1, total);
-            values.push(item.into_inner());
-            weights.push((upto - cum) as f64);
-            cum = upto;
-        }
+        let (values, weights, total) = match state.kll.weighted_items() {
+            Some(items) => merge_items(items),
+            None => walk_sorted_view(sketch),
+        };
+        Self::finish(values, weights, total, sketch)
+    }
+
+    fn finish(
+        values: Vec<f64>,
+        weights: Vec<f64>,
+        total: u64,
+        sketch: &datasketches::kll::KllSketch<datasketches::kll::KllFloat<f64>>,
+    ) -> Result<Self, DriftError> {
         if !sketch.is_estimation_mode() {
             let tied = weights.iter().map(|w| *w > 1.0).collect();
             return Ok(Self {
@@ -869,6 +911,28 @@ mod tests {
         }
         let (_, g) = harmonic_sums(10_000_000);
         assert!((g - std::f64::consts::PI.powi(2) / 6.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn reading_the_sketch_image_equals_walking_the_sorted_view() {
+        // Sizes around the exact/estimation boundary and well past it,
+        // with ties (rounded values) and without.
+        for (n, round) in [
+            (1, false),
+            (2, false),
+            (150, true),
+            (199, false),
+            (5_000, false),
+            (100_000, true),
+        ] {
+            let values: Vec<f64> = spread(n, 0.0, 1.0)
+                .into_iter()
+                .map(|v| if round { (v * 10.0).round() } else { v })
+                .collect();
+            let s = state(&values);
+            let items = s.kll.weighted_items().expect("the standard image layout");
+            assert_eq!(merge_items(items), walk_sorted_view(&s.kll.0), "n = {n}");
+        }
     }
 
     #[test]
