@@ -596,3 +596,126 @@ fn row_count_equal_to_another_table() {
             .contains("no/such/table.parquet")
     );
 }
+
+#[test]
+fn query_results_match_a_comparison_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("compare.toml");
+    let kinds = dir.path().join("kinds.csv");
+    std::fs::write(&kinds, "kind\nmortgage\nown\nrent\nlease\n").unwrap();
+    let write = |kwargs: &str| {
+        std::fs::write(
+            &suite,
+            format!(
+                "name = \"c\"\n[[expectations]]\n\
+                 type = \"expect_query_results_to_match_comparison\"\n{kwargs}"
+            ),
+        )
+        .unwrap()
+    };
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "validate",
+            "examples/data/train.parquet",
+            "--suite",
+            suite.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        assay(&args)
+    };
+    let result = |out: &Output| json(out)["results"][0].clone();
+
+    // The same rows read as CSV: grouped counts match in any order, whatever
+    // the columns are called.
+    write(
+        "base_query = \"SELECT home_ownership, COUNT(*) AS n FROM {batch} GROUP BY home_ownership\"\n\
+         comparison_data_source_name = \"examples/data/train.csv\"\n\
+         comparison_query = \"SELECT home_ownership AS kind, COUNT(*) AS rows FROM {batch} GROUP BY kind ORDER BY kind DESC\"\n",
+    );
+    let out = run(&["--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let same = result(&out);
+    assert_eq!(same["success"], true);
+    assert_eq!(same["result"]["unexpected_count"], 0);
+    assert_eq!(same["result"]["unexpected_percent"], 0.0);
+    assert!(same["result"].get("details").is_none(), "{same}");
+
+    // One of four distinct values differs on each side: 25% unexpected.
+    let mismatch = format!(
+        "base_query = \"SELECT DISTINCT home_ownership FROM {{batch}}\"\n\
+         comparison_data_source_name = \"{}\"\n\
+         comparison_query = \"SELECT kind FROM {{batch}}\"\n",
+        kinds.display()
+    );
+    write(&format!("{mismatch}result_format = \"COMPLETE\"\n"));
+    let out = run(&["--format", "json"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let failed = result(&out);
+    assert_eq!(failed["success"], false);
+    assert_eq!(failed["result"]["unexpected_count"], 1);
+    assert_eq!(failed["result"]["unexpected_percent"], 25.0);
+    assert_eq!(
+        failed["result"]["details"]["unexpected_rows"],
+        serde_json::json!([{"home_ownership": "other"}])
+    );
+    assert_eq!(
+        failed["result"]["details"]["missing_rows"],
+        serde_json::json!([{"kind": "lease"}])
+    );
+    // BASIC (the default) gives the counts only, as GE; the table shows them.
+    write(&mismatch);
+    let basic = result(&run(&["--format", "json"]));
+    assert_eq!(basic["result"]["unexpected_count"], 1);
+    assert!(basic["result"].get("details").is_none(), "{basic}");
+    let table = stdout(&run(&[]));
+    assert!(table.contains("1 unexpected (25.000%)"), "{table}");
+    // `mostly`: 75% of the rows match.
+    write(&format!("{mismatch}mostly = 0.75\n"));
+    assert_eq!(code(&run(&["-q"])), 0);
+
+    // A missing argument is a suite error naming the expectation and argument.
+    write(
+        "base_query = \"SELECT * FROM {batch}\"\n\
+         comparison_data_source_name = \"examples/data/train.csv\"\n",
+    );
+    let out = run(&[]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("expectation #1 (expect_query_results_to_match_comparison)")
+            && err.contains("argument `comparison_query`: required argument is missing"),
+        "{err}"
+    );
+
+    // A comparison table that does not exist is that expectation's exception.
+    write(
+        "base_query = \"SELECT * FROM {batch}\"\n\
+         comparison_data_source_name = \"no/such/comparison.parquet\"\n\
+         comparison_query = \"SELECT * FROM {batch}\"\n",
+    );
+    let out = run(&["--format", "json"]);
+    assert_eq!(code(&out), 1);
+    let missing = result(&out);
+    assert_eq!(missing["exception_info"]["raised_exception"], true);
+    let message = missing["exception_info"]["exception_message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains("comparison_data_source_name")
+            && message.contains("no/such/comparison.parquet"),
+        "{message}"
+    );
+
+    // A base query that does not compile names the query.
+    write(
+        "base_query = \"SELECT no_such_column FROM {batch}\"\n\
+         comparison_data_source_name = \"examples/data/train.csv\"\n\
+         comparison_query = \"SELECT * FROM {batch}\"\n",
+    );
+    let bad = result(&run(&["--format", "json"]));
+    let message = bad["exception_info"]["exception_message"].as_str().unwrap();
+    assert!(
+        message.starts_with("base_query:") && message.contains("no_such_column"),
+        "{message}"
+    );
+}

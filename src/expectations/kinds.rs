@@ -60,6 +60,7 @@ pub const SUPPORTED: &[&str] = &[
     "expect_multicolumn_sum_to_equal",
     "expect_multicolumn_values_to_be_equal",
     "expect_multicolumn_values_to_be_unique",
+    "expect_query_results_to_match_comparison",
     "expect_select_column_values_to_be_unique_within_record",
     "expect_table_column_count_to_be_between",
     "expect_table_column_count_to_equal",
@@ -71,31 +72,13 @@ pub const SUPPORTED: &[&str] = &[
     "unexpected_rows_expectation",
 ];
 
-/// GE core expectations assay does not run (yet), with the reason given to
-/// a user whose suite names one.
-pub const NOT_SUPPORTED: &[(&str, &str)] = &[(
-    "expect_query_results_to_match_comparison",
-    "it compares against a second data source",
-)];
-
 /// Builds the typed expectation, or every problem with it.
 pub(crate) fn build(raw: &RawExpectation) -> Result<Expectation, Vec<Problem>> {
     let name = raw.type_name.as_str();
     if !SUPPORTED.contains(&name) {
-        let message = match NOT_SUPPORTED.iter().find(|(n, _)| *n == name) {
-            Some((_, why)) => format!(
-                "a Great Expectations expectation that assay does not run yet ({why}); see the README"
-            ),
-            None => {
-                let all = SUPPORTED
-                    .iter()
-                    .chain(NOT_SUPPORTED.iter().map(|(n, _)| n))
-                    .copied();
-                match closest(name, all) {
-                    Some(near) => format!("unknown expectation type; did you mean `{near}`?"),
-                    None => "unknown expectation type (see the README for the list)".into(),
-                }
-            }
+        let message = match closest(name, SUPPORTED.iter().copied()) {
+            Some(near) => format!("unknown expectation type; did you mean `{near}`?"),
+            None => "unknown expectation type (see the README for the list)".into(),
         };
         return Err(vec![Problem {
             argument: None,
@@ -113,6 +96,7 @@ pub(crate) fn build(raw: &RawExpectation) -> Result<Expectation, Vec<Problem>> {
         kind,
         Kind::Map { .. }
             | Kind::Multi { .. }
+            | Kind::QueryComparison { .. }
             | Kind::Aggregate {
                 check: AggregateCheck::OfType(_) | AggregateCheck::InTypeList(_),
                 ..
@@ -503,6 +487,20 @@ fn kind(name: &str, a: &mut Args<'_>) -> Kind {
             let query = a.req_string("unexpected_rows_query");
             let _ = a.get("description");
             Kind::UnexpectedRows { query }
+        }
+        "query_results_to_match_comparison" => {
+            let mut text = |key: &'static str| {
+                let value = a.req_string(key);
+                if a.kwargs.get(key).is_some_and(|v| v.as_str() == Some("")) {
+                    a.bad(key, "must not be empty");
+                }
+                value
+            };
+            Kind::QueryComparison {
+                base_query: text("base_query"),
+                comparison_source: text("comparison_data_source_name"),
+                comparison_query: text("comparison_query"),
+            }
         }
         // SUPPORTED and this match list the same names (tested).
         _ => Kind::Table(TableCheck::ColumnCountEqual(0)),

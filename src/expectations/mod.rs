@@ -26,6 +26,7 @@
 
 mod aggregate;
 mod args;
+mod compare;
 mod kinds;
 mod parse;
 mod render;
@@ -43,7 +44,7 @@ use arrow::record_batch::RecordBatch;
 use thiserror::Error;
 
 pub use aggregate::type_matches;
-pub use kinds::{NOT_SUPPORTED, SUPPORTED};
+pub use kinds::SUPPORTED;
 pub use parse::{SUITE_FORMAT, load, parse_json, parse_toml};
 pub use render::{junit_name, junit_suite, to_junit, to_table};
 pub use result::{ExceptionInfo, ExpectationConfig, ExpectationResult, Statistics, SuiteResult};

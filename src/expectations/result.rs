@@ -122,6 +122,35 @@ pub fn aggregate(
     }
 }
 
+/// An `expect_query_results_to_match_comparison` result, shaped as GE's:
+/// `unexpected_count` and `unexpected_percent` (not at `BOOLEAN_ONLY`), and
+/// `details` with `missing_rows` and `unexpected_rows` only at `COMPLETE`.
+pub fn comparison(e: &Expectation, c: &super::compare::Comparison) -> ExpectationResult {
+    let mut result = Map::new();
+    if e.result_format.level != ResultLevel::BooleanOnly {
+        result.insert("unexpected_count".into(), Json::from(c.unexpected_count));
+        result.insert(
+            "unexpected_percent".into(),
+            serde_json::Number::from_f64(c.unexpected_percent).map_or(Json::Null, Json::Number),
+        );
+    }
+    if e.result_format.level == ResultLevel::Complete {
+        result.insert(
+            "details".into(),
+            serde_json::json!({
+                "missing_rows": c.missing_rows,
+                "unexpected_rows": c.unexpected_rows,
+            }),
+        );
+    }
+    ExpectationResult {
+        expectation_config: config(e),
+        success: c.success,
+        result,
+        exception_info: ExceptionInfo::default(),
+    }
+}
+
 fn percent(part: u64, whole: u64) -> Json {
     if whole == 0 {
         Json::Null

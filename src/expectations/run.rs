@@ -5,7 +5,9 @@
 //! row condition ("scope") it feeds: a profile accumulator for the columns
 //! aggregate expectations read, exact value counts for distinct-value
 //! expectations, every map and multi-column check, and the SQL queries of
-//! `unexpected_rows_expectation`. Partition states merge in input order.
+//! `unexpected_rows_expectation`; scopes whose data a query comparison
+//! (`expect_query_results_to_match_comparison`) needs keep their batches.
+//! Partition states merge in input order.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,12 +15,12 @@ use std::sync::Arc;
 use arrow::array::{Array, RecordBatch};
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::{Schema, SchemaRef};
-use polars::prelude::IntoLazy;
 use rayon::prelude::*;
 use serde_json::{Value as Json, json};
 
 use super::ExpectationError;
 use super::aggregate::{self, ValueCounts, Verdict};
+use super::compare::{self, query_rows};
 use super::result::{self, ExpectationResult, SuiteResult};
 use super::rowcheck::{MapCheck, MultiCheck, Prepared};
 use super::suite::*;
@@ -44,6 +46,10 @@ struct Scope {
     count_columns: Vec<String>,
     counts: Vec<ValueCounts>,
     rows: u64,
+    /// Whether to keep the scope's batches (for query comparisons, whose
+    /// base query runs on all of the data at once).
+    keep: bool,
+    kept: Vec<RecordBatch>,
     error: Option<String>,
 }
 
@@ -92,6 +98,9 @@ impl PassState {
                 }
             };
             scope.rows += view.num_rows() as u64;
+            if scope.keep {
+                scope.kept.push(view.clone());
+            }
             if let Some(acc) = scope.profile.as_mut() {
                 let projected = view
                     .project(&scope.profile_columns)
@@ -122,6 +131,7 @@ impl PassState {
         self.rows += other.rows;
         for (mine, theirs) in self.scopes.iter_mut().zip(other.scopes) {
             mine.rows += theirs.rows;
+            mine.kept.extend(theirs.kept);
             if mine.error.is_none() {
                 mine.error = theirs.error;
             }
@@ -154,7 +164,7 @@ fn run_query(query: &mut QueryCheck, batch: &RecordBatch) {
     if query.error.is_some() {
         return;
     }
-    match query_rows(&query.query, batch) {
+    match query_rows(&query.query, batch, None) {
         Ok(found) => {
             query.rows += found.num_rows() as u64;
             for i in 0..found.num_rows() {
@@ -173,28 +183,6 @@ fn run_query(query: &mut QueryCheck, batch: &RecordBatch) {
         }
         Err(e) => query.error = Some(e),
     }
-}
-
-/// Runs `query` (with `{batch}` standing for the batch's table) on one batch
-/// with polars SQL.
-fn query_rows(query: &str, batch: &RecordBatch) -> Result<RecordBatch, String> {
-    let frame = crate::query::to_polars(batch).map_err(|e| e.to_string())?;
-    let mut context = polars::sql::SQLContext::new();
-    context.register("batch", frame.lazy());
-    let sql = query
-        .replace("{batch}", "batch")
-        .replace("{active_batch}", "batch");
-    let out = context
-        .execute(&sql)
-        .and_then(|lf| lf.collect())
-        .map_err(|e| {
-            e.to_string()
-                .split("\n\n")
-                .next()
-                .unwrap_or_default()
-                .to_string()
-        })?;
-    crate::query::from_polars(&out).map_err(|e| e.to_string())
 }
 
 /// A planned suite: the pass template, and results decided before reading.
@@ -311,7 +299,7 @@ fn plan(suite: &Suite, schema: &Schema) -> Plan {
             Kind::UnexpectedRows { query } => {
                 // Compile and type-check against an empty batch first.
                 let empty = RecordBatch::new_empty(Arc::new(schema.clone()));
-                match query_rows(query, &empty) {
+                match query_rows(query, &empty, None) {
                     Ok(_) => queries.push(QueryCheck {
                         expectation: e.index,
                         scope,
@@ -322,6 +310,17 @@ fn plan(suite: &Suite, schema: &Schema) -> Plan {
                     }),
                     Err(err) => {
                         early.insert(e.index, format!("unexpected_rows_query: {err}"));
+                    }
+                }
+            }
+            Kind::QueryComparison { base_query, .. } => {
+                // Compile and type-check the base query first; the data it
+                // runs on is kept during the pass.
+                let empty = RecordBatch::new_empty(Arc::new(schema.clone()));
+                match query_rows(base_query, &empty, Some(0)) {
+                    Ok(_) => scopes[scope].keep = true,
+                    Err(err) => {
+                        early.insert(e.index, format!("base_query: {err}"));
                     }
                 }
             }
@@ -363,6 +362,8 @@ fn new_scope(filter: Option<RowFilter>) -> Scope {
         count_columns: Vec::new(),
         counts: Vec::new(),
         rows: 0,
+        keep: false,
+        kept: Vec::new(),
         error: None,
     }
 }
@@ -416,6 +417,8 @@ pub fn run(
         template.multis.clear();
         template.queries.clear();
         for s in &mut template.scopes {
+            s.keep = false;
+            s.kept.clear();
             s.profile = None;
             s.count_columns.clear();
             s.counts.clear();
@@ -524,6 +527,18 @@ pub fn run(
                     },
                     None => Err("the query did not run".into()),
                 },
+                Kind::QueryComparison {
+                    base_query,
+                    comparison_source,
+                    comparison_query,
+                } => query_comparison(
+                    e,
+                    &schema,
+                    &scope.kept,
+                    base_query,
+                    comparison_source,
+                    comparison_query,
+                ),
             }
         };
         results.push(match outcome {
@@ -599,6 +614,9 @@ pub fn evaluate_profile(suite: &Suite, profile: &Profile) -> SuiteResult {
                             }
                         }
                     },
+                    Kind::QueryComparison { .. } => {
+                        Err("a query comparison needs the data, not a profile".into())
+                    }
                     _ => Err("a row-level expectation needs the data, not a profile".into()),
                 }
             };
@@ -615,6 +633,31 @@ pub fn evaluate_profile(suite: &Suite, profile: &Profile) -> SuiteResult {
         "suite_meta": suite.meta,
     });
     SuiteResult::new(&suite.name, meta, results)
+}
+
+/// `expect_query_results_to_match_comparison`: the base query on the kept
+/// data (the scope's rows), the comparison query on the comparison table;
+/// only the first rows of each (GE's limit) are computed.
+fn query_comparison(
+    e: &Expectation,
+    schema: &SchemaRef,
+    kept: &[RecordBatch],
+    base_query: &str,
+    comparison_source: &str,
+    comparison_query: &str,
+) -> Result<ExpectationResult, String> {
+    let limit = Some(compare::MAX_RESULT_RECORDS);
+    let data = arrow::compute::concat_batches(schema, kept).map_err(|e| e.to_string())?;
+    let base = query_rows(base_query, &data, limit).map_err(|err| format!("base_query: {err}"))?;
+    drop(data);
+    let table = compare::read_comparison(comparison_source)?;
+    let other = query_rows(comparison_query, &table, limit).map_err(|err| {
+        format!("comparison_query: {err} ({{batch}} names the table read from {comparison_source})")
+    })?;
+    Ok(result::comparison(
+        e,
+        &compare::compare(&base, &other, e.mostly),
+    ))
 }
 
 /// Rows of another table (`expect_table_row_count_to_equal_other_table`):

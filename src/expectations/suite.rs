@@ -165,6 +165,16 @@ pub enum Kind {
     UnexpectedRows {
         query: String,
     },
+    /// `expect_query_results_to_match_comparison`: the rows `base_query`
+    /// returns on the data must match the rows `comparison_query` returns
+    /// on another table (GE's `comparison_data_source_name`; in assay, a
+    /// file, glob or directory that assay can read, relative to the working
+    /// directory). Both are polars SQL; `{batch}` names the table.
+    QueryComparison {
+        base_query: String,
+        comparison_source: String,
+        comparison_query: String,
+    },
 }
 
 #[derive(Debug, Clone)]
