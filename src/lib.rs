@@ -15,6 +15,7 @@ pub mod query;
 pub mod report;
 pub mod schema;
 pub mod server;
+pub mod sinks;
 pub mod sources;
 pub mod validation;
 

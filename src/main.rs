@@ -648,18 +648,10 @@ pub(crate) fn schema_slices(
 
 /// Writes via a temporary file and a rename, so a crash never leaves half a file.
 pub(crate) fn write_file(path: &Path, contents: &str) -> Result<()> {
-    let err = |source| AssayError::Write {
+    assay::sinks::write_atomic(path, contents.as_bytes()).map_err(|source| AssayError::Write {
         path: path.display().to_string(),
         source,
-    };
-    let tmp = path.with_extension("tmp-assay");
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp).map_err(err)?;
-        f.write_all(contents.as_bytes()).map_err(err)?;
-        f.sync_all().map_err(err)?;
-    }
-    std::fs::rename(&tmp, path).map_err(err)?;
+    })?;
     Ok(())
 }
 

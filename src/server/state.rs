@@ -3,31 +3,14 @@
 //! old or the new version, never half of one. Damaged JSON state is moved
 //! aside and reported rather than crashing the daemon.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// Writes `bytes` to `path` atomically.
+/// Writes `bytes` to `path` atomically ([`crate::sinks::write_atomic`]),
+/// with the path in the error.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let err = |what: &str, e: std::io::Error| format!("{}: {what}: {e}", path.display());
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| err("creating the directory", e))?;
-    }
-    let tmp = path.with_extension("tmp-assay");
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(|e| err("creating", e))?;
-        f.write_all(bytes).map_err(|e| err("writing", e))?;
-        f.sync_all().map_err(|e| err("syncing", e))?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| err("renaming into place", e))?;
-    if let Some(dir) = path.parent()
-        && let Ok(d) = std::fs::File::open(dir)
-    {
-        // Makes the rename itself durable; not supported everywhere.
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::sinks::write_atomic(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// One window as `GET /v1/windows` lists it.
@@ -56,12 +39,25 @@ pub enum WindowState {
     Closed,
 }
 
-/// The closed windows of one model, oldest first (`windows.json`), and the
-/// sequence number of the next window.
+/// The kept closed windows of one model, oldest first (`windows.json`),
+/// the sequence number of the next window, and what every window ever
+/// closed added up to.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WindowIndex {
     pub next_seq: u64,
     pub closed: Vec<WindowInfo>,
+    #[serde(default)]
+    pub totals: Totals,
+}
+
+/// Rows, batches and windows of every closed window, including those no
+/// longer kept: with the open window's log they give counters that survive
+/// restarts (`assay_rows_ingested_total` does not fall back to 0).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub rows: u64,
+    pub batches: u64,
+    pub windows: u64,
 }
 
 impl WindowIndex {
@@ -72,8 +68,18 @@ impl WindowIndex {
             Ok(t) => t,
             Err(_) => return (WindowIndex::default(), None),
         };
-        match serde_json::from_slice(&text) {
-            Ok(index) => (index, None),
+        match serde_json::from_slice::<WindowIndex>(&text) {
+            Ok(mut index) => {
+                if index.totals == Totals::default() && !index.closed.is_empty() {
+                    // An index written before totals were kept.
+                    index.totals = Totals {
+                        rows: index.closed.iter().map(|w| w.rows).sum(),
+                        batches: index.closed.iter().map(|w| w.batches).sum(),
+                        windows: index.closed.len() as u64,
+                    };
+                }
+                (index, None)
+            }
             Err(e) => {
                 let aside = quarantine(path);
                 (
@@ -95,6 +101,21 @@ impl WindowIndex {
 
     pub fn is_closed(&self, id: &str) -> bool {
         self.closed.iter().any(|w| w.id == id)
+    }
+
+    /// Adds a closed window to the index and the totals.
+    pub fn push_closed(&mut self, info: WindowInfo) {
+        self.totals.rows += info.rows;
+        self.totals.batches += info.batches;
+        self.totals.windows += 1;
+        self.closed.push(info);
+    }
+
+    /// Drops all but the newest `keep` closed windows from the index and
+    /// returns the dropped ones (whose files the caller deletes).
+    pub fn retain_newest(&mut self, keep: usize) -> Vec<WindowInfo> {
+        let excess = self.closed.len().saturating_sub(keep.max(1));
+        self.closed.drain(..excess).collect()
     }
 }
 
@@ -128,5 +149,53 @@ mod tests {
         assert_eq!(loaded, WindowIndex::default());
         assert!(note.unwrap().contains("damaged"));
         assert!(!path.exists(), "moved aside");
+    }
+
+    fn window(seq: u64, rows: u64) -> WindowInfo {
+        WindowInfo {
+            id: format!("m-{seq:06}"),
+            model: "m".into(),
+            start: String::new(),
+            end: None,
+            rows,
+            batches: 2,
+            state: WindowState::Closed,
+            report: None,
+            alerts: false,
+        }
+    }
+
+    #[test]
+    fn totals_outlive_retention_and_old_indexes_get_them() {
+        let mut index = WindowIndex::default();
+        for seq in 1..=5 {
+            index.push_closed(window(seq, 10 * seq));
+        }
+        let dropped = index.retain_newest(2);
+        let ids = |ws: &[WindowInfo]| ws.iter().map(|w| w.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&dropped), ["m-000001", "m-000002", "m-000003"]);
+        assert_eq!(ids(&index.closed), ["m-000004", "m-000005"]);
+        let all = Totals {
+            rows: 150,
+            batches: 10,
+            windows: 5,
+        };
+        assert_eq!(index.totals, all);
+
+        // An index from before totals existed: summed from its windows.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("windows.json");
+        let old = serde_json::json!({"next_seq": 5, "closed": [window(4, 40), window(5, 50)]});
+        std::fs::write(&path, old.to_string()).unwrap();
+        let (loaded, note) = WindowIndex::load(&path);
+        assert_eq!(note, None);
+        assert_eq!(
+            loaded.totals,
+            Totals {
+                rows: 90,
+                batches: 4,
+                windows: 2
+            }
+        );
     }
 }
