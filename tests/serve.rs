@@ -121,6 +121,26 @@ fn ingest_closes_windows_with_skew_reports_and_metrics() {
         latest["drift"].is_object(),
         "second window drifts against the first"
     );
+    // The window runs the suite's table and aggregate expectations (the
+    // row-level ones ran per batch): every one is answered from the
+    // window's profile, none raises.
+    let results = latest["validation"]["results"].as_array().unwrap();
+    assert!(!results.is_empty(), "{}", latest["validation"]);
+    for r in results {
+        assert_eq!(r["exception_info"]["raised_exception"], false, "{r}");
+    }
+    let kinds: Vec<&str> = results
+        .iter()
+        .map(|r| r["expectation_config"]["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"expect_column_mean_to_be_between"),
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.contains(&"expect_column_values_to_be_between"),
+        "{kinds:?}"
+    );
     let id = closed[0]["id"].as_str().unwrap();
     let first = daemon.get_json(&format!("/v1/reports/{id}"));
     assert_eq!(first["id"], id);
@@ -289,6 +309,98 @@ fn sigkill_mid_ingest_loses_no_acknowledged_batch_and_counts_none_twice() {
         "rows {rows}, acknowledged {acknowledged}\n{}",
         daemon.log()
     );
+    // The counter agrees with the window: it did not restart at 0.
+    let (_, metrics) = daemon.get("/metrics", None);
+    assert_eq!(
+        metric(&metrics, "assay_rows_ingested_total{model=\"credit\"}"),
+        Some(rows as f64),
+        "{metrics}"
+    );
+}
+
+/// The value of one sample line of the Prometheus text format.
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+}
+
+#[test]
+fn counters_rollups_and_kept_windows_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let cfg = config(dir.path(), 1000, "");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace("rows = 1000\n", "rows = 1000\nkeep = 2\n"),
+    )
+    .unwrap();
+    let send = |daemon: &Daemon, batch: &RecordBatch| {
+        let (status, body) =
+            daemon.post("/v1/batches", "application/json", &json_rows(batch), None);
+        assert_eq!(status, 200, "{body}\n{}", daemon.log());
+    };
+    let batches = serving_batches(500, 0);
+    {
+        let mut daemon = Daemon::start(&cfg, &state);
+        // Ten batches of 500 rows: five windows of 1000 close.
+        for batch in &batches[..10] {
+            send(&daemon, batch);
+        }
+        assert!(terminate(&mut daemon).success(), "{}", daemon.log());
+    }
+    let daemon = Daemon::start(&cfg, &state);
+    send(&daemon, &batches[10]);
+    let (_, metrics) = daemon.get("/metrics", None);
+    for (series, want) in [
+        ("assay_rows_ingested_total{model=\"credit\"}", 5500.0),
+        ("assay_batches_ingested_total{model=\"credit\"}", 11.0),
+        ("assay_window_closes_total{model=\"credit\"}", 5.0),
+        ("assay_window_rows{model=\"credit\"}", 500.0),
+    ] {
+        assert_eq!(metric(&metrics, series), Some(want), "{series}\n{metrics}");
+    }
+    // Only the newest two closed windows are kept, with their files.
+    let windows = daemon.get_json("/v1/windows");
+    let closed: Vec<&str> = windows["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["state"] == "closed")
+        .map(|w| w["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(closed, ["credit-000004", "credit-000005"], "{windows}");
+    let model_dir = state.join("models/credit");
+    let mut reports: Vec<String> = std::fs::read_dir(model_dir.join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    reports.sort();
+    assert_eq!(reports, ["credit-000004.json", "credit-000005.json"]);
+    assert_eq!(daemon.get("/v1/reports/credit-000001", None).0, 404);
+    // The rollups hold every closed window's rows, the forgotten ones too
+    // (windows closed within the same day; the minute may have turned).
+    let rollups: Vec<(String, u64)> = std::fs::read_dir(model_dir.join("rollups"))
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let rows = assay::profile::io::load(&path).unwrap().rows;
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                rows,
+            )
+        })
+        .collect();
+    let level = |prefix: &str| -> u64 {
+        rollups
+            .iter()
+            .filter(|(name, _)| name.starts_with(prefix))
+            .map(|(_, rows)| rows)
+            .sum()
+    };
+    for prefix in ["minute-", "hour-", "day-"] {
+        assert_eq!(level(prefix), 5000, "{prefix}: {rollups:?}");
+    }
 }
 
 #[test]

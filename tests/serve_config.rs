@@ -118,7 +118,8 @@ fn the_example_config_loads_and_resolves_paths() {
         credit.window,
         WindowPolicy {
             rows: Some(5000),
-            seconds: Some(60)
+            seconds: Some(60),
+            keep: 1440
         }
     );
     assert_eq!(credit.checks.per_batch, [Check::Expectations]);
@@ -161,7 +162,8 @@ fn defaults_apply() {
         model.window,
         WindowPolicy {
             rows: Some(10_000),
-            seconds: Some(60)
+            seconds: Some(60),
+            keep: config::DEFAULT_KEEP_WINDOWS
         }
     );
     // Without schema and suites, only the checks that need neither.
@@ -174,7 +176,7 @@ fn default_checks_with_schema_and_suites_and_partial_tables() {
     let d = Dir::new();
     let config = d.ok(
         "[models.credit]\nbaseline = \"train.csv\"\nschema = \"schema.toml\"\nsuites = [\"suite.toml\"]\n\
-         [models.credit.window]\nseconds = 30\n\
+         [models.credit.window]\nseconds = 30\nkeep = 12\n\
          [models.credit.checks]\nper_batch = [\"schema\"]\n",
     );
     let model = &config.models[0];
@@ -188,7 +190,8 @@ fn default_checks_with_schema_and_suites_and_partial_tables() {
         model.window,
         WindowPolicy {
             rows: None,
-            seconds: Some(30)
+            seconds: Some(30),
+            keep: 12
         }
     );
     // An absent list takes its default.

@@ -53,6 +53,24 @@ fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeV
 }
 
 impl Metrics {
+    /// Counters as the state directory knows them at start: rows, batches
+    /// and window closes survive restarts (rejections and findings start
+    /// again at 0, which `rate()` and `increase()` read as a reset).
+    pub fn restore(&self, model: &str, totals: super::state::Totals, open_rows: u64) {
+        self.rows_ingested
+            .with_label_values(&[model])
+            .inc_by(totals.rows);
+        self.batches_ingested
+            .with_label_values(&[model])
+            .inc_by(totals.batches);
+        self.window_closes
+            .with_label_values(&[model])
+            .inc_by(totals.windows);
+        self.window_rows
+            .with_label_values(&[model])
+            .set(open_rows as i64);
+    }
+
     // The metric definitions are constants: `expect` here can only fail on a
     // programming error (a duplicate or malformed name), caught by the tests.
     pub fn new() -> Self {

@@ -15,9 +15,10 @@ mod app;
 pub mod config;
 mod demo;
 mod metrics;
-mod model;
+pub mod model;
+mod rollup;
 mod spool;
-mod state;
+pub mod state;
 mod wal;
 
 use std::collections::BTreeMap;
@@ -112,6 +113,13 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
                 .await
                 .map_err(|e| ServerError::State(e.to_string()))??
         };
+        for (name, runtime) in &loaded {
+            if let Ok(runtime) = runtime.lock() {
+                state
+                    .metrics
+                    .restore(name, runtime.totals(), runtime.open_window_rows());
+            }
+        }
         let _ = state.models.set(loaded);
         state.metrics.ready.set(1);
         tracing::info!("ready");

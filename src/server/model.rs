@@ -13,7 +13,8 @@ use arrow::record_batch::RecordBatch;
 use serde_json::{Value, json};
 
 use super::config::{Check, ModelConfig};
-use super::state::{WindowIndex, WindowInfo, WindowState, write_atomic};
+use super::rollup::Rollups;
+use super::state::{Totals, WindowIndex, WindowInfo, WindowState, write_atomic};
 use super::wal::{Wal, WalHeader};
 use crate::checks::compare::{self, CompareOptions, Comparison, Side};
 use crate::checks::schema_anomalies;
@@ -79,11 +80,11 @@ pub struct ModelSpec {
     baseline: Profile,
     schema: Option<Schema>,
     environment: Option<String>,
-    /// Every expectation, checked on closed windows.
-    suite: Option<Suite>,
-    /// The row-level ones (map, multi-column, SQL rows), checked per batch:
-    /// table and aggregate expectations (row counts, means) describe a
-    /// window, not a 500-row batch.
+    /// Table and aggregate expectations (row counts, means), checked on
+    /// closed windows: they describe a window, not a 500-row batch.
+    window_suite: Option<Suite>,
+    /// The row-level ones (map, multi-column, SQL rows, query comparisons),
+    /// checked on each batch: a window's profile cannot answer them.
     row_suite: Option<Suite>,
     expected: SchemaRef,
     template: TableAccumulator,
@@ -97,6 +98,7 @@ pub struct ModelRuntime {
     wal: Wal,
     dir: PathBuf,
     index: WindowIndex,
+    rollups: Rollups,
     /// Problems found while recovering state (reported at start).
     pub notes: Vec<String>,
 }
@@ -256,14 +258,15 @@ impl ModelRuntime {
                 baseline,
                 schema,
                 environment,
-                row_suite: suite.as_ref().and_then(row_level),
-                suite,
+                row_suite: suite.as_ref().and_then(|s| part(s, true)),
+                window_suite: suite.as_ref().and_then(|s| part(s, false)),
                 expected,
                 template,
             }),
             window,
             previous,
             wal,
+            rollups: Rollups::new(&dir),
             dir,
             index,
             notes,
@@ -367,7 +370,7 @@ impl ModelRuntime {
             });
         }
         if checks.contains(&Check::Expectations)
-            && let Some(suite) = &spec.suite
+            && let Some(suite) = &spec.window_suite
         {
             validation.suite = Some(expectations::evaluate_profile(suite, &profile));
         }
@@ -411,8 +414,9 @@ impl ModelRuntime {
                 .as_bytes(),
         )
         .map_err(state)?;
-        self.roll_up(&profile, end_ms).map_err(state)?;
-        self.index.closed.push(info.clone());
+        self.rollups.add(&self.window.acc, end_ms).map_err(state)?;
+        self.index.push_closed(info.clone());
+        let expired = self.index.retain_newest(spec.config.window.keep as usize);
         // The index marks the window closed before the log is reset: a crash
         // in between replays nothing twice (see `load`).
         let next = new_window(&self.name, &mut self.index, &spec.template);
@@ -426,6 +430,16 @@ impl ModelRuntime {
                 start_ms: next.start_ms,
             })
             .map_err(state)?;
+        // Files of windows no longer kept go once the index no longer names
+        // them (a crash before this leaves files, never a dangling entry).
+        for old in expired {
+            let _ = std::fs::remove_file(self.dir.join("reports").join(format!("{}.json", old.id)));
+            let _ = std::fs::remove_file(
+                self.dir
+                    .join("windows")
+                    .join(format!("{}.profile.json", old.id)),
+            );
+        }
         self.window = next;
         self.previous = Some(profile.clone());
         Ok(Some(ClosedWindow {
@@ -438,34 +452,16 @@ impl ModelRuntime {
         }))
     }
 
-    /// Merges a closed window's profile into its hour and day rollups
-    /// (`rollups/hour-YYYYMMDDHH.profile.json`, `rollups/day-YYYYMMDD...`).
-    fn roll_up(&self, profile: &Profile, end_ms: i64) -> Result<(), String> {
-        let Some(t) = chrono::DateTime::from_timestamp_millis(end_ms) else {
-            return Ok(());
-        };
-        for name in [
-            format!("hour-{}", t.format("%Y%m%d%H")),
-            format!("day-{}", t.format("%Y%m%d")),
-        ] {
-            let path = self
-                .dir
-                .join("rollups")
-                .join(format!("{name}.profile.json"));
-            let mut acc =
-                TableAccumulator::from_profile(profile, usize::MAX).map_err(|e| e.to_string())?;
-            if let Ok(existing) = profile_io::load(&path) {
-                let other = TableAccumulator::from_profile(&existing, usize::MAX)
-                    .map_err(|e| e.to_string())?;
-                if acc.check_compatible(&other).is_ok() {
-                    acc.merge(&other).map_err(|e| e.to_string())?;
-                }
-            }
-            let mut merged = acc.finish();
-            merged.sources = vec![name.clone()];
-            write_atomic(&path, profile_io::to_json(&merged).as_bytes())?;
+    /// Rows, batches and windows since the state directory was created:
+    /// every closed window's plus the open window's (recovered from its log
+    /// after a restart).
+    pub fn totals(&self) -> Totals {
+        let closed = self.index.totals;
+        Totals {
+            rows: closed.rows + self.window.rows,
+            batches: closed.batches + self.window.batches,
+            windows: closed.windows,
         }
-        Ok(())
     }
 
     /// The open window and the closed ones, newest last.
@@ -596,16 +592,21 @@ fn new_window(model: &str, index: &mut WindowIndex, template: &TableAccumulator)
     }
 }
 
-/// The row-level expectations of a suite, if it has any.
-fn row_level(suite: &Suite) -> Option<Suite> {
+/// The row-level expectations of a suite (`row_level`) or the others, if
+/// there are any.
+fn part(suite: &Suite, row_level: bool) -> Option<Suite> {
     let expectations: Vec<_> = suite
         .expectations
         .iter()
         .filter(|e| {
-            matches!(
+            let rows = matches!(
                 e.kind,
-                Kind::Map { .. } | Kind::Multi { .. } | Kind::UnexpectedRows { .. }
-            )
+                Kind::Map { .. }
+                    | Kind::Multi { .. }
+                    | Kind::UnexpectedRows { .. }
+                    | Kind::QueryComparison { .. }
+            );
+            rows == row_level
         })
         .cloned()
         .collect();

@@ -105,6 +105,9 @@ pub const DEFAULT_POLL_INTERVAL_MS: u64 = 500;
 pub const DEFAULT_WINDOW_ROWS: u64 = 10_000;
 /// Window seconds when `[models.NAME.window]` is absent.
 pub const DEFAULT_WINDOW_SECONDS: u64 = 60;
+/// Closed windows kept (index entry, report, profile) when
+/// `[models.NAME.window] keep` is absent: a day of one-minute windows.
+pub const DEFAULT_KEEP_WINDOWS: u64 = 1_440;
 
 // ------------------------------------------------------------------ model
 
@@ -267,6 +270,9 @@ pub struct ModelConfig {
 pub struct WindowPolicy {
     pub rows: Option<u64>,
     pub seconds: Option<u64>,
+    /// Closed windows kept: older ones leave the index and their report and
+    /// profile files are deleted (the rollups still hold their data).
+    pub keep: u64,
 }
 
 impl Default for WindowPolicy {
@@ -274,6 +280,7 @@ impl Default for WindowPolicy {
         Self {
             rows: Some(DEFAULT_WINDOW_ROWS),
             seconds: Some(DEFAULT_WINDOW_SECONDS),
+            keep: DEFAULT_KEEP_WINDOWS,
         }
     }
 }

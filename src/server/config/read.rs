@@ -95,7 +95,7 @@ pub(super) const MODEL_KEYS: &[&str] = &[
     "window",
     "checks",
 ];
-pub(super) const WINDOW_KEYS: &[&str] = &["rows", "seconds"];
+pub(super) const WINDOW_KEYS: &[&str] = &["rows", "seconds", "keep"];
 pub(super) const CHECKS_KEYS: &[&str] = &["per_batch", "per_window"];
 
 /// The top-level scalars (the tables are read separately; they are declared
@@ -165,6 +165,7 @@ pub(super) struct RawModel {
 pub(super) struct RawWindow {
     pub(super) rows: Option<i64>,
     pub(super) seconds: Option<i64>,
+    pub(super) keep: Option<i64>,
 }
 
 #[derive(Deserialize)]

@@ -227,6 +227,7 @@ pub(super) fn check_model(model: &ModelPart, base: &Path, c: &mut Problems) {
             path!["models", name, "window", "seconds"],
             window.seconds,
         );
+        check_positive(c, path!["models", name, "window", "keep"], window.keep);
     }
 
     let body = model.body.present();
@@ -447,6 +448,7 @@ pub(super) fn build(parts: Parts, resolved: Resolved, path: &Path) -> ServeConfi
                 Read::Present(w) => WindowPolicy {
                     rows: positive(w.rows),
                     seconds: positive(w.seconds),
+                    keep: positive(w.keep).unwrap_or(DEFAULT_KEEP_WINDOWS),
                 },
                 _ => WindowPolicy::default(),
             };

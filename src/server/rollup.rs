@@ -1,0 +1,199 @@
+//! Rollups: closed windows merged into minute, hour and day profiles
+//! (`rollups/minute-YYYYMMDDHHMM.profile.json`, `hour-YYYYMMDDHH…`,
+//! `day-YYYYMMDD…`), so a day of one-minute windows can be asked about as a
+//! whole without re-reading its windows. Merging is the accumulators' own
+//! (associative, commutative), so a rollup equals the profile of all its
+//! rows. The current rollup of each level is held in memory; it is read back
+//! from its file after a restart in the same period.
+
+use std::path::{Path, PathBuf};
+
+use super::state::write_atomic;
+use crate::profile::io as profile_io;
+use crate::profile::table::TableAccumulator;
+
+/// One level: how its period is named and how long its files are kept.
+struct Level {
+    prefix: &'static str,
+    format: &'static str,
+    /// Files of periods older than this are deleted when a new period
+    /// starts; `None` keeps them.
+    keep: Option<chrono::Duration>,
+}
+
+const LEVELS: [Level; 3] = [
+    Level {
+        prefix: "minute",
+        format: "%Y%m%d%H%M",
+        keep: Some(chrono::Duration::days(1)),
+    },
+    Level {
+        prefix: "hour",
+        format: "%Y%m%d%H",
+        keep: Some(chrono::Duration::days(31)),
+    },
+    Level {
+        prefix: "day",
+        format: "%Y%m%d",
+        keep: None,
+    },
+];
+
+/// The period being filled at one level.
+struct Current {
+    name: String,
+    acc: TableAccumulator,
+}
+
+/// The rollups of one model.
+pub struct Rollups {
+    dir: PathBuf,
+    current: [Option<Current>; 3],
+}
+
+impl Rollups {
+    pub fn new(model_dir: &Path) -> Self {
+        Self {
+            dir: model_dir.join("rollups"),
+            current: [None, None, None],
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.profile.json"))
+    }
+
+    /// Merges a closed window (ending at `end_ms`) into its minute, hour and
+    /// day and writes the three files atomically.
+    pub fn add(&mut self, window: &TableAccumulator, end_ms: i64) -> Result<(), String> {
+        let Some(t) = chrono::DateTime::from_timestamp_millis(end_ms) else {
+            return Ok(());
+        };
+        for (level, slot) in LEVELS.iter().zip(0..) {
+            let name = format!("{}-{}", level.prefix, t.format(level.format));
+            let same_period = self.current[slot].as_ref().is_some_and(|c| c.name == name);
+            if !same_period {
+                let acc = self.resume(&name, window)?;
+                self.current[slot] = Some(Current {
+                    name: name.clone(),
+                    acc,
+                });
+                if let Some(keep) = level.keep {
+                    self.prune(level, &(t - keep).format(level.format).to_string());
+                }
+            } else if let Some(current) = &mut self.current[slot] {
+                current.acc.merge(window).map_err(|e| e.to_string())?;
+            }
+            if let Some(current) = &self.current[slot] {
+                let mut profile = current.acc.finish();
+                profile.sources = vec![name.clone()];
+                write_atomic(&self.path(&name), profile_io::to_json(&profile).as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A new period's accumulator: the window, merged with what an earlier
+    /// run of the daemon wrote for the same period.
+    fn resume(&self, name: &str, window: &TableAccumulator) -> Result<TableAccumulator, String> {
+        let mut acc = window.clone();
+        if let Ok(existing) = profile_io::load(&self.path(name)) {
+            let earlier =
+                TableAccumulator::from_profile(&existing, usize::MAX).map_err(|e| e.to_string())?;
+            // A rollup of another column set (the baseline changed between
+            // runs) is replaced rather than mixed in.
+            if acc.check_compatible(&earlier).is_ok() {
+                acc.merge(&earlier).map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(acc)
+    }
+
+    /// Deletes the level's files of periods before `cutoff` (names of one
+    /// level have a fixed width, so they order as text).
+    fn prune(&self, level: &Level, cutoff: &str) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let prefix = format!("{}-", level.prefix);
+        for entry in entries.flatten() {
+            let file = entry.file_name();
+            let Some(period) = file
+                .to_str()
+                .and_then(|f| f.strip_prefix(&prefix))
+                .and_then(|f| f.strip_suffix(".profile.json"))
+            else {
+                continue;
+            };
+            if period < cutoff {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::table::ProfileOptions;
+    use arrow::array::{Float64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    fn window(values: &[f64]) -> TableAccumulator {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Float64, true)]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Float64Array::from(values.to_vec()))],
+        )
+        .unwrap();
+        let mut acc = TableAccumulator::new(&schema, &ProfileOptions::default()).unwrap();
+        acc.update(&batch).unwrap();
+        acc
+    }
+
+    fn rows(dir: &Path, name: &str) -> u64 {
+        profile_io::load(&dir.join(format!("rollups/{name}.profile.json")))
+            .unwrap()
+            .rows
+    }
+
+    #[test]
+    fn windows_merge_into_minute_hour_and_day_across_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        // 2026-12-01 13:05:10 and :40, then 13:06:05 UTC.
+        let t = 1_796_130_310_000_i64;
+        let mut rollups = Rollups::new(dir.path());
+        rollups.add(&window(&[1.0, 2.0]), t).unwrap();
+        rollups.add(&window(&[3.0]), t + 30_000).unwrap();
+        assert_eq!(rows(dir.path(), "minute-202612011305"), 3);
+        // A restart in the same hour picks the files up again.
+        let mut rollups = Rollups::new(dir.path());
+        rollups
+            .add(&window(&[4.0, 5.0, 6.0, 7.0]), t + 55_000)
+            .unwrap();
+        assert_eq!(rows(dir.path(), "minute-202612011305"), 3);
+        assert_eq!(rows(dir.path(), "minute-202612011306"), 4);
+        assert_eq!(rows(dir.path(), "hour-2026120113"), 7);
+        assert_eq!(rows(dir.path(), "day-20261201"), 7);
+        let day = profile_io::load(&dir.path().join("rollups/day-20261201.profile.json")).unwrap();
+        let x = &day.columns[0];
+        assert_eq!(x.max, Some(7.0));
+        assert_eq!(x.min, Some(1.0));
+    }
+
+    #[test]
+    fn old_minutes_are_pruned_when_a_new_minute_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = 1_796_130_310_000_i64;
+        let mut rollups = Rollups::new(dir.path());
+        rollups.add(&window(&[1.0]), t).unwrap();
+        let next_day = t + 86_400_000 + 60_000;
+        rollups.add(&window(&[2.0]), next_day).unwrap();
+        let rollup_dir = dir.path().join("rollups");
+        assert!(!rollup_dir.join("minute-202612011305.profile.json").exists());
+        assert!(rollup_dir.join("hour-2026120113.profile.json").exists());
+        assert!(rollup_dir.join("day-20261201.profile.json").exists());
+        assert!(rollup_dir.join("day-20261202.profile.json").exists());
+    }
+}
