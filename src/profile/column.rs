@@ -19,6 +19,7 @@ use super::model::{
     ColumnProfile, ColumnRole, HistogramBin, Histograms, LengthStats, LogicalType, ValueCount,
 };
 use super::numeric::NumericState;
+use super::sketch::KllView;
 
 /// Quantiles reported in every numeric profile.
 pub const QUANTILE_PROBS: [f64; 9] = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99];
@@ -478,25 +479,26 @@ fn finish_numeric(p: &mut ColumnProfile, n: &NumericState) {
     if n.kll.n() == 0 {
         return;
     }
+    let view = n.kll.view();
     let quantiles: BTreeMap<String, f64> = QUANTILE_PROBS
         .iter()
-        .filter_map(|&q| n.kll.quantile(q).map(|v| (format!("{q}"), v)))
+        .filter_map(|&q| view.quantile(q).map(|v| (format!("{q}"), v)))
         .collect();
     p.quantiles = Some(quantiles);
     p.quantile_rank_error = Some(n.kll.rank_error());
-    p.histogram = histograms(n);
+    p.histogram = histograms(n, &view);
 }
 
 /// Histogram counts are estimated from the KLL sketch's CDF, so they carry
 /// its rank error (about 1.65% of the total count per bin edge).
-fn histograms(n: &NumericState) -> Option<Histograms> {
+fn histograms(n: &NumericState, view: &KllView) -> Option<Histograms> {
     let (min, max) = (n.min?, n.max?);
     let total = n.kll.n() as f64;
     let bins_from_edges = |edges: &[f64]| -> Vec<HistogramBin> {
         // Inner edges must be strictly increasing for the CDF query.
         let mut inner: Vec<f64> = edges[1..edges.len() - 1].to_vec();
         inner.dedup();
-        let cdf = n.kll.cdf(&inner).unwrap_or_default();
+        let cdf = view.cdf(&inner).unwrap_or_default();
         let mut bins = Vec::new();
         let mut prev_rank = 0.0;
         let mut low = min;
@@ -541,7 +543,7 @@ fn histograms(n: &NumericState) -> Option<Histograms> {
     };
     let mut edges = vec![min];
     for i in 1..HISTOGRAM_BINS {
-        if let Some(q) = n.kll.quantile(i as f64 / HISTOGRAM_BINS as f64)
+        if let Some(q) = view.quantile(i as f64 / HISTOGRAM_BINS as f64)
             && q > *edges.last().unwrap_or(&min)
             && q < max
         {

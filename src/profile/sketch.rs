@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use datasketches::common::SearchCriteria;
 use datasketches::hll::{HllSketch, HllType, HllUnion};
-use datasketches::kll::{KllFloat, KllSketch};
+use datasketches::kll::{KllFloat, KllSketch, SortedView};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// KLL parameter k. 200 is the DataSketches default: about 1.65% normalized
@@ -16,6 +16,35 @@ pub const KLL_K: u16 = 200;
 /// HLL log2 of the number of buckets: 4096 buckets, about 1.6% relative
 /// standard error (3.2% at 95% confidence).
 pub const HLL_LG_K: u8 = 12;
+
+/// A sorted view of a [`Kll`] sketch (`None` when it is empty), answering
+/// exactly as the sketch's own queries do.
+pub struct KllView(Option<SortedView<KllFloat<f64>>>);
+
+impl KllView {
+    /// As [`Kll::quantile`].
+    pub fn quantile(&self, rank: f64) -> Option<f64> {
+        self.0
+            .as_ref()?
+            .quantile(rank, SearchCriteria::Inclusive)
+            .ok()
+            .flatten()
+            .map(KllFloat::into_inner)
+    }
+
+    /// As [`Kll::cdf`].
+    pub fn cdf(&self, split_points: &[f64]) -> Option<Vec<f64>> {
+        let points: Vec<KllFloat<f64>> = split_points
+            .iter()
+            .filter_map(|p| KllFloat::<f64>::new(*p).ok())
+            .collect();
+        self.0
+            .as_ref()?
+            .cdf(&points, SearchCriteria::Inclusive)
+            .ok()
+            .flatten()
+    }
+}
 
 /// A KLL quantile sketch of f64 values (never NaN).
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +98,13 @@ impl Kll {
             .cdf(&points, SearchCriteria::Inclusive)
             .ok()
             .flatten()
+    }
+
+    /// One sorted view for many queries: each query on the sketch itself
+    /// rebuilds the view (a merge of every level), and finishing a profile
+    /// asks about 20 per column.
+    pub fn view(&self) -> KllView {
+        KllView((!self.0.is_empty()).then(|| self.0.sorted_view()))
     }
 
     pub fn rank_error(&self) -> f64 {
