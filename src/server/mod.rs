@@ -140,6 +140,15 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
         if let Some(s) = spool {
             s.abort();
         }
+        // Every in-flight batch has been answered: let the rollup threads
+        // write what is queued.
+        if let Some(models) = state.models.get() {
+            for runtime in models.values() {
+                if let Ok(mut runtime) = runtime.lock() {
+                    runtime.finish_rollups();
+                }
+            }
+        }
         match served {
             Ok(Ok(())) => {
                 tracing::info!("stopped");

@@ -13,9 +13,9 @@ use arrow::record_batch::RecordBatch;
 use serde_json::{Value, json};
 
 use super::config::{Check, ModelConfig};
-use super::rollup::Rollups;
+use super::rollup::RollupWorker;
 use super::state::{Totals, WindowIndex, WindowInfo, WindowState, write_atomic};
-use super::wal::{Wal, WalHeader};
+use super::wal::{Frame, Wal, WalHeader};
 use crate::checks::compare::{self, CompareOptions, Comparison, Side};
 use crate::checks::schema_anomalies;
 use crate::expectations::{self, Kind, Suite};
@@ -98,7 +98,7 @@ pub struct ModelRuntime {
     wal: Wal,
     dir: PathBuf,
     index: WindowIndex,
-    rollups: Rollups,
+    rollups: RollupWorker,
     /// Problems found while recovering state (reported at start).
     pub notes: Vec<String>,
 }
@@ -266,7 +266,7 @@ impl ModelRuntime {
             window,
             previous,
             wal,
-            rollups: Rollups::new(&dir),
+            rollups: RollupWorker::start(&config.name, &dir),
             dir,
             index,
             notes,
@@ -286,13 +286,13 @@ impl ModelRuntime {
     /// window when its row limit is reached.
     pub fn commit(&mut self, prepared: PreparedBatch) -> Result<BatchOutcome, ServerError> {
         self.wal
-            .append(&prepared.conformed)
+            .append_frame(&prepared.frame)
             .map_err(ServerError::State)?;
         self.window
             .acc
             .merge(&prepared.acc)
             .map_err(|e| ServerError::State(e.to_string()))?;
-        let rows = prepared.conformed.num_rows();
+        let rows = prepared.rows;
         self.window.rows += rows as u64;
         self.window.batches += 1;
         let window = self.window.id.clone();
@@ -414,7 +414,7 @@ impl ModelRuntime {
                 .as_bytes(),
         )
         .map_err(state)?;
-        self.rollups.add(&self.window.acc, end_ms).map_err(state)?;
+        self.rollups.add(self.window.acc.clone(), end_ms);
         self.index.push_closed(info.clone());
         let expired = self.index.retain_newest(spec.config.window.keep as usize);
         // The index marks the window closed before the log is reset: a crash
@@ -450,6 +450,11 @@ impl ModelRuntime {
             validation,
             schema: spec.schema.clone(),
         }))
+    }
+
+    /// Lets the rollup thread finish what is queued (at shutdown).
+    pub fn finish_rollups(&mut self) {
+        self.rollups.finish();
     }
 
     /// Rows, batches and windows since the state directory was created:
@@ -541,8 +546,12 @@ impl ModelSpec {
                     .map_err(|e| ServerError::BadRequest(e.to_string()))?,
             );
         }
+        // Encoded here, outside the model's lock: the commit only writes
+        // and syncs it.
+        let frame = Frame::encode(&conformed).map_err(ServerError::State)?;
         Ok(PreparedBatch {
-            conformed,
+            rows: conformed.num_rows(),
+            frame,
             acc,
             report,
         })
@@ -576,7 +585,8 @@ impl ModelSpec {
 
 /// A batch checked and profiled, ready to be committed.
 pub struct PreparedBatch {
-    conformed: RecordBatch,
+    rows: usize,
+    frame: Frame,
     acc: TableAccumulator,
     report: ValidationReport,
 }

@@ -5,8 +5,16 @@
 //! (associative, commutative), so a rollup equals the profile of all its
 //! rows. The current rollup of each level is held in memory; it is read back
 //! from its file after a restart in the same period.
+//!
+//! The work (three merges, three profiles written and fsynced) runs on the
+//! model's own rollup thread, off the window close and the model's lock:
+//! ingest does not wait for it. Closing the queue (SIGTERM) lets the thread
+//! finish what is queued; a `kill -9` can lose the last windows' share of
+//! the rollups (their own profiles and reports are already on disk).
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use super::state::write_atomic;
 use crate::profile::io as profile_io;
@@ -43,6 +51,64 @@ const LEVELS: [Level; 3] = [
 struct Current {
     name: String,
     acc: TableAccumulator,
+}
+
+/// Windows waiting for the rollup thread; when full, a window close waits
+/// (bounded memory rather than a growing queue).
+const QUEUE: usize = 16;
+
+/// The handle of a model's rollup thread.
+pub struct RollupWorker {
+    queue: Option<SyncSender<(TableAccumulator, i64)>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RollupWorker {
+    pub fn start(model: &str, model_dir: &Path) -> Self {
+        let (queue, windows): (_, Receiver<(TableAccumulator, i64)>) = sync_channel(QUEUE);
+        let mut rollups = Rollups::new(model_dir);
+        let model = model.to_string();
+        let thread = std::thread::Builder::new()
+            .name(format!("rollup-{model}"))
+            .spawn(move || {
+                for (window, end_ms) in windows {
+                    if let Err(e) = rollups.add(&window, end_ms) {
+                        tracing::warn!(model = %model, "rollup not written: {e}");
+                    }
+                }
+            })
+            .ok();
+        if thread.is_none() {
+            tracing::warn!("no rollup thread could be started; rollups are off");
+        }
+        Self {
+            queue: thread.as_ref().map(|_| queue),
+            thread,
+        }
+    }
+
+    /// Queues a closed window for its minute, hour and day.
+    pub fn add(&self, window: TableAccumulator, end_ms: i64) {
+        if let Some(queue) = &self.queue
+            && queue.send((window, end_ms)).is_err()
+        {
+            tracing::warn!("the rollup thread has stopped; a window is not rolled up");
+        }
+    }
+
+    /// Waits until every queued window is rolled up and stops the thread.
+    pub fn finish(&mut self) {
+        self.queue = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for RollupWorker {
+    fn drop(&mut self) {
+        self.finish();
+    }
 }
 
 /// The rollups of one model.
@@ -180,6 +246,18 @@ mod tests {
         let x = &day.columns[0];
         assert_eq!(x.max, Some(7.0));
         assert_eq!(x.min, Some(1.0));
+    }
+
+    #[test]
+    fn the_worker_rolls_up_everything_queued_before_it_finishes() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = 1_796_130_310_000_i64;
+        let mut worker = RollupWorker::start("m", dir.path());
+        for i in 0..40 {
+            worker.add(window(&[f64::from(i)]), t);
+        }
+        worker.finish();
+        assert_eq!(rows(dir.path(), "day-20261201"), 40);
     }
 
     #[test]

@@ -82,6 +82,16 @@ fn frames(bytes: &[u8]) -> Result<(Vec<&[u8]>, usize, bool), String> {
     Ok((out, at, false))
 }
 
+/// One batch as the log stores it (length, CRC-32, Arrow IPC), ready to be
+/// appended.
+pub struct Frame(Vec<u8>);
+
+impl Frame {
+    pub fn encode(batch: &RecordBatch) -> Result<Frame, String> {
+        Ok(Frame(frame(&encode(batch)?)))
+    }
+}
+
 fn encode(batch: &RecordBatch) -> Result<Vec<u8>, String> {
     let mut buf = Vec::new();
     {
@@ -181,19 +191,20 @@ impl Wal {
             .and_then(|_| self.file.seek(SeekFrom::Start(0)).map(|_| ()))
             .map_err(|e| io_err(&path, "emptying the log", e))?;
         let payload = serde_json::to_vec(header).map_err(|e| e.to_string())?;
-        self.write_frame(&payload)
+        self.append_frame(&Frame(frame(&payload)))
     }
 
     /// Appends a batch and makes it durable.
     pub fn append(&mut self, batch: &RecordBatch) -> Result<(), String> {
-        let payload = encode(batch)?;
-        self.write_frame(&payload)
+        self.append_frame(&Frame::encode(batch)?)
     }
 
-    fn write_frame(&mut self, payload: &[u8]) -> Result<(), String> {
+    /// Appends a frame encoded beforehand (outside the model's lock) and
+    /// syncs it: the batch is durable when this returns.
+    pub fn append_frame(&mut self, frame: &Frame) -> Result<(), String> {
         let path = self.path.clone();
         self.file
-            .write_all(&frame(payload))
+            .write_all(&frame.0)
             .and_then(|_| self.file.sync_data())
             .map_err(|e| io_err(&path, "appending to the log", e))
     }
