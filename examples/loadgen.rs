@@ -1,7 +1,12 @@
 //! Load generator for `assay serve`: starts the daemon (the binary given by
 //! `--assay`) on loopback with a synthetic model, sends batches over HTTP
 //! from several client threads for a while, and prints throughput, latency
-//! percentiles and the daemon's peak resident memory.
+//! percentiles, the daemon's CPU time and its resident memory over time.
+//!
+//! Throughput is given two ways: rows per wall-clock second (clients and
+//! daemon share the machine), and rows per second of CPU time the daemon
+//! itself used (user + system, from /proc) — the "per core" figure, which
+//! does not depend on how many cores the clients leave free.
 //!
 //! ```text
 //! cargo build --release && cargo run --release --example loadgen -- \
@@ -131,6 +136,22 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// User + system CPU seconds of a process so far (/proc/PID/stat, fields
+/// 14 and 15, in clock ticks of 1/100 s on Linux).
+fn cpu_seconds(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // The command name (field 2) may hold spaces: count from its ')'.
+            let rest = &s[s.rfind(')')? + 2..];
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let ticks =
+                fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 fn start(args: &Args, dir: &Path, schema: &Arc<Schema>) -> Result<(Daemon, String)> {
     let mut rng = StdRng::seed_from_u64(1);
     let baseline = dir.join("baseline.parquet");
@@ -200,6 +221,7 @@ fn main() -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let rejected = Arc::new(AtomicU64::new(0));
     let url = format!("{base}/v1/batches");
+    let cpu_at_start = cpu_seconds(pid);
     let started = Instant::now();
     let clients: Vec<_> = (0..args.clients)
         .map(|c| {
@@ -231,12 +253,29 @@ fn main() -> Result<()> {
             })
         })
         .collect();
-    let mut peak_rss = 0;
+    // (seconds since start, RSS KiB), sampled every 200 ms.
+    let mut rss: Vec<(f64, u64)> = Vec::new();
+    let mut next_report = 60.0;
     while started.elapsed() < Duration::from_secs(args.seconds) {
         std::thread::sleep(Duration::from_millis(200));
-        peak_rss = peak_rss.max(rss_kib(pid));
+        let t = started.elapsed().as_secs_f64();
+        rss.push((t, rss_kib(pid)));
+        if t >= next_report {
+            let last_minute = rss
+                .iter()
+                .filter(|(s, _)| *s > t - 60.0)
+                .map(|(_, r)| *r)
+                .max();
+            eprintln!(
+                "{:>5.0} s: RSS peak over the last minute {:.1} MiB",
+                t,
+                last_minute.unwrap_or(0) as f64 / 1024.0
+            );
+            next_report += 60.0;
+        }
     }
     stop.store(true, Ordering::Relaxed);
+    let cpu = cpu_seconds(pid) - cpu_at_start;
     let mut latencies: Vec<Duration> = clients
         .into_iter()
         .flat_map(|c| c.join().unwrap_or_default())
@@ -261,13 +300,35 @@ fn main() -> Result<()> {
         std::thread::available_parallelism().map_or(1, |p| p.get())
     );
     println!(
+        "daemon CPU time {cpu:.1} s ({:.2} cores busy): {:.0} rows per daemon CPU-second",
+        cpu / elapsed,
+        rows / cpu.max(1e-9)
+    );
+    println!(
         "latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
         pct(0.5),
         pct(0.9),
         pct(0.99),
         pct(1.0)
     );
-    println!("daemon peak RSS: {:.1} MiB", peak_rss as f64 / 1024.0);
+    let peak = |from: f64, to: f64| {
+        rss.iter()
+            .filter(|(t, _)| *t >= from && *t <= to)
+            .map(|(_, r)| *r)
+            .max()
+            .unwrap_or(0) as f64
+            / 1024.0
+    };
+    let end = elapsed;
+    let warm = (end / 10.0).min(60.0);
+    println!(
+        "daemon RSS: peak {:.1} MiB; peak after warm-up ({warm:.0}–{:.0} s) {:.1} MiB, in the last tenth ({:.0}–{end:.0} s) {:.1} MiB",
+        peak(0.0, end),
+        2.0 * warm,
+        peak(warm, 2.0 * warm),
+        end - end / 10.0,
+        peak(end - end / 10.0, end)
+    );
     drop(daemon);
     Ok(())
 }
