@@ -238,7 +238,13 @@ impl TableAccumulator {
             created_by: format!("assay {}", env!("CARGO_PKG_VERSION")),
             sources: self.sources.clone(),
             rows: self.rows,
-            columns: self.columns.iter().map(ColumnAccumulator::finish).collect(),
+            // Columns finish independently (quantiles, histograms, sketch
+            // images): in parallel, in order.
+            columns: self
+                .columns
+                .par_iter()
+                .map(ColumnAccumulator::finish)
+                .collect(),
             slice_specs: self.options.slices.clone(),
             slices,
         }
