@@ -14,6 +14,7 @@
 mod app;
 pub mod config;
 mod demo;
+mod memory;
 mod metrics;
 pub mod model;
 mod rollup;
@@ -70,6 +71,7 @@ pub fn run_demo(listen: Option<std::net::SocketAddr>) -> Result<(), ServerError>
 
 /// [`run`], calling `on_ready` (on a blocking thread) once ready.
 pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), ServerError> {
+    memory::limit_malloc_arenas();
     let token = match &config.auth.token {
         Some(source) => Some(source.read().map_err(ServerError::State)?),
         None => None,
