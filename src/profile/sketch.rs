@@ -22,7 +22,7 @@ pub const HLL_LG_K: u8 = 12;
 pub struct KllView(Option<SortedView<KllFloat<f64>>>);
 
 impl KllView {
-    /// As [`Kll::quantile`].
+    /// The value at normalized rank `rank` ([`Kll::quantile`]).
     pub fn quantile(&self, rank: f64) -> Option<f64> {
         self.0
             .as_ref()?
@@ -32,7 +32,7 @@ impl KllView {
             .map(KllFloat::into_inner)
     }
 
-    /// As [`Kll::cdf`].
+    /// Fraction of values <= each split point ([`Kll::cdf`]).
     pub fn cdf(&self, split_points: &[f64]) -> Option<Vec<f64>> {
         let points: Vec<KllFloat<f64>> = split_points
             .iter()
@@ -79,25 +79,15 @@ impl Kll {
     }
 
     /// The value at normalized rank `rank` (inclusive: the smallest retained
-    /// item whose rank is at least `rank`, as numpy's "inverted_cdf").
+    /// item whose rank is at least `rank`, as numpy's "inverted_cdf"). For
+    /// several queries, take one [`Kll::view`].
     pub fn quantile(&self, rank: f64) -> Option<f64> {
-        self.0
-            .quantile(rank, SearchCriteria::Inclusive)
-            .ok()
-            .flatten()
-            .map(KllFloat::into_inner)
+        self.view().quantile(rank)
     }
 
     /// Fraction of values <= each split point (strictly increasing points).
     pub fn cdf(&self, split_points: &[f64]) -> Option<Vec<f64>> {
-        let points: Vec<KllFloat<f64>> = split_points
-            .iter()
-            .filter_map(|p| KllFloat::<f64>::new(*p).ok())
-            .collect();
-        self.0
-            .cdf(&points, SearchCriteria::Inclusive)
-            .ok()
-            .flatten()
+        self.view().cdf(split_points)
     }
 
     /// One sorted view for many queries: each query on the sketch itself
