@@ -30,7 +30,7 @@ use tokio::sync::Semaphore;
 pub use app::{AppState, router};
 pub use metrics::Metrics;
 pub use model::{ModelRuntime, ServerError};
-pub use state::{WindowInfo, WindowState, write_atomic};
+pub use state::{WindowInfo, WindowState};
 pub use wal::{Wal, WalHeader};
 
 use config::ServeConfig;

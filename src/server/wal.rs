@@ -194,7 +194,9 @@ impl Wal {
         self.append_frame(&Frame(frame(&payload)))
     }
 
-    /// Appends a batch and makes it durable.
+    /// Appends a batch and makes it durable (the daemon encodes frames
+    /// outside its lock and uses [`Wal::append_frame`]).
+    #[cfg(test)]
     pub fn append(&mut self, batch: &RecordBatch) -> Result<(), String> {
         self.append_frame(&Frame::encode(batch)?)
     }
