@@ -116,7 +116,7 @@ fn cases(n: usize, seed: u64) -> Vec<Case> {
 
 fn state(values: &[f64]) -> NumericState {
     let mut s = NumericState::default();
-    s.update_values(values.iter().copied());
+    s.update_values(values.iter().copied(), true);
     s
 }
 

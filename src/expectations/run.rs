@@ -26,6 +26,7 @@ use super::rowcheck::{MapCheck, MultiCheck, Prepared};
 use super::suite::*;
 use super::tally::RowIds;
 use super::values::{family, render};
+use crate::profile::column::Detail;
 use crate::profile::{Profile, ProfileOptions, TableAccumulator};
 use crate::query::RowFilter;
 use crate::sources::{BatchIter, SourceError};
@@ -41,6 +42,8 @@ struct Scope {
     filter: Option<RowFilter>,
     /// Columns to profile (for aggregate expectations), in schema order.
     profile_columns: Vec<usize>,
+    /// Those of them whose quantiles are read; the others skip the sketch.
+    quantile_columns: Vec<String>,
     profile: Option<TableAccumulator>,
     /// Columns whose exact value counts are needed.
     count_columns: Vec<String>,
@@ -248,6 +251,9 @@ fn plan(suite: &Suite, schema: &Schema) -> Plan {
                 if needs_profile && !s.profile_columns.contains(&index) {
                     s.profile_columns.push(index);
                 }
+                if check.needs_quantiles() && !s.quantile_columns.contains(column) {
+                    s.quantile_columns.push(column.clone());
+                }
                 if check.needs_value_counts() && !s.count_columns.contains(column) {
                     s.count_columns.push(column.clone());
                     s.counts.push(ValueCounts::default());
@@ -261,8 +267,12 @@ fn plan(suite: &Suite, schema: &Schema) -> Plan {
                 };
                 if rule.needs_column_stats() {
                     let index = schema.index_of(column).unwrap_or_default();
-                    if !scopes[scope].profile_columns.contains(&index) {
-                        scopes[scope].profile_columns.push(index);
+                    let s = &mut scopes[scope];
+                    if !s.profile_columns.contains(&index) {
+                        s.profile_columns.push(index);
+                    }
+                    if rule.needs_quantiles() && !s.quantile_columns.contains(column) {
+                        s.quantile_columns.push(column.clone());
                     }
                     zscores.push(e.index);
                     continue;
@@ -335,7 +345,15 @@ fn plan(suite: &Suite, schema: &Schema) -> Plan {
                 .and_then(|s| {
                     TableAccumulator::new(&s, &ProfileOptions::default()).map_err(|e| e.to_string())
                 }) {
-                Ok(acc) => scope.profile = Some(acc),
+                Ok(mut acc) => {
+                    // Aggregates read moments and counts; value counts are
+                    // kept exactly elsewhere (`ValueCounts`).
+                    acc.narrow(|name| Detail {
+                        quantiles: scope.quantile_columns.iter().any(|c| c == name),
+                        values: false,
+                    });
+                    scope.profile = Some(acc)
+                }
                 Err(err) => scope.error = Some(err),
             }
         }
@@ -358,6 +376,7 @@ fn new_scope(filter: Option<RowFilter>) -> Scope {
     Scope {
         filter,
         profile_columns: Vec::new(),
+        quantile_columns: Vec::new(),
         profile: None,
         count_columns: Vec::new(),
         counts: Vec::new(),

@@ -242,6 +242,19 @@ impl AggregateCheck {
                 | Self::KlDivergence { .. }
         )
     }
+
+    /// Whether the check reads the column's quantile sketch.
+    pub fn needs_quantiles(&self) -> bool {
+        matches!(
+            self,
+            Self::Median(_)
+                | Self::Quantiles { .. }
+                | Self::KlDivergence {
+                    partition: Partition::Bins { .. },
+                    ..
+                }
+        )
+    }
 }
 
 /// A GE partition object for the KL divergence expectation.
@@ -322,6 +335,17 @@ impl MapRule {
     /// Rules that need the column's statistics from a first pass.
     pub fn needs_column_stats(&self) -> bool {
         matches!(self, Self::ZScoreLessThan { .. } | Self::NotOutliers { .. })
+    }
+
+    /// Rules whose first pass reads the column's quantiles (Tukey's fences).
+    pub fn needs_quantiles(&self) -> bool {
+        matches!(
+            self,
+            Self::NotOutliers {
+                method: OutlierMethod::Iqr,
+                ..
+            }
+        )
     }
 }
 

@@ -60,6 +60,29 @@ pub struct StringState {
     pub total_len: u64,
 }
 
+/// What an accumulator computes beyond counts and moments. Profiles
+/// always compute everything; a pass that reads only a few statistics of a
+/// column (validation's aggregate expectations: a mean, a minimum) narrows
+/// it, because the KLL sketch update is the most expensive part of
+/// profiling a number (measured: about a quarter of `assay validate` on the
+/// bench table went into sketches nobody read). A narrowed accumulator's
+/// profile lacks what it skipped and is never saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detail {
+    /// The KLL sketch: quantiles, histograms, CDFs.
+    pub quantiles: bool,
+    /// Per-value work on integers and strings: value frequencies (distinct
+    /// counts, top values) and string lengths.
+    pub values: bool,
+}
+
+impl Detail {
+    pub const FULL: Detail = Detail {
+        quantiles: true,
+        values: true,
+    };
+}
+
 /// Accumulates one column: create / update / merge / finish.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnAccumulator {
@@ -70,6 +93,7 @@ pub struct ColumnAccumulator {
     pub count: u64,
     pub null_count: u64,
     pub state: ColumnState,
+    pub detail: Detail,
 }
 
 /// Maps an Arrow type to the logical type assay profiles it as.
@@ -125,6 +149,7 @@ impl ColumnAccumulator {
             count: 0,
             null_count: 0,
             state,
+            detail: Detail::FULL,
         })
     }
 
@@ -138,31 +163,35 @@ impl ColumnAccumulator {
         let wrong = |e: arrow::error::ArrowError| {
             ProfileError::Invalid(format!("column `{}`: {e}", self.name))
         };
+        let Detail { quantiles, values } = self.detail;
         match &mut self.state {
             ColumnState::Float(state) => {
                 let values = cast(array, &DataType::Float64).map_err(wrong)?;
-                let values = values.as_primitive::<Float64Type>();
-                update_numeric(state, values.iter().flatten());
+                let floats = values.as_primitive::<Float64Type>();
+                state.update_values(floats.iter().flatten(), quantiles);
             }
             ColumnState::Int { numeric, frequency } => {
                 // Int64 is read in place; narrower ints are widened once.
                 let widened;
-                let values = if array.data_type() == &DataType::Int64 {
+                let ints = if array.data_type() == &DataType::Int64 {
                     array.as_primitive::<Int64Type>()
                 } else {
                     widened = cast(array, &DataType::Int64).map_err(wrong)?;
                     widened.as_primitive::<Int64Type>()
                 };
-                // Counting first makes the frequency update one entry per
-                // distinct value; the moments read the raw values.
-                let mut counts: CountMap<i64> = count_map(frequency.is_exact(), values.len());
-                for v in values.iter().flatten() {
-                    *counts.entry(v).or_default() += 1;
+                if values {
+                    // Counting first makes the frequency update one entry per
+                    // distinct value; the moments read the raw values.
+                    let mut counts: CountMap<i64> = count_map(frequency.is_exact(), ints.len());
+                    for v in ints.iter().flatten() {
+                        *counts.entry(v).or_default() += 1;
+                    }
+                    frequency.update_counts(counts);
                 }
-                frequency.update_counts(counts);
-                update_numeric(numeric, values.iter().flatten().map(|v| v as f64));
+                numeric.update_values(ints.iter().flatten().map(|v| v as f64), quantiles);
             }
-            ColumnState::String(state) => update_strings(state, array).map_err(wrong)?,
+            ColumnState::String(state) if values => update_strings(state, array).map_err(wrong)?,
+            ColumnState::String(_) => {}
             ColumnState::Bool {
                 true_count,
                 false_count,
@@ -176,18 +205,18 @@ impl ColumnAccumulator {
                 if array.data_type() == &DataType::Timestamp(TimeUnit::Microsecond, None) =>
             {
                 // The common case needs no cast: read the i64 values in place.
-                let values = array.as_primitive::<TimestampMicrosecondType>();
-                update_numeric(state, values.iter().flatten().map(|v| v as f64));
+                let micros = array.as_primitive::<TimestampMicrosecondType>();
+                state.update_values(micros.iter().flatten().map(|v| v as f64), quantiles);
             }
             ColumnState::Temporal(state) => {
                 let target = match array.data_type() {
                     DataType::Date32 | DataType::Date64 => DataType::Date32,
                     _ => DataType::Timestamp(TimeUnit::Microsecond, None),
                 };
-                let values = cast(array, &target).map_err(wrong)?;
-                let values = cast(&values, &DataType::Int64).map_err(wrong)?;
-                let values = values.as_primitive::<Int64Type>();
-                update_numeric(state, values.iter().flatten().map(|v| v as f64));
+                let cast_values = cast(array, &target).map_err(wrong)?;
+                let cast_values = cast(&cast_values, &DataType::Int64).map_err(wrong)?;
+                let ints = cast_values.as_primitive::<Int64Type>();
+                state.update_values(ints.iter().flatten().map(|v| v as f64), quantiles);
             }
             ColumnState::List(state) => match array.data_type() {
                 DataType::List(_) => update_list_lengths(state, array.as_list::<i32>()),
@@ -272,6 +301,7 @@ impl ColumnAccumulator {
             count: column.count,
             null_count: column.null_count,
             state: column.state.clone(),
+            detail: Detail::FULL,
         }
     }
 
@@ -318,8 +348,11 @@ impl ColumnAccumulator {
                 p.nan_count = None;
                 p.pos_inf_count = None;
                 p.neg_inf_count = None;
-                finish_frequency(&mut p, frequency);
+                if self.detail.values {
+                    finish_frequency(&mut p, frequency);
+                }
             }
+            ColumnState::String(_) if !self.detail.values => {}
             ColumnState::String(s) => {
                 finish_frequency(&mut p, &s.frequency);
                 p.empty_count = Some(s.empty);
@@ -384,16 +417,12 @@ fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     }
 }
 
-fn update_numeric(state: &mut NumericState, values: impl Iterator<Item = f64> + Clone) {
-    state.update_values(values);
-}
-
 fn update_list_lengths<O: OffsetSizeTrait>(state: &mut NumericState, list: &GenericListArray<O>) {
     let offsets = list.value_offsets();
     let lengths = (0..list.len())
         .filter(move |&i| list.is_valid(i))
         .map(move |i| (offsets[i + 1] - offsets[i]).as_usize() as f64);
-    state.update_values(lengths);
+    state.update_values(lengths, true);
 }
 
 /// Strings are counted per distinct value: a dictionary array per key
@@ -591,5 +620,99 @@ fn temporal_text(v: f64, days: bool) -> Option<String> {
     } else {
         let t = chrono::DateTime::from_timestamp_micros(v as i64)?;
         Some(t.naive_utc().format("%Y-%m-%dT%H:%M:%S%.f").to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Float64Array, Int64Array};
+
+    use super::*;
+
+    fn profiles(array: ArrayRef, detail: Detail) -> (ColumnProfile, ColumnProfile) {
+        let mut full = ColumnAccumulator::new("x", array.data_type(), ColumnRole::Feature).unwrap();
+        let mut narrow = full.clone();
+        narrow.detail = detail;
+        // Two batches, so the narrowed state also goes through a fold.
+        for acc in [&mut full, &mut narrow] {
+            acc.update(&array).unwrap();
+            acc.update(&array.slice(1, 3)).unwrap();
+        }
+        (full.finish(), narrow.finish())
+    }
+
+    #[test]
+    fn a_narrowed_number_keeps_its_moments_and_skips_the_sketch() {
+        let floats: ArrayRef = Arc::new(Float64Array::from(vec![
+            Some(1.5),
+            None,
+            Some(f64::NAN),
+            Some(-4.0),
+            Some(0.0),
+            Some(10.25),
+        ]));
+        let ints: ArrayRef = Arc::new(Int64Array::from(vec![Some(3), None, Some(3), Some(-7)]));
+        let detail = Detail {
+            quantiles: false,
+            values: false,
+        };
+        for array in [floats, ints] {
+            let (full, narrow) = profiles(array, detail);
+            assert_eq!(
+                (full.count, full.null_count, full.nan_count),
+                (narrow.count, narrow.null_count, narrow.nan_count)
+            );
+            assert_eq!(
+                (full.min, full.max, full.sum),
+                (narrow.min, narrow.max, narrow.sum)
+            );
+            assert_eq!((full.mean, full.stddev), (narrow.mean, narrow.stddev));
+            assert_eq!(
+                (full.zeros, full.negatives),
+                (narrow.zeros, narrow.negatives)
+            );
+            assert!(full.quantiles.is_some());
+            assert_eq!(narrow.quantiles, None);
+        }
+    }
+
+    #[test]
+    fn a_narrowed_number_can_keep_its_quantiles() {
+        let floats: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0, 4.0, 5.0]));
+        let (full, narrow) = profiles(
+            floats,
+            Detail {
+                quantiles: true,
+                values: false,
+            },
+        );
+        assert_eq!(full.quantiles, narrow.quantiles);
+        assert!(narrow.quantiles.is_some());
+    }
+
+    #[test]
+    fn a_narrowed_string_counts_without_frequencies() {
+        let strings: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("a"),
+            None,
+            Some("bb"),
+            Some("a"),
+        ]));
+        let (full, narrow) = profiles(
+            strings,
+            Detail {
+                quantiles: false,
+                values: false,
+            },
+        );
+        assert_eq!(
+            (full.count, full.null_count),
+            (narrow.count, narrow.null_count)
+        );
+        assert!(full.top.is_some());
+        assert_eq!(narrow.top, None);
+        assert_eq!(narrow.distinct, None);
     }
 }

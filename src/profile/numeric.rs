@@ -45,8 +45,9 @@ struct BatchMoments {
 
 impl NumericState {
     /// Adds values (already stripped of nulls). Non-finite values are counted
-    /// but kept out of moments and quantiles.
-    pub fn update_values(&mut self, values: impl Iterator<Item = f64> + Clone) {
+    /// but kept out of moments and quantiles; the quantile sketch is only
+    /// fed when `quantiles` is set (see [`super::column::Detail`]).
+    pub fn update_values(&mut self, values: impl Iterator<Item = f64> + Clone, quantiles: bool) {
         let mut n = 0u64;
         let mut sum = 0.0f64;
         let mut min = f64::INFINITY;
@@ -62,7 +63,9 @@ impl NumericState {
                 } else if v < 0.0 {
                     self.negatives += 1;
                 }
-                self.kll.update(v);
+                if quantiles {
+                    self.kll.update(v);
+                }
             } else if v.is_nan() {
                 self.nan += 1;
             } else if v > 0.0 {

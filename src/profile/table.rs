@@ -9,7 +9,7 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use super::ProfileError;
-use super::column::ColumnAccumulator;
+use super::column::{ColumnAccumulator, Detail};
 use super::model::{ColumnRole, PROFILE_FORMAT, Profile, SliceKeyPart, SliceProfile};
 
 /// Which columns to profile, their roles, and how to slice.
@@ -101,6 +101,15 @@ impl TableAccumulator {
             slices: BTreeMap::new(),
             sources: Vec::new(),
         })
+    }
+
+    /// Narrows what each column computes (see [`Detail`]): `detail` is
+    /// asked for each column by name. For internal passes only; the
+    /// profile then lacks what was skipped.
+    pub fn narrow(&mut self, detail: impl Fn(&str) -> Detail) {
+        for column in &mut self.columns {
+            column.detail = detail(&column.name);
+        }
     }
 
     pub fn set_sources(&mut self, sources: Vec<String>) {

@@ -764,7 +764,7 @@ mod tests {
 
     fn state(values: &[f64]) -> NumericState {
         let mut s = NumericState::default();
-        s.update_values(values.iter().copied());
+        s.update_values(values.iter().copied(), true);
         s
     }
 
