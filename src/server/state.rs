@@ -95,7 +95,7 @@ impl WindowIndex {
     }
 
     pub fn save(&self, path: &Path) -> Result<(), String> {
-        let bytes = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
+        let bytes = serde_json::to_vec(self).map_err(|e| e.to_string())?;
         write_atomic(path, &bytes)
     }
 

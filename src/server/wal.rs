@@ -183,15 +183,21 @@ impl Wal {
         Ok((wal, recovered))
     }
 
-    /// Starts a new window: empties the log and writes its header.
+    /// Starts a new window: empties the log and writes its header, without
+    /// an fsync of its own. Nothing acknowledged depends on it: the next
+    /// batch's `sync_data` makes the header durable with the batch, and a
+    /// crash before that leaves either the closed window's log (which
+    /// [`Wal::open`]'s caller discards, the index naming it closed) or an
+    /// empty or cut-off log (a fresh window). Skipping it saves one disk
+    /// flush per window close.
     pub fn reset(&mut self, header: &WalHeader) -> Result<(), String> {
         let path = self.path.clone();
+        let payload = serde_json::to_vec(header).map_err(|e| e.to_string())?;
         self.file
             .set_len(0)
             .and_then(|_| self.file.seek(SeekFrom::Start(0)).map(|_| ()))
-            .map_err(|e| io_err(&path, "emptying the log", e))?;
-        let payload = serde_json::to_vec(header).map_err(|e| e.to_string())?;
-        self.append_frame(&Frame(frame(&payload)))
+            .and_then(|_| self.file.write_all(&frame(&payload)))
+            .map_err(|e| io_err(&path, "starting the log", e))
     }
 
     /// Appends a batch and makes it durable (the daemon encodes frames
