@@ -154,6 +154,7 @@ fn ingest_closes_windows_with_skew_reports_and_metrics() {
         "assay_window_rows{model=\"credit\"} 2000",
         "process_resident_memory_bytes",
         "assay_ingest_latency_seconds_bucket",
+        "assay_window_close_duration_seconds_count{model=\"credit\"} 2",
     ] {
         assert!(metrics.contains(want), "{want} not in:\n{metrics}");
     }

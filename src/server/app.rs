@@ -319,6 +319,9 @@ fn count_batch_findings(m: &Metrics, model: &str, report: &Value) {
 pub fn record_close(state: &AppState, model: &str, closed: &ClosedWindow) {
     let m = &state.metrics;
     m.window_closes.with_label_values(&[model]).inc();
+    m.window_close_duration
+        .with_label_values(&[model])
+        .observe(closed.duration.as_secs_f64());
     if let Some(schema) = &closed.validation.schema {
         m.count_findings(model, "window_schema", &schema.findings);
     }

@@ -19,6 +19,7 @@ pub struct Metrics {
     pub batches_ingested: IntCounterVec,
     pub batches_rejected: IntCounterVec,
     pub ingest_latency: HistogramVec,
+    pub window_close_duration: HistogramVec,
     pub queue_depth: IntGauge,
     pub queue_capacity: IntGauge,
     pub window_rows: IntGaugeVec,
@@ -88,6 +89,20 @@ impl Metrics {
         .expect("valid metric");
         registry
             .register(Box::new(ingest_latency.clone()))
+            .expect("unique metric");
+        let window_close_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "assay_window_close_duration_seconds",
+                "Time to close a window: checks, report, profile and state on disk.",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
+            &["model"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(window_close_duration.clone()))
             .expect("unique metric");
         let queue_depth = IntGauge::new(
             "assay_queue_depth",
@@ -210,6 +225,7 @@ impl Metrics {
                 &["model", "outcome"],
             ),
             ingest_latency,
+            window_close_duration,
             queue_depth,
             queue_capacity,
             window_rows,

@@ -62,6 +62,8 @@ pub struct ClosedWindow {
     pub validation: ValidationReport,
     /// The model's schema (for out-of-domain metrics).
     pub schema: Option<Schema>,
+    /// How long the close took: checks, report and state on disk.
+    pub duration: std::time::Duration,
 }
 
 struct OpenWindow {
@@ -325,6 +327,7 @@ impl ModelRuntime {
         if self.window.rows == 0 {
             return Ok(None);
         }
+        let started = std::time::Instant::now();
         let end_ms = now_ms();
         let mut profile = self.window.acc.finish();
         profile.sources = vec![format!("window {}", self.window.id)];
@@ -462,6 +465,7 @@ impl ModelRuntime {
             drift,
             validation,
             schema: spec.schema.clone(),
+            duration: started.elapsed(),
         }))
     }
 
