@@ -1,4 +1,4 @@
-//! JSON values of one column ([`Cell`]s) and their conversion to Arrow
+//! JSON values of one column ([`JsonCell`]s) and their conversion to Arrow
 //! arrays: type inference, conversion to a known type, and the errors that
 //! name row, column and expected type.
 
@@ -12,13 +12,16 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, TimeUnit};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 use super::{PayloadError, cast_checked, describe, shorten};
 
-/// One JSON value, as far as a column needs it.
+/// One JSON value, as far as a column needs it. Strings borrow from the
+/// body when they hold no escapes (see [`CellSeed`]).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) enum Cell {
+pub(crate) enum JsonCell<'a> {
     #[default]
     Null,
     Bool(bool),
@@ -26,14 +29,29 @@ pub(crate) enum Cell {
     /// An integer above `i64::MAX`.
     BigUint(u64),
     Float(f64),
-    Str(String),
-    List(Vec<Cell>),
+    Str(Cow<'a, str>),
+    List(Vec<JsonCell<'a>>),
     /// A JSON object (content dropped: objects are not column values).
     Object,
 }
 
+/// A cell that owns its strings (KServe tensors, request ids).
+pub(crate) type Cell = JsonCell<'static>;
+
 impl<'de> Deserialize<'de> for Cell {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        CellSeed.deserialize(deserializer).map(JsonCell::into_owned)
+    }
+}
+
+/// Deserializes a [`JsonCell`] borrowing from the input: no allocation per
+/// string of a body (escaped strings excepted).
+pub(crate) struct CellSeed;
+
+impl<'de> DeserializeSeed<'de> for CellSeed {
+    type Value = JsonCell<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(CellVisitor)
     }
 }
@@ -41,63 +59,82 @@ impl<'de> Deserialize<'de> for Cell {
 struct CellVisitor;
 
 impl<'de> Visitor<'de> for CellVisitor {
-    type Value = Cell;
+    type Value = JsonCell<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Cell, E> {
-        Ok(Cell::Bool(v))
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(JsonCell::Bool(v))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Cell, E> {
-        Ok(Cell::Int(v))
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(JsonCell::Int(v))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Cell, E> {
-        Ok(i64::try_from(v).map_or(Cell::BigUint(v), Cell::Int))
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(i64::try_from(v).map_or(JsonCell::BigUint(v), JsonCell::Int))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Cell, E> {
-        Ok(Cell::Float(v))
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(JsonCell::Float(v))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Cell, E> {
-        Ok(Cell::Str(v.to_string()))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(JsonCell::Str(Cow::Borrowed(v)))
     }
-    fn visit_string<E>(self, v: String) -> Result<Cell, E> {
-        Ok(Cell::Str(v))
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(JsonCell::Str(Cow::Owned(v.to_string())))
     }
-    fn visit_unit<E>(self) -> Result<Cell, E> {
-        Ok(Cell::Null)
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(JsonCell::Str(Cow::Owned(v)))
     }
-    fn visit_none<E>(self) -> Result<Cell, E> {
-        Ok(Cell::Null)
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(JsonCell::Null)
     }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Cell, D::Error> {
-        Cell::deserialize(d)
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(JsonCell::Null)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Cell, A::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        CellSeed.deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Cell>()? {
+        while let Some(item) = seq.next_element_seed(CellSeed)? {
             items.push(item);
         }
-        Ok(Cell::List(items))
+        Ok(JsonCell::List(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Cell, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Cell::Object)
+        Ok(JsonCell::Object)
     }
 }
 
-impl Cell {
+impl JsonCell<'_> {
     /// The value as it appears in an error message.
     pub(crate) fn found(&self) -> String {
         match self {
-            Cell::Null => "null".into(),
-            Cell::Bool(b) => b.to_string(),
-            Cell::Int(i) => i.to_string(),
-            Cell::BigUint(u) => u.to_string(),
-            Cell::Float(f) => float_text(*f),
-            Cell::Str(s) => serde_json::to_string(&shorten(s, 40)).unwrap_or_default(),
-            Cell::List(_) => "an array".into(),
-            Cell::Object => "an object".into(),
+            JsonCell::Null => "null".into(),
+            JsonCell::Bool(b) => b.to_string(),
+            JsonCell::Int(i) => i.to_string(),
+            JsonCell::BigUint(u) => u.to_string(),
+            JsonCell::Float(f) => float_text(*f),
+            JsonCell::Str(s) => serde_json::to_string(&shorten(s, 40)).unwrap_or_default(),
+            JsonCell::List(_) => "an array".into(),
+            JsonCell::Object => "an object".into(),
+        }
+    }
+
+    /// The same value owning its strings.
+    pub(crate) fn into_owned(self) -> Cell {
+        match self {
+            JsonCell::Null => JsonCell::Null,
+            JsonCell::Bool(b) => JsonCell::Bool(b),
+            JsonCell::Int(i) => JsonCell::Int(i),
+            JsonCell::BigUint(u) => JsonCell::BigUint(u),
+            JsonCell::Float(f) => JsonCell::Float(f),
+            JsonCell::Str(s) => JsonCell::Str(Cow::Owned(s.into_owned())),
+            JsonCell::List(items) => {
+                JsonCell::List(items.into_iter().map(JsonCell::into_owned).collect())
+            }
+            JsonCell::Object => JsonCell::Object,
         }
     }
 }
@@ -125,14 +162,14 @@ enum Kind {
 }
 
 impl Kind {
-    fn of(cell: &Cell) -> Option<Kind> {
+    fn of(cell: &JsonCell<'_>) -> Option<Kind> {
         match cell {
-            Cell::Null => None,
-            Cell::Bool(_) => Some(Kind::Bool),
-            Cell::Int(_) => Some(Kind::Int),
-            Cell::BigUint(_) | Cell::Float(_) => Some(Kind::Float),
-            Cell::Str(_) => Some(Kind::Str),
-            Cell::List(_) | Cell::Object => Some(Kind::List),
+            JsonCell::Null => None,
+            JsonCell::Bool(_) => Some(Kind::Bool),
+            JsonCell::Int(_) => Some(Kind::Int),
+            JsonCell::BigUint(_) | JsonCell::Float(_) => Some(Kind::Float),
+            JsonCell::Str(_) => Some(Kind::Str),
+            JsonCell::List(_) | JsonCell::Object => Some(Kind::List),
         }
     }
 
@@ -179,16 +216,16 @@ fn object_error(row: usize, column: &str) -> PayloadError {
 /// else Float64, strings → Utf8, booleans → Boolean, arrays of scalars →
 /// List of the same, all-null → Utf8. Mixed kinds are an error at the first
 /// value that disagrees with the earlier ones.
-pub(crate) fn infer_type(cells: &[Cell], column: &str) -> Result<DataType, PayloadError> {
+pub(crate) fn infer_type(cells: &[JsonCell<'_>], column: &str) -> Result<DataType, PayloadError> {
     let mut kind: Option<(Kind, usize)> = None;
     let mut item: Option<(Kind, usize)> = None;
     for (row, cell) in cells.iter().enumerate() {
         let Some(k) = Kind::of(cell) else { continue };
         match cell {
-            Cell::Object => return Err(object_error(row, column)),
-            Cell::List(items) => {
+            JsonCell::Object => return Err(object_error(row, column)),
+            JsonCell::List(items) => {
                 for value in items {
-                    if matches!(value, Cell::List(_) | Cell::Object) {
+                    if matches!(value, JsonCell::List(_) | JsonCell::Object) {
                         return Err(PayloadError {
                             expected: Some("an array of scalars".into()),
                             ..PayloadError::body(format!(
@@ -236,7 +273,7 @@ fn conflict(
     column: &str,
     prev: Kind,
     first: usize,
-    found: &Cell,
+    found: &JsonCell<'_>,
     in_array: bool,
 ) -> PayloadError {
     let expected = if in_array {
@@ -252,7 +289,7 @@ fn conflict(
 /// Builds the array of a column: converted to `target` when given, else
 /// of the inferred type.
 pub(crate) fn build_column(
-    cells: &[Cell],
+    cells: &[JsonCell<'_>],
     column: &str,
     target: Option<&DataType>,
 ) -> Result<ArrayRef, PayloadError> {
@@ -269,12 +306,12 @@ pub(crate) fn build_column(
 /// lists of the first four are built directly; other types are built as
 /// their inferred type and cast (any lost value is an error).
 pub(crate) fn build_as(
-    cells: &[Cell],
+    cells: &[JsonCell<'_>],
     column: &str,
     target: &DataType,
 ) -> Result<ArrayRef, PayloadError> {
-    let bad = |row: usize, cell: &Cell| {
-        if matches!(cell, Cell::Object) {
+    let bad = |row: usize, cell: &JsonCell<'_>| {
+        if matches!(cell, JsonCell::Object) {
             return object_error(row, column);
         }
         PayloadError::mismatch(row, column, describe(target), &cell.found())
@@ -370,18 +407,18 @@ pub(crate) fn build_as(
 }
 
 fn list<B: ArrayBuilder>(
-    cells: &[Cell],
+    cells: &[JsonCell<'_>],
     column: &str,
     target: &DataType,
     field: Arc<Field>,
     values: B,
-    push: impl Fn(&mut B, &Cell) -> Result<(), ()>,
+    push: impl Fn(&mut B, &JsonCell<'_>) -> Result<(), ()>,
 ) -> Result<ArrayRef, PayloadError> {
     let mut builder = ListBuilder::new(values).with_field(field);
     for (row, cell) in cells.iter().enumerate() {
         match cell {
-            Cell::Null => builder.append(false),
-            Cell::List(items) => {
+            JsonCell::Null => builder.append(false),
+            JsonCell::List(items) => {
                 for item in items {
                     push(builder.values(), item).map_err(|_| {
                         PayloadError::mismatch(
@@ -410,52 +447,55 @@ fn list<B: ArrayBuilder>(
 /// Largest magnitude an f64 can have and still fit an i64 exactly-ish.
 const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
 
-pub(crate) fn to_i64(cell: &Cell) -> Result<Option<i64>, ()> {
+pub(crate) fn to_i64(cell: &JsonCell<'_>) -> Result<Option<i64>, ()> {
     match cell {
-        Cell::Null => Ok(None),
-        Cell::Int(i) => Ok(Some(*i)),
-        Cell::Float(f) if f.fract() == 0.0 && *f >= -I64_LIMIT && *f < I64_LIMIT => {
-            Ok(Some(*f as i64))
-        }
+        JsonCell::Null => Ok(None),
+        JsonCell::Int(i) => Ok(Some(*i)),
+        JsonCell::Float(f) => float_to_i64(*f).map(Some).ok_or(()),
         _ => Err(()),
     }
 }
 
-pub(crate) fn to_f64(cell: &Cell) -> Result<Option<f64>, ()> {
+/// An integral float that fits an i64, as one (`3.0` → 3).
+pub(crate) fn float_to_i64(f: f64) -> Option<i64> {
+    (f.fract() == 0.0 && (-I64_LIMIT..I64_LIMIT).contains(&f)).then_some(f as i64)
+}
+
+pub(crate) fn to_f64(cell: &JsonCell<'_>) -> Result<Option<f64>, ()> {
     match cell {
-        Cell::Null => Ok(None),
-        Cell::Int(i) => Ok(Some(*i as f64)),
-        Cell::BigUint(u) => Ok(Some(*u as f64)),
-        Cell::Float(f) => Ok(Some(*f)),
+        JsonCell::Null => Ok(None),
+        JsonCell::Int(i) => Ok(Some(*i as f64)),
+        JsonCell::BigUint(u) => Ok(Some(*u as f64)),
+        JsonCell::Float(f) => Ok(Some(*f)),
         _ => Err(()),
     }
 }
 
-pub(crate) fn to_bool(cell: &Cell) -> Result<Option<bool>, ()> {
+pub(crate) fn to_bool(cell: &JsonCell<'_>) -> Result<Option<bool>, ()> {
     match cell {
-        Cell::Null => Ok(None),
-        Cell::Bool(b) => Ok(Some(*b)),
+        JsonCell::Null => Ok(None),
+        JsonCell::Bool(b) => Ok(Some(*b)),
         _ => Err(()),
     }
 }
 
-pub(crate) fn to_text(cell: &Cell) -> Result<Option<Cow<'_, str>>, ()> {
+pub(crate) fn to_text<'c>(cell: &'c JsonCell<'_>) -> Result<Option<Cow<'c, str>>, ()> {
     match cell {
-        Cell::Null => Ok(None),
-        Cell::Str(s) => Ok(Some(Cow::Borrowed(s))),
-        Cell::Bool(b) => Ok(Some(Cow::Borrowed(if *b { "true" } else { "false" }))),
-        Cell::Int(i) => Ok(Some(Cow::Owned(i.to_string()))),
-        Cell::BigUint(u) => Ok(Some(Cow::Owned(u.to_string()))),
-        Cell::Float(f) => Ok(Some(Cow::Owned(float_text(*f)))),
-        Cell::List(_) | Cell::Object => Err(()),
+        JsonCell::Null => Ok(None),
+        JsonCell::Str(s) => Ok(Some(Cow::Borrowed(s))),
+        JsonCell::Bool(b) => Ok(Some(Cow::Borrowed(if *b { "true" } else { "false" }))),
+        JsonCell::Int(i) => Ok(Some(Cow::Owned(i.to_string()))),
+        JsonCell::BigUint(u) => Ok(Some(Cow::Owned(u.to_string()))),
+        JsonCell::Float(f) => Ok(Some(Cow::Owned(float_text(*f)))),
+        JsonCell::List(_) | JsonCell::Object => Err(()),
     }
 }
 
 /// Microseconds since the epoch: numbers are taken as such, strings are
 /// parsed as RFC 3339 / ISO 8601 (no offset = UTC).
-pub(crate) fn to_micros(cell: &Cell) -> Result<Option<i64>, ()> {
+pub(crate) fn to_micros(cell: &JsonCell<'_>) -> Result<Option<i64>, ()> {
     match cell {
-        Cell::Str(s) => parse_timestamp(s).map(Some).ok_or(()),
+        JsonCell::Str(s) => parse_timestamp(s).map(Some).ok_or(()),
         other => to_i64(other),
     }
 }

@@ -38,8 +38,10 @@
 //! the column stays in the batch.
 
 mod cells;
+mod column;
 mod json;
 mod kserve;
+mod scan;
 mod tabular;
 
 pub use kserve::MAX_COLUMNS_PER_TENSOR;
