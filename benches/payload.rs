@@ -12,53 +12,21 @@
 //! ```
 
 use std::hint::black_box;
-use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Float64Type, Schema};
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Float64Type};
 use assay::sources::payload::decode;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+
+#[path = "common/load.rs"]
+mod load;
+
+use load::{batch, schema};
 
 const ROWS: usize = 1000;
 const FEATURES: usize = 30;
-
-/// The load generator's schema: every third feature a string, the others floats.
-fn schema(features: usize) -> Arc<Schema> {
-    Arc::new(Schema::new(
-        (0..features)
-            .map(|i| {
-                if i % 3 == 2 {
-                    Field::new(format!("c{i}"), DataType::Utf8, true)
-                } else {
-                    Field::new(format!("f{i}"), DataType::Float64, true)
-                }
-            })
-            .collect::<Vec<_>>(),
-    ))
-}
-
-/// The load generator's batch: floats roughly normal, strings `cat_0`..`cat_19`.
-fn batch(schema: &Arc<Schema>, rows: usize, rng: &mut StdRng) -> RecordBatch {
-    let columns: Vec<ArrayRef> = schema
-        .fields()
-        .iter()
-        .map(|f| -> ArrayRef {
-            if f.data_type() == &DataType::Utf8 {
-                Arc::new(StringArray::from_iter_values(
-                    (0..rows).map(|_| format!("cat_{}", rng.random_range(0..20))),
-                ))
-            } else {
-                Arc::new(Float64Array::from_iter_values((0..rows).map(|_| {
-                    let u: f64 = rng.random::<f64>() + rng.random::<f64>() + rng.random::<f64>();
-                    (u - 1.5) * 2.0
-                })))
-            }
-        })
-        .collect();
-    RecordBatch::try_new(schema.clone(), columns).expect("batch")
-}
 
 /// A JSON array of row objects, written as the load generator writes it.
 fn rows_body(batch: &RecordBatch) -> Vec<u8> {

@@ -27,11 +27,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::array::RecordBatch;
+use arrow::datatypes::Schema;
 use clap::Parser;
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+
+#[path = "../benches/common/load.rs"]
+mod load;
+
+use load::{batch, schema};
 
 #[derive(Parser)]
 struct Args {
@@ -59,40 +64,6 @@ struct Args {
     /// Queue depth of the daemon.
     #[arg(long, default_value_t = 64)]
     queue_depth: usize,
-}
-
-fn schema(features: usize) -> Arc<Schema> {
-    Arc::new(Schema::new(
-        (0..features)
-            .map(|i| {
-                if i % 3 == 2 {
-                    Field::new(format!("c{i}"), DataType::Utf8, true)
-                } else {
-                    Field::new(format!("f{i}"), DataType::Float64, true)
-                }
-            })
-            .collect::<Vec<_>>(),
-    ))
-}
-
-fn batch(schema: &Arc<Schema>, rows: usize, rng: &mut StdRng) -> Result<RecordBatch> {
-    let columns: Vec<ArrayRef> = schema
-        .fields()
-        .iter()
-        .map(|f| -> ArrayRef {
-            if f.data_type() == &DataType::Utf8 {
-                Arc::new(StringArray::from_iter_values(
-                    (0..rows).map(|_| format!("cat_{}", rng.random_range(0..20))),
-                ))
-            } else {
-                Arc::new(Float64Array::from_iter_values((0..rows).map(|_| {
-                    let u: f64 = rng.random::<f64>() + rng.random::<f64>() + rng.random::<f64>();
-                    (u - 1.5) * 2.0
-                })))
-            }
-        })
-        .collect();
-    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
 fn body(batch: &RecordBatch, format: &str) -> Result<(Vec<u8>, &'static str)> {
@@ -161,7 +132,7 @@ fn start(args: &Args, dir: &Path, schema: &Arc<Schema>) -> Result<(Daemon, Strin
         None,
     )?;
     for _ in 0..50 {
-        writer.write(&batch(schema, 1000, &mut rng)?)?;
+        writer.write(&batch(schema, 1000, &mut rng))?;
     }
     writer.close()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -215,7 +186,7 @@ fn main() -> Result<()> {
     // the encoder.
     let mut rng = StdRng::seed_from_u64(2);
     let bodies: Vec<(Vec<u8>, &str)> = (0..16)
-        .map(|_| batch(&schema, args.rows, &mut rng).and_then(|b| body(&b, &args.format)))
+        .map(|_| body(&batch(&schema, args.rows, &mut rng), &args.format))
         .collect::<Result<_>>()?;
     let bodies = Arc::new(bodies);
     let stop = Arc::new(AtomicBool::new(false));
