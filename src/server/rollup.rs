@@ -6,15 +6,17 @@
 //! rows. The current rollup of each level is held in memory; it is read back
 //! from its file after a restart in the same period.
 //!
-//! The work (three merges, three profiles written and fsynced) runs on the
-//! model's own rollup thread, off the window close and the model's lock:
-//! ingest does not wait for it. Closing the queue (SIGTERM) lets the thread
-//! finish what is queued; a `kill -9` can lose the last windows' share of
-//! the rollups (their own profiles and reports are already on disk).
+//! The work (three merges per window; three profiles written and fsynced at
+//! most once a second) runs on the model's own rollup thread, off the window
+//! close and the model's lock: ingest does not wait for it. Closing the
+//! queue (SIGTERM) lets the thread finish what is queued and write; a
+//! `kill -9` can lose the last second's windows' share of the rollups (their
+//! own profiles and reports are already on disk).
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::state::write_atomic;
 use crate::profile::io as profile_io;
@@ -51,11 +53,17 @@ const LEVELS: [Level; 3] = [
 struct Current {
     name: String,
     acc: TableAccumulator,
+    /// Merged into since its file was last written.
+    dirty: bool,
 }
 
 /// Windows waiting for the rollup thread; when full, a window close waits
 /// (bounded memory rather than a growing queue).
 const QUEUE: usize = 16;
+
+/// The rollup thread writes its files at most this often (and when it
+/// stops); merges happen as windows arrive.
+const WRITE_EVERY: Duration = Duration::from_secs(1);
 
 /// The handle of a model's rollup thread.
 pub struct RollupWorker {
@@ -71,9 +79,40 @@ impl RollupWorker {
         let thread = std::thread::Builder::new()
             .name(format!("rollup-{model}"))
             .spawn(move || {
-                for (window, end_ms) in windows {
-                    if let Err(e) = rollups.add(&window, end_ms) {
-                        tracing::warn!(model = %model, "rollup not written: {e}");
+                // Windows are merged as they come; the files are written
+                // once no window arrived for WRITE_EVERY, or the queue
+                // closed. When windows close back to back (small row
+                // windows, the bench), three rollup files per close were a
+                // core's worth of work competing with ingest and closes.
+                let mut written = Instant::now();
+                let mut pending = false;
+                loop {
+                    let wait = WRITE_EVERY.saturating_sub(written.elapsed());
+                    let next = if pending {
+                        windows.recv_timeout(wait)
+                    } else {
+                        windows.recv().map_err(|_| RecvTimeoutError::Disconnected)
+                    };
+                    let closed = match next {
+                        Ok((window, end_ms)) => {
+                            if let Err(e) = rollups.merge(&window, end_ms) {
+                                tracing::warn!(model = %model, "rollup not merged: {e}");
+                            }
+                            pending = true;
+                            false
+                        }
+                        Err(RecvTimeoutError::Timeout) => false,
+                        Err(RecvTimeoutError::Disconnected) => true,
+                    };
+                    if pending && (closed || written.elapsed() >= WRITE_EVERY) {
+                        if let Err(e) = rollups.flush() {
+                            tracing::warn!(model = %model, "rollup not written: {e}");
+                        }
+                        written = Instant::now();
+                        pending = false;
+                    }
+                    if closed {
+                        break;
                     }
                 }
             })
@@ -111,6 +150,10 @@ impl Drop for RollupWorker {
     }
 }
 
+fn rollup_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.profile.json"))
+}
+
 /// The rollups of one model.
 pub struct Rollups {
     dir: PathBuf,
@@ -126,12 +169,21 @@ impl Rollups {
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.profile.json"))
+        rollup_path(&self.dir, name)
     }
 
     /// Merges a closed window (ending at `end_ms`) into its minute, hour and
     /// day and writes the three files atomically.
+    #[cfg(test)]
     pub fn add(&mut self, window: &TableAccumulator, end_ms: i64) -> Result<(), String> {
+        self.merge(window, end_ms)?;
+        self.flush()
+    }
+
+    /// Merges a closed window into its minute, hour and day; a period that
+    /// ends is written before the next one replaces it, the current ones
+    /// wait for [`Rollups::flush`].
+    pub fn merge(&mut self, window: &TableAccumulator, end_ms: i64) -> Result<(), String> {
         let Some(t) = chrono::DateTime::from_timestamp_millis(end_ms) else {
             return Ok(());
         };
@@ -139,23 +191,41 @@ impl Rollups {
             let name = format!("{}-{}", level.prefix, t.format(level.format));
             let same_period = self.current[slot].as_ref().is_some_and(|c| c.name == name);
             if !same_period {
+                self.write(slot)?;
                 let acc = self.resume(&name, window)?;
                 self.current[slot] = Some(Current {
-                    name: name.clone(),
+                    name,
                     acc,
+                    dirty: true,
                 });
                 if let Some(keep) = level.keep {
                     self.prune(level, &(t - keep).format(level.format).to_string());
                 }
             } else if let Some(current) = &mut self.current[slot] {
                 current.acc.merge(window).map_err(|e| e.to_string())?;
-            }
-            if let Some(current) = &self.current[slot] {
-                let mut profile = current.acc.finish();
-                profile.sources = vec![name.clone()];
-                write_atomic(&self.path(&name), profile_io::to_json(&profile).as_bytes())?;
+                current.dirty = true;
             }
         }
+        Ok(())
+    }
+
+    /// Writes every level merged into since its last write.
+    pub fn flush(&mut self) -> Result<(), String> {
+        (0..LEVELS.len()).try_for_each(|slot| self.write(slot))
+    }
+
+    fn write(&mut self, slot: usize) -> Result<(), String> {
+        let dir = &self.dir;
+        let Some(current) = self.current[slot].as_mut().filter(|c| c.dirty) else {
+            return Ok(());
+        };
+        let mut profile = current.acc.finish();
+        profile.sources = vec![current.name.clone()];
+        write_atomic(
+            &rollup_path(dir, &current.name),
+            profile_io::to_json(&profile).as_bytes(),
+        )?;
+        current.dirty = false;
         Ok(())
     }
 
@@ -258,6 +328,22 @@ mod tests {
         }
         worker.finish();
         assert_eq!(rows(dir.path(), "day-20261201"), 40);
+    }
+
+    #[test]
+    fn the_worker_writes_what_it_merged_without_being_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = 1_796_130_310_000_i64;
+        let worker = RollupWorker::start("m", dir.path());
+        worker.add(window(&[1.0, 2.0]), t);
+        worker.add(window(&[3.0]), t);
+        let day = dir.path().join("rollups/day-20261201.profile.json");
+        let deadline = Instant::now() + WRITE_EVERY * 10;
+        while profile_io::load(&day).ok().map(|p| p.rows) != Some(3) {
+            assert!(Instant::now() < deadline, "no rollup written while running");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(worker);
     }
 
     #[test]
