@@ -5,6 +5,8 @@
 //! update to combine batches and partitions, so merging is numerically
 //! stable and order-independent up to floating-point rounding.
 
+use std::sync::{Arc, OnceLock};
+
 use serde::{Deserialize, Serialize};
 
 use super::sketch::Kll;
@@ -31,6 +33,54 @@ pub struct NumericState {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub kll: Kll,
+    /// The sketch's retained items as sketch-mode drift reads them, worked
+    /// out once per state and never saved: the daemon compares its baseline
+    /// with every window and each window twice (skew, then drift as the
+    /// previous window), and sorting the items was most of a comparison.
+    #[serde(skip)]
+    pub sorted_items: SortedItemsCache,
+}
+
+/// A KLL sketch's retained items sorted, equal values merged, each with the
+/// stream weight it stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortedItems {
+    pub values: Vec<f64>,
+    pub weights: Vec<f64>,
+    /// Sum of the weights (the sketch's n).
+    pub total: u64,
+}
+
+/// [`SortedItems`] computed on first use. Derived from the sketch beside
+/// it, so it takes no part in equality, and every `&mut` method of
+/// [`NumericState`] clears it.
+#[derive(Clone, Default)]
+pub struct SortedItemsCache(OnceLock<Arc<SortedItems>>);
+
+impl SortedItemsCache {
+    pub fn get_or_init(&self, compute: impl FnOnce() -> SortedItems) -> Arc<SortedItems> {
+        self.0.get_or_init(|| Arc::new(compute())).clone()
+    }
+
+    fn clear(&mut self) {
+        self.0 = OnceLock::new();
+    }
+}
+
+impl PartialEq for SortedItemsCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for SortedItemsCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "SortedItemsCache(filled)"
+        } else {
+            "SortedItemsCache(empty)"
+        })
+    }
 }
 
 /// Statistics of one batch before they are folded into the running state.
@@ -48,6 +98,7 @@ impl NumericState {
     /// but kept out of moments and quantiles; the quantile sketch is only
     /// fed when `quantiles` is set (see [`super::column::Detail`]).
     pub fn update_values(&mut self, values: impl Iterator<Item = f64> + Clone, quantiles: bool) {
+        self.sorted_items.clear();
         let mut n = 0u64;
         let mut sum = 0.0f64;
         let mut min = f64::INFINITY;
@@ -136,6 +187,7 @@ impl NumericState {
     }
 
     pub fn merge(&mut self, other: &NumericState) {
+        self.sorted_items.clear();
         self.nan += other.nan;
         self.pos_inf += other.pos_inf;
         self.neg_inf += other.neg_inf;
@@ -204,5 +256,45 @@ mod float_text {
                 ))),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(state: &NumericState, computed: &mut u32) -> Arc<SortedItems> {
+        state.sorted_items.get_or_init(|| {
+            *computed += 1;
+            SortedItems {
+                values: vec![state.finite as f64],
+                weights: vec![1.0],
+                total: state.finite,
+            }
+        })
+    }
+
+    #[test]
+    fn sorted_items_are_computed_once_and_cleared_by_every_change() {
+        let mut computed = 0;
+        let mut state = NumericState::default();
+        state.update_values([1.0, 2.0].into_iter(), true);
+        assert_eq!(items(&state, &mut computed).total, 2);
+        assert_eq!(items(&state, &mut computed).total, 2);
+        assert_eq!(computed, 1, "computed once");
+        // A clone shares what was computed; equality ignores it.
+        let copy = state.clone();
+        assert_eq!(items(&copy, &mut computed).total, 2);
+        assert_eq!(computed, 1);
+        let mut fresh = NumericState::default();
+        fresh.update_values([1.0, 2.0].into_iter(), true);
+        assert_eq!(fresh, state);
+        state.update_values([3.0].into_iter(), true);
+        assert_eq!(items(&state, &mut computed).total, 3, "update clears");
+        let mut other = NumericState::default();
+        other.update_values([4.0].into_iter(), true);
+        state.merge(&other);
+        assert_eq!(items(&state, &mut computed).total, 4, "merge clears");
+        assert_eq!(computed, 3);
     }
 }

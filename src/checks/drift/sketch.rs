@@ -12,7 +12,7 @@ use super::numeric::{
     ks, ks_result, numeric_binned, reference_bins, wasserstein, welch,
 };
 use super::{DriftError, Method, MethodResult, Side};
-use crate::profile::numeric::NumericState;
+use crate::profile::numeric::{NumericState, SortedItems};
 
 /// Above this pooled size the Anderson–Darling sums `h` and `g` come from
 /// their asymptotic expansions instead of an O(N) loop.
@@ -46,6 +46,9 @@ struct Pseudo {
     exact: bool,
     /// The sketch's normalised rank error (0 when exact).
     rank_error: f64,
+    /// Running sums of `weights` (in their order, so bit for bit the sums a
+    /// walk would make): positions are found by binary search.
+    cumulative: Vec<f64>,
 }
 
 /// Retained items with weights, sorted, equal values merged.
@@ -103,11 +106,23 @@ impl Pseudo {
         if state.finite == 0 || sketch.n() == 0 {
             return Err(DriftError::EmptySample { method, side });
         }
-        let (values, weights, total) = match state.kll.weighted_items() {
-            Some(items) => merge_items(items),
-            None => walk_sorted_view(sketch),
-        };
-        Self::finish(values, weights, total, sketch)
+        let items = state.sorted_items.get_or_init(|| {
+            let (values, weights, total) = match state.kll.weighted_items() {
+                Some(items) => merge_items(items),
+                None => walk_sorted_view(sketch),
+            };
+            SortedItems {
+                values,
+                weights,
+                total,
+            }
+        });
+        Self::finish(
+            items.values.clone(),
+            items.weights.clone(),
+            items.total,
+            sketch,
+        )
     }
 
     fn finish(
@@ -116,9 +131,17 @@ impl Pseudo {
         total: u64,
         sketch: &datasketches::kll::KllSketch<datasketches::kll::KllFloat<f64>>,
     ) -> Result<Self, DriftError> {
+        let cumulative = weights
+            .iter()
+            .scan(0.0, |cum, w| {
+                *cum += w;
+                Some(*cum)
+            })
+            .collect();
         if !sketch.is_estimation_mode() {
             let tied = weights.iter().map(|w| *w > 1.0).collect();
             return Ok(Self {
+                cumulative,
                 values,
                 weights,
                 tied,
@@ -134,6 +157,7 @@ impl Pseudo {
             .map(|w| *w > 1.0 && !(*w as u64).is_power_of_two())
             .collect();
         Ok(Self {
+            cumulative,
             values,
             weights,
             tied,
@@ -171,14 +195,8 @@ impl Pseudo {
 
     /// The value at 0-based position `index` of the expanded sorted sample.
     fn value_at(&self, index: f64) -> f64 {
-        let mut cum = 0.0;
-        for (&v, &w) in self.values.iter().zip(&self.weights) {
-            cum += w;
-            if cum > index {
-                return v;
-            }
-        }
-        self.values[self.values.len() - 1]
+        let at = self.cumulative.partition_point(|&cum| cum <= index);
+        self.values[at.min(self.values.len() - 1)]
     }
 }
 
