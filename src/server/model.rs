@@ -52,6 +52,15 @@ pub struct BatchOutcome {
     pub closed: Option<ClosedWindow>,
 }
 
+/// What a window close's checks found, before anything is written.
+struct WindowChecks {
+    skew: Option<compare::ComparisonReport>,
+    drift: Option<compare::ComparisonReport>,
+    validation: ValidationReport,
+    info: WindowInfo,
+    report: serde_json::Value,
+}
+
 /// A window that just closed.
 #[derive(Debug, Clone)]
 pub struct ClosedWindow {
@@ -332,101 +341,39 @@ impl ModelRuntime {
         let mut profile = self.window.acc.finish();
         profile.sources = vec![format!("window {}", self.window.id)];
         let spec = self.spec.clone();
-        let checks = &spec.config.checks.per_window;
-        let run = |comparison: Comparison, reference: &Profile| {
-            let options = CompareOptions::new(comparison);
-            compare::plan(reference, &profile, spec.schema.as_ref(), &options)
-                .and_then(|plan| {
-                    compare::compare(
-                        &plan,
-                        Side {
-                            label: "reference",
-                            profile: reference,
-                            exact: None,
-                        },
-                        Side {
-                            label: &self.window.id,
-                            profile: &profile,
-                            exact: None,
-                        },
-                    )
-                })
-                .ok()
-        };
-        let skew = checks
-            .contains(&Check::Skew)
-            .then(|| run(Comparison::Skew, &spec.baseline))
-            .flatten();
-        let drift = match (&self.previous, checks.contains(&Check::Drift)) {
-            (Some(previous), true) => run(Comparison::Drift, previous),
-            _ => None,
-        };
-        let mut validation = ValidationReport::default();
-        if checks.contains(&Check::Schema)
-            && let Some(schema) = &spec.schema
-        {
-            validation.schema = Some(SchemaOutcome {
-                file: "schema".into(),
-                environment: spec.environment.clone(),
-                rows: profile.rows,
-                findings: schema_anomalies(&profile, schema, spec.environment.as_deref()),
-            });
-        }
-        if checks.contains(&Check::Expectations)
-            && let Some(suite) = &spec.window_suite
-        {
-            validation.suite = Some(expectations::evaluate_profile(suite, &profile));
-        }
-        let id = self.window.id.clone();
-        let alerts = !validation.success()
-            || skew.as_ref().is_some_and(|r| r.drifted())
-            || drift.as_ref().is_some_and(|r| r.drifted());
-        let info = WindowInfo {
-            id: id.clone(),
-            model: self.name.clone(),
-            start: rfc3339(self.window.start_ms),
-            end: Some(rfc3339(end_ms)),
-            rows: self.window.rows,
-            batches: self.window.batches,
-            state: WindowState::Closed,
-            report: Some(format!("{id}.json")),
-            alerts,
-        };
-        let report = json!({
-            "id": id,
-            "model": self.name,
-            "start": info.start,
-            "end": info.end,
-            "rows": info.rows,
-            "batches": info.batches,
-            "alerts": alerts,
-            "validation": validation.to_json(),
-            "skew": skew.as_ref().map(comparison_json),
-            "drift": drift.as_ref().map(comparison_json),
-        });
         let state = |e: String| ServerError::State(e);
-        // The profile and the report are independent files: written on two
-        // threads, their disk flushes overlap instead of queueing (the flushes
-        // are most of a close's time on a real disk). The profile is compact
-        // JSON: it is several times larger than the report, and read by tools.
+        // The profile file is written while the checks run: its flush to
+        // disk is waiting, not work, and overlaps the comparisons. The
+        // report, which needs the checks, follows on this thread. The
+        // profile is compact JSON: several times larger than the report,
+        // and read by tools.
+        let id = self.window.id.clone();
         let profile_path = self.dir.join("windows").join(format!("{id}.profile.json"));
         let report_path = self.dir.join("reports").join(format!("{id}.json"));
-        let (profile_written, report_written) = std::thread::scope(|scope| {
+        let (profile_written, report_written, checked) = std::thread::scope(|scope| {
             let profile_writer = scope.spawn(|| {
                 let bytes = serde_json::to_vec(&profile).map_err(|e| e.to_string())?;
                 write_atomic(&profile_path, &bytes)
             });
+            let checked = self.window_checks(&spec, &profile, end_ms);
             let report_written = write_atomic(
                 &report_path,
-                serde_json::to_string_pretty(&report)
+                serde_json::to_string_pretty(&checked.report)
                     .unwrap_or_default()
                     .as_bytes(),
             );
             let profile_written = profile_writer
                 .join()
                 .unwrap_or_else(|_| Err("the profile writer panicked".to_string()));
-            (profile_written, report_written)
+            (profile_written, report_written, checked)
         });
+        let WindowChecks {
+            skew,
+            drift,
+            validation,
+            info,
+            ..
+        } = checked;
         profile_written.map_err(state)?;
         report_written.map_err(state)?;
         self.index.push_closed(info.clone());
@@ -467,6 +414,90 @@ impl ModelRuntime {
             schema: spec.schema.clone(),
             duration: started.elapsed(),
         }))
+    }
+
+    /// The window's checks (skew, drift, schema, window suite), its entry
+    /// in the index and its report.
+    fn window_checks(&self, spec: &ModelSpec, profile: &Profile, end_ms: i64) -> WindowChecks {
+        let checks = &spec.config.checks.per_window;
+        let run = |comparison: Comparison, reference: &Profile| {
+            let options = CompareOptions::new(comparison);
+            compare::plan(reference, profile, spec.schema.as_ref(), &options)
+                .and_then(|plan| {
+                    compare::compare(
+                        &plan,
+                        Side {
+                            label: "reference",
+                            profile: reference,
+                            exact: None,
+                        },
+                        Side {
+                            label: &self.window.id,
+                            profile,
+                            exact: None,
+                        },
+                    )
+                })
+                .ok()
+        };
+        let skew = checks
+            .contains(&Check::Skew)
+            .then(|| run(Comparison::Skew, &spec.baseline))
+            .flatten();
+        let drift = match (&self.previous, checks.contains(&Check::Drift)) {
+            (Some(previous), true) => run(Comparison::Drift, previous),
+            _ => None,
+        };
+        let mut validation = ValidationReport::default();
+        if checks.contains(&Check::Schema)
+            && let Some(schema) = &spec.schema
+        {
+            validation.schema = Some(SchemaOutcome {
+                file: "schema".into(),
+                environment: spec.environment.clone(),
+                rows: profile.rows,
+                findings: schema_anomalies(profile, schema, spec.environment.as_deref()),
+            });
+        }
+        if checks.contains(&Check::Expectations)
+            && let Some(suite) = &spec.window_suite
+        {
+            validation.suite = Some(expectations::evaluate_profile(suite, profile));
+        }
+        let id = &self.window.id;
+        let alerts = !validation.success()
+            || skew.as_ref().is_some_and(|r| r.drifted())
+            || drift.as_ref().is_some_and(|r| r.drifted());
+        let info = WindowInfo {
+            id: id.clone(),
+            model: self.name.clone(),
+            start: rfc3339(self.window.start_ms),
+            end: Some(rfc3339(end_ms)),
+            rows: self.window.rows,
+            batches: self.window.batches,
+            state: WindowState::Closed,
+            report: Some(format!("{id}.json")),
+            alerts,
+        };
+        let report = json!({
+            "id": id,
+            "model": self.name,
+            "start": info.start,
+            "end": info.end,
+            "rows": info.rows,
+            "batches": info.batches,
+            "alerts": alerts,
+            "validation": validation.to_json(),
+            "skew": skew.as_ref().map(comparison_json),
+            "drift": drift.as_ref().map(comparison_json),
+        });
+        WindowChecks {
+            skew,
+            drift,
+            validation,
+            info,
+            report,
+        }
     }
 
     /// Lets the rollup thread finish what is queued (at shutdown).
