@@ -53,13 +53,6 @@ fn fresh_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn sync_dir(path: &Path) -> std::io::Result<()> {
-    match path.parent() {
-        Some(dir) => File::open(dir).and_then(|d| d.sync_all()),
-        None => Ok(()),
-    }
-}
-
 const FRAME_HEAD: usize = 8;
 
 fn frame(payload: &[u8]) -> Vec<u8> {
@@ -256,7 +249,8 @@ impl Wal {
             // The first batch after a reset also makes the rename durable:
             // without it a crash could bring back the closed window's log
             // and lose this acknowledged batch.
-            sync_dir(&path).map_err(|e| io_err(&path, "syncing the log's directory", e))?;
+            crate::sinks::sync_parent_dir(&path)
+                .map_err(|e| io_err(&path, "syncing the log's directory", e))?;
             self.rename_pending = false;
         }
         Ok(())

@@ -22,14 +22,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && let Ok(d) = std::fs::File::open(dir)
-    {
-        // Makes the rename itself durable; not supported on every platform,
-        // hence ignored.
-        let _ = d.sync_all();
-    }
+    // Makes the rename itself durable; not supported on every platform,
+    // hence ignored.
+    let _ = sync_parent_dir(path);
     Ok(())
+}
+
+/// Fsyncs the directory holding `path`, which makes a rename or a new
+/// name in it durable.
+pub fn sync_parent_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

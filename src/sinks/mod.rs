@@ -3,4 +3,4 @@
 
 mod atomic;
 
-pub use atomic::write_atomic;
+pub use atomic::{sync_parent_dir, write_atomic};
