@@ -5,7 +5,7 @@ mod findings;
 pub mod junit;
 mod tables;
 
-pub use comparison::{comparison_json, comparison_table};
+pub use comparison::{ComparisonJson, comparison_json, comparison_table};
 pub use findings::{
     SchemaReport, SchemaRun, SchemaSummary, findings_junit, findings_table, schema_report,
 };

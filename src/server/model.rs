@@ -10,7 +10,8 @@ use arrow::array::{ArrayRef, new_null_array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::config::{Check, ModelConfig};
 use super::rollup::RollupWorker;
@@ -22,7 +23,7 @@ use crate::expectations::{self, Kind, Suite};
 use crate::pipeline::{ProfileRequest, profile_inputs};
 use crate::profile::table::{ProfileOptions, TableAccumulator};
 use crate::profile::{LogicalType, Profile, io as profile_io};
-use crate::report::comparison_json;
+use crate::report::{ComparisonJson, comparison_json};
 use crate::schema::Schema;
 use crate::validation::{SchemaOutcome, ValidationReport};
 
@@ -58,7 +59,39 @@ struct WindowChecks {
     drift: Option<compare::ComparisonReport>,
     validation: ValidationReport,
     info: WindowInfo,
-    report: serde_json::Value,
+}
+
+/// A closed window's report file (`reports/ID.json`, `GET /v1/reports/ID`).
+#[derive(Serialize)]
+struct WindowReport<'a> {
+    id: &'a str,
+    model: &'a str,
+    start: &'a str,
+    end: Option<&'a str>,
+    rows: u64,
+    batches: u64,
+    alerts: bool,
+    validation: Value,
+    skew: Option<ComparisonJson<'a>>,
+    drift: Option<ComparisonJson<'a>>,
+}
+
+impl WindowChecks {
+    fn report(&self) -> WindowReport<'_> {
+        let info = &self.info;
+        WindowReport {
+            id: &info.id,
+            model: &info.model,
+            start: &info.start,
+            end: info.end.as_deref(),
+            rows: info.rows,
+            batches: info.batches,
+            alerts: info.alerts,
+            validation: self.validation.to_json(),
+            skew: self.skew.as_ref().map(comparison_json),
+            drift: self.drift.as_ref().map(comparison_json),
+        }
+    }
 }
 
 /// A window that just closed.
@@ -358,7 +391,7 @@ impl ModelRuntime {
             let checked = self.window_checks(&spec, &profile, end_ms);
             let report_written = write_atomic(
                 &report_path,
-                serde_json::to_string_pretty(&checked.report)
+                serde_json::to_string_pretty(&checked.report())
                     .unwrap_or_default()
                     .as_bytes(),
             );
@@ -372,7 +405,6 @@ impl ModelRuntime {
             drift,
             validation,
             info,
-            ..
         } = checked;
         profile_written.map_err(state)?;
         report_written.map_err(state)?;
@@ -479,24 +511,11 @@ impl ModelRuntime {
             report: Some(format!("{id}.json")),
             alerts,
         };
-        let report = json!({
-            "id": id,
-            "model": self.name,
-            "start": info.start,
-            "end": info.end,
-            "rows": info.rows,
-            "batches": info.batches,
-            "alerts": alerts,
-            "validation": validation.to_json(),
-            "skew": skew.as_ref().map(comparison_json),
-            "drift": drift.as_ref().map(comparison_json),
-        });
         WindowChecks {
             skew,
             drift,
             validation,
             info,
-            report,
         }
     }
 
