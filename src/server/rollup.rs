@@ -80,8 +80,8 @@ impl RollupWorker {
             .name(format!("rollup-{model}"))
             .spawn(move || {
                 // Windows are merged as they come; the files are written
-                // once no window arrived for WRITE_EVERY, or the queue
-                // closed. When windows close back to back (small row
+                // WRITE_EVERY after the last write (at most that often),
+                // and when the queue closes. When windows close back to back (small row
                 // windows, the bench), three rollup files per close were a
                 // core's worth of work competing with ingest and closes.
                 let mut written = Instant::now();
