@@ -14,6 +14,7 @@
 mod app;
 pub mod config;
 mod demo;
+mod durable;
 mod memory;
 mod metrics;
 pub mod model;
@@ -147,7 +148,7 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
         if let Some(models) = state.models.get() {
             for runtime in models.values() {
                 if let Ok(mut runtime) = runtime.lock() {
-                    runtime.finish_rollups();
+                    runtime.finish_background();
                 }
             }
         }

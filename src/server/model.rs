@@ -10,22 +10,22 @@ use arrow::array::{ArrayRef, new_null_array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
-use serde::Serialize;
 use serde_json::Value;
 
 use super::config::{Check, ModelConfig};
+use super::durable::StateWriter;
 use super::rollup::RollupWorker;
-use super::state::{Totals, WindowIndex, WindowInfo, WindowState, write_atomic};
+use super::state::{Totals, WindowIndex, WindowInfo, WindowState, window_seq};
 use super::wal::{Frame, Wal, WalHeader};
-use crate::checks::compare::{self, CompareOptions, Comparison, Side};
-use crate::checks::schema_anomalies;
+use crate::checks::{compare, schema_anomalies};
 use crate::expectations::{self, Kind, Suite};
 use crate::pipeline::{ProfileRequest, profile_inputs};
 use crate::profile::table::{ProfileOptions, TableAccumulator};
 use crate::profile::{LogicalType, Profile, io as profile_io};
-use crate::report::{ComparisonJson, comparison_json};
 use crate::schema::Schema;
 use crate::validation::{SchemaOutcome, ValidationReport};
+
+mod close;
 
 /// What the daemon can fail at, with a message that names the file or
 /// request.
@@ -53,58 +53,18 @@ pub struct BatchOutcome {
     pub closed: Option<ClosedWindow>,
 }
 
-/// What a window close's checks found, before anything is written.
-struct WindowChecks {
-    skew: Option<compare::ComparisonReport>,
-    drift: Option<compare::ComparisonReport>,
-    validation: ValidationReport,
-    info: WindowInfo,
-}
-
-/// A closed window's report file (`reports/ID.json`, `GET /v1/reports/ID`).
-#[derive(Serialize)]
-struct WindowReport<'a> {
-    id: &'a str,
-    model: &'a str,
-    start: &'a str,
-    end: Option<&'a str>,
-    rows: u64,
-    batches: u64,
-    alerts: bool,
-    validation: Value,
-    skew: Option<ComparisonJson<'a>>,
-    drift: Option<ComparisonJson<'a>>,
-}
-
-impl WindowChecks {
-    fn report(&self) -> WindowReport<'_> {
-        let info = &self.info;
-        WindowReport {
-            id: &info.id,
-            model: &info.model,
-            start: &info.start,
-            end: info.end.as_deref(),
-            rows: info.rows,
-            batches: info.batches,
-            alerts: info.alerts,
-            validation: self.validation.to_json(),
-            skew: self.skew.as_ref().map(comparison_json),
-            drift: self.drift.as_ref().map(comparison_json),
-        }
-    }
-}
-
 /// A window that just closed.
 #[derive(Debug, Clone)]
 pub struct ClosedWindow {
     pub info: WindowInfo,
-    pub profile: Profile,
+    pub profile: Arc<Profile>,
     pub skew: Option<compare::ComparisonReport>,
     pub drift: Option<compare::ComparisonReport>,
     pub validation: ValidationReport,
     /// The model's schema (for out-of-domain metrics).
     pub schema: Option<Schema>,
-    /// How long the close took: checks, report and state on disk.
+    /// How long the close took: checks and report (the state writer writes
+    /// the profile and the index and syncs them afterwards).
     pub duration: std::time::Duration,
 }
 
@@ -138,11 +98,14 @@ pub struct ModelRuntime {
     pub name: String,
     spec: Arc<ModelSpec>,
     window: OpenWindow,
-    previous: Option<Profile>,
+    /// The last closed window's profile: the reference for drift.
+    previous: Option<Arc<Profile>>,
     wal: Wal,
     dir: PathBuf,
     index: WindowIndex,
     rollups: RollupWorker,
+    /// Syncs closed windows' files off the close (`server::durable`).
+    writer: StateWriter,
     /// Problems found while recovering state (reported at start).
     pub notes: Vec<String>,
 }
@@ -246,30 +209,60 @@ impl ModelRuntime {
         let template =
             TableAccumulator::new(&expected, &options).map_err(|e| fail(e.to_string()))?;
 
+        let spec = Arc::new(ModelSpec {
+            name: config.name.clone(),
+            config: config.clone(),
+            baseline,
+            schema,
+            environment,
+            row_suite: suite.as_ref().and_then(|s| part(s, true)),
+            window_suite: suite.as_ref().and_then(|s| part(s, false)),
+            expected,
+            template,
+        });
+
         let dir = state_dir.join("models").join(&config.name);
         std::fs::create_dir_all(&dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
-        let (mut index, note) = WindowIndex::load(&dir.join("windows.json"));
+        let (mut index, note) = WindowIndex::load(&close::index_path(&dir));
         let mut notes: Vec<String> = note.into_iter().collect();
-        let previous = index.closed.last().and_then(|w| {
-            profile_io::load(&dir.join("windows").join(format!("{}.profile.json", w.id))).ok()
-        });
-        let (mut wal, recovered) = Wal::open(&dir.join("open.wal")).map_err(fail)?;
+        // Closes a crash interrupted, oldest first: each log is removed
+        // once its window's files are durable.
+        for log in close::closing_logs(&dir) {
+            let (recovered, _) = Wal::read(&log).map_err(&fail)?;
+            notes.extend(recovered.notes);
+            if let Some(header) = recovered.header {
+                notes.push(
+                    close::settle(&spec, &dir, &mut index, &header, &recovered.batches)
+                        .map_err(&fail)?,
+                );
+            }
+            // A damaged log was moved aside by `read`.
+            if log.exists() {
+                std::fs::remove_file(&log)
+                    .map_err(|e| fail(format!("{}: removing: {e}", log.display())))?;
+            }
+        }
+        let (mut wal, recovered) = Wal::open(&dir.join("open.wal")).map_err(&fail)?;
         notes.extend(recovered.notes);
         let mut window = None;
         if let Some(header) = recovered.header {
             if index.is_closed(&header.window) {
-                // Killed after the window's report was written but before
-                // the log was reset: its rows are already counted.
-                notes.push(format!(
-                    "window {} was already closed; its log is discarded",
-                    header.window
-                ));
+                // Killed after the index named the window closed but before
+                // its log was moved aside: its rows are already counted.
+                notes.push(
+                    close::settle(&spec, &dir, &mut index, &header, &recovered.batches)
+                        .map_err(&fail)?,
+                );
             } else {
-                let mut acc = template.clone();
+                let mut acc = spec.template.clone();
                 let mut rows = 0;
                 for batch in &recovered.batches {
                     acc.update(batch).map_err(|e| fail(e.to_string()))?;
                     rows += batch.num_rows() as u64;
+                }
+                // The index may lag behind the log after a power cut.
+                if let Some(seq) = window_seq(&header.window) {
+                    index.next_seq = index.next_seq.max(seq);
                 }
                 window = Some(OpenWindow {
                     id: header.window,
@@ -283,34 +276,25 @@ impl ModelRuntime {
         let window = match window {
             Some(w) => w,
             None => {
-                let w = new_window(&config.name, &mut index, &template);
-                wal.reset(&WalHeader {
-                    model: config.name.clone(),
-                    window: w.id.clone(),
-                    start_ms: w.start_ms,
-                })
-                .map_err(fail)?;
-                index.save(&dir.join("windows.json")).map_err(fail)?;
+                let w = new_window(&config.name, &mut index, &spec.template);
+                wal.reset(&window_header(&config.name, &w)).map_err(&fail)?;
+                index.save(&close::index_path(&dir)).map_err(&fail)?;
                 w
             }
         };
+        let previous = index
+            .closed
+            .last()
+            .and_then(|w| profile_io::load(&close::profile_path(&dir, &w.id)).ok())
+            .map(Arc::new);
         Ok(Self {
             name: config.name.clone(),
-            spec: Arc::new(ModelSpec {
-                name: config.name.clone(),
-                config: config.clone(),
-                baseline,
-                schema,
-                environment,
-                row_suite: suite.as_ref().and_then(|s| part(s, true)),
-                window_suite: suite.as_ref().and_then(|s| part(s, false)),
-                expected,
-                template,
-            }),
+            spec,
             window,
             previous,
             wal,
             rollups: RollupWorker::start(&config.name, &dir),
+            writer: StateWriter::start(&config.name),
             dir,
             index,
             notes,
@@ -363,164 +347,10 @@ impl ModelRuntime {
                 .is_some_and(|s| now_ms - self.window.start_ms >= s as i64 * 1000)
     }
 
-    /// Closes the open window (if it has rows): checks, report, profile and
-    /// rollups written atomically, then a fresh window and log.
-    pub fn close_window(&mut self) -> Result<Option<ClosedWindow>, ServerError> {
-        if self.window.rows == 0 {
-            return Ok(None);
-        }
-        let started = std::time::Instant::now();
-        let end_ms = now_ms();
-        let mut profile = self.window.acc.finish();
-        profile.sources = vec![format!("window {}", self.window.id)];
-        let spec = self.spec.clone();
-        let state = |e: String| ServerError::State(e);
-        // The profile file is written while the checks run: its flush to
-        // disk is waiting, not work, and overlaps the comparisons. The
-        // report, which needs the checks, follows on this thread. The
-        // profile is compact JSON: several times larger than the report,
-        // and read by tools.
-        let id = self.window.id.clone();
-        let profile_path = self.dir.join("windows").join(format!("{id}.profile.json"));
-        let report_path = self.dir.join("reports").join(format!("{id}.json"));
-        let (profile_written, report_written, checked) = std::thread::scope(|scope| {
-            let profile_writer = scope.spawn(|| {
-                let bytes = serde_json::to_vec(&profile).map_err(|e| e.to_string())?;
-                write_atomic(&profile_path, &bytes)
-            });
-            let checked = self.window_checks(&spec, &profile, end_ms);
-            let report_written = write_atomic(
-                &report_path,
-                serde_json::to_string_pretty(&checked.report())
-                    .unwrap_or_default()
-                    .as_bytes(),
-            );
-            let profile_written = profile_writer
-                .join()
-                .unwrap_or_else(|_| Err("the profile writer panicked".to_string()));
-            (profile_written, report_written, checked)
-        });
-        let WindowChecks {
-            skew,
-            drift,
-            validation,
-            info,
-        } = checked;
-        profile_written.map_err(state)?;
-        report_written.map_err(state)?;
-        self.index.push_closed(info.clone());
-        let expired = self.index.retain_newest(spec.config.window.keep as usize);
-        // The index marks the window closed before the log is reset: a crash
-        // in between replays nothing twice (see `load`).
-        let next = new_window(&self.name, &mut self.index, &spec.template);
-        self.index
-            .save(&self.dir.join("windows.json"))
-            .map_err(state)?;
-        self.wal
-            .reset(&WalHeader {
-                model: self.name.clone(),
-                window: next.id.clone(),
-                start_ms: next.start_ms,
-            })
-            .map_err(state)?;
-        // Files of windows no longer kept go once the index no longer names
-        // them (a crash before this leaves files, never a dangling entry).
-        for old in expired {
-            let _ = std::fs::remove_file(self.dir.join("reports").join(format!("{}.json", old.id)));
-            let _ = std::fs::remove_file(
-                self.dir
-                    .join("windows")
-                    .join(format!("{}.profile.json", old.id)),
-            );
-        }
-        // The closed window's accumulator goes to the rollups as it is.
-        let closed = std::mem::replace(&mut self.window, next);
-        self.rollups.add(closed.acc, end_ms);
-        self.previous = Some(profile.clone());
-        Ok(Some(ClosedWindow {
-            info,
-            profile,
-            skew,
-            drift,
-            validation,
-            schema: spec.schema.clone(),
-            duration: started.elapsed(),
-        }))
-    }
-
-    /// The window's checks (skew, drift, schema, window suite), its entry
-    /// in the index and its report.
-    fn window_checks(&self, spec: &ModelSpec, profile: &Profile, end_ms: i64) -> WindowChecks {
-        let checks = &spec.config.checks.per_window;
-        let run = |comparison: Comparison, reference: &Profile| {
-            let options = CompareOptions::new(comparison);
-            compare::plan(reference, profile, spec.schema.as_ref(), &options)
-                .and_then(|plan| {
-                    compare::compare(
-                        &plan,
-                        Side {
-                            label: "reference",
-                            profile: reference,
-                            exact: None,
-                        },
-                        Side {
-                            label: &self.window.id,
-                            profile,
-                            exact: None,
-                        },
-                    )
-                })
-                .ok()
-        };
-        let skew = checks
-            .contains(&Check::Skew)
-            .then(|| run(Comparison::Skew, &spec.baseline))
-            .flatten();
-        let drift = match (&self.previous, checks.contains(&Check::Drift)) {
-            (Some(previous), true) => run(Comparison::Drift, previous),
-            _ => None,
-        };
-        let mut validation = ValidationReport::default();
-        if checks.contains(&Check::Schema)
-            && let Some(schema) = &spec.schema
-        {
-            validation.schema = Some(SchemaOutcome {
-                file: "schema".into(),
-                environment: spec.environment.clone(),
-                rows: profile.rows,
-                findings: schema_anomalies(profile, schema, spec.environment.as_deref()),
-            });
-        }
-        if checks.contains(&Check::Expectations)
-            && let Some(suite) = &spec.window_suite
-        {
-            validation.suite = Some(expectations::evaluate_profile(suite, profile));
-        }
-        let id = &self.window.id;
-        let alerts = !validation.success()
-            || skew.as_ref().is_some_and(|r| r.drifted())
-            || drift.as_ref().is_some_and(|r| r.drifted());
-        let info = WindowInfo {
-            id: id.clone(),
-            model: self.name.clone(),
-            start: rfc3339(self.window.start_ms),
-            end: Some(rfc3339(end_ms)),
-            rows: self.window.rows,
-            batches: self.window.batches,
-            state: WindowState::Closed,
-            report: Some(format!("{id}.json")),
-            alerts,
-        };
-        WindowChecks {
-            skew,
-            drift,
-            validation,
-            info,
-        }
-    }
-
-    /// Lets the rollup thread finish what is queued (at shutdown).
-    pub fn finish_rollups(&mut self) {
+    /// Lets the state-writer and rollup threads finish what is queued (at
+    /// shutdown).
+    pub fn finish_background(&mut self) {
+        self.writer.finish();
         self.rollups.finish();
     }
 
@@ -557,14 +387,14 @@ impl ModelRuntime {
     pub fn report_path(&self, id: &str) -> Option<PathBuf> {
         self.index
             .is_closed(id)
-            .then(|| self.dir.join("reports").join(format!("{id}.json")))
+            .then(|| close::report_path(&self.dir, id))
     }
 
     pub fn latest_report_path(&self) -> Option<PathBuf> {
         self.index
             .closed
             .last()
-            .map(|w| self.dir.join("reports").join(format!("{}.json", w.id)))
+            .map(|w| close::report_path(&self.dir, &w.id))
     }
 
     pub fn labels_path(&self) -> PathBuf {
@@ -656,6 +486,15 @@ pub struct PreparedBatch {
     frame: Frame,
     acc: TableAccumulator,
     report: ValidationReport,
+}
+
+/// The log header of a window.
+fn window_header(model: &str, window: &OpenWindow) -> WalHeader {
+    WalHeader {
+        model: model.to_string(),
+        window: window.id.clone(),
+        start_ms: window.start_ms,
+    }
 }
 
 fn new_window(model: &str, index: &mut WindowIndex, template: &TableAccumulator) -> OpenWindow {

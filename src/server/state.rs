@@ -13,6 +13,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     crate::sinks::write_atomic(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// Writes `bytes` to `path` without an fsync
+/// ([`crate::sinks::replace_unsynced`]), with the path in the error.
+pub fn replace_unsynced(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    crate::sinks::replace_unsynced(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// One window as `GET /v1/windows` lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowInfo {
@@ -95,8 +101,12 @@ impl WindowIndex {
     }
 
     pub fn save(&self, path: &Path) -> Result<(), String> {
-        let bytes = serde_json::to_vec(self).map_err(|e| e.to_string())?;
-        write_atomic(path, &bytes)
+        write_atomic(path, &self.bytes()?)
+    }
+
+    /// The index as its file holds it.
+    pub fn bytes(&self) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(self).map_err(|e| e.to_string())
     }
 
     pub fn is_closed(&self, id: &str) -> bool {
@@ -111,12 +121,40 @@ impl WindowIndex {
         self.closed.push(info);
     }
 
+    /// Takes a closed window out of the index and the totals (to close it
+    /// again from its log): its position and entry.
+    pub fn remove_closed(&mut self, id: &str) -> Option<(usize, WindowInfo)> {
+        let at = self.closed.iter().position(|w| w.id == id)?;
+        let info = self.closed.remove(at);
+        self.totals.rows -= info.rows.min(self.totals.rows);
+        self.totals.batches -= info.batches.min(self.totals.batches);
+        self.totals.windows = self.totals.windows.saturating_sub(1);
+        Some((at, info))
+    }
+
+    /// Puts a closed window back at `at` (see [`WindowIndex::remove_closed`])
+    /// and counts it; `next_seq` stays past its sequence number.
+    pub fn insert_closed(&mut self, at: usize, info: WindowInfo) {
+        if let Some(seq) = window_seq(&info.id) {
+            self.next_seq = self.next_seq.max(seq);
+        }
+        self.totals.rows += info.rows;
+        self.totals.batches += info.batches;
+        self.totals.windows += 1;
+        self.closed.insert(at.min(self.closed.len()), info);
+    }
+
     /// Drops all but the newest `keep` closed windows from the index and
     /// returns the dropped ones (whose files the caller deletes).
     pub fn retain_newest(&mut self, keep: usize) -> Vec<WindowInfo> {
         let excess = self.closed.len().saturating_sub(keep.max(1));
         self.closed.drain(..excess).collect()
     }
+}
+
+/// The sequence number at the end of a window id (`credit-000042` → 42).
+pub fn window_seq(id: &str) -> Option<u64> {
+    id.rsplit('-').next()?.parse().ok()
 }
 
 /// Moves a damaged file aside as `NAME.corrupt-<unix seconds>`.
@@ -163,6 +201,30 @@ mod tests {
             report: None,
             alerts: false,
         }
+    }
+
+    #[test]
+    fn a_window_taken_out_and_put_back_is_counted_once() {
+        let mut index = WindowIndex::default();
+        for seq in 1..=3 {
+            index.push_closed(window(seq, 10 * seq));
+        }
+        index.next_seq = 1; // as if the index lagged behind its windows
+        let before = index.totals;
+        let (at, info) = index.remove_closed("m-000002").unwrap();
+        assert_eq!((at, info.rows), (1, 20));
+        assert_eq!(index.totals.rows, 40);
+        assert_eq!(index.remove_closed("m-000002"), None);
+        index.insert_closed(at, info);
+        assert_eq!(index.totals, before);
+        let ids: Vec<_> = index.closed.iter().map(|w| w.id.as_str()).collect();
+        assert_eq!(ids, ["m-000001", "m-000002", "m-000003"]);
+        assert_eq!(
+            index.next_seq, 2,
+            "never hands out a closed window's id again"
+        );
+        assert_eq!(window_seq("credit-eu-000042"), Some(42));
+        assert_eq!(window_seq("credit"), None);
     }
 
     #[test]

@@ -128,8 +128,11 @@ fn io_err(path: &Path, what: &str, e: std::io::Error) -> String {
 }
 
 impl Wal {
-    /// Opens (or creates) the log at `path` and recovers what it holds.
-    pub fn open(path: &Path) -> Result<(Wal, Recovered), String> {
+    /// Reads the log at `path` without opening it for appending (a closed
+    /// window's log kept until its files are durable): what it holds, and
+    /// where its valid prefix ends. A cut tail is reported; a damaged log
+    /// is moved aside and reported, and reads as empty.
+    pub fn read(path: &Path) -> Result<(Recovered, usize), String> {
         let mut recovered = Recovered::default();
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
@@ -174,6 +177,12 @@ impl Wal {
                 0
             }
         };
+        Ok((recovered, valid_end))
+    }
+
+    /// Opens (or creates) the log at `path` and recovers what it holds.
+    pub fn open(path: &Path) -> Result<(Wal, Recovered), String> {
+        let (recovered, valid_end) = Wal::read(path)?;
         let file = OpenOptions::new()
             .create(true)
             .read(true)
@@ -194,21 +203,11 @@ impl Wal {
         Ok((wal, recovered))
     }
 
-    /// Starts a new window: a fresh log with its header replaces the old
-    /// one (written beside it, then renamed over it), without an fsync of
-    /// its own. Nothing acknowledged depends on it: the next batch's
-    /// `sync_data`, followed by an fsync of the directory for the rename,
-    /// makes the new log durable with that batch, and a crash before that
-    /// leaves either the closed window's log (which [`Wal::open`]'s caller
-    /// discards, the index naming it closed) or the fresh log.
-    ///
-    /// The old log is released on a thread of its own: truncating it in
-    /// place (as this did before) made the close wait ~6.5 ms for the
-    /// filesystem to free a 10,000-row window's blocks (benches/daemon.rs).
-    pub fn reset(&mut self, header: &WalHeader) -> Result<(), String> {
-        let path = self.path.clone();
+    /// Writes a fresh log holding only `header` beside the log, ready to
+    /// be renamed into place.
+    fn fresh(&self, header: &WalHeader) -> Result<(File, PathBuf), String> {
         let payload = serde_json::to_vec(header).map_err(|e| e.to_string())?;
-        let fresh_path = fresh_path(&path);
+        let fresh_path = fresh_path(&self.path);
         let mut fresh = OpenOptions::new()
             .create(true)
             .read(true)
@@ -218,8 +217,24 @@ impl Wal {
             .map_err(|e| io_err(&fresh_path, "starting the log", e))?;
         fresh
             .write_all(&frame(&payload))
-            .and_then(|_| std::fs::rename(&fresh_path, &path))
-            .map_err(|e| io_err(&path, "starting the log", e))?;
+            .map_err(|e| io_err(&fresh_path, "starting the log", e))?;
+        Ok((fresh, fresh_path))
+    }
+
+    /// Starts a new window, discarding the old log: a fresh log with its
+    /// header replaces it (written beside it, then renamed over it),
+    /// without an fsync of its own. Nothing acknowledged depends on it: the
+    /// next batch's `sync_data`, followed by an fsync of the directory for
+    /// the rename, makes the new log durable with that batch, and a crash
+    /// before that leaves either the old log or the fresh one.
+    ///
+    /// The old log is released on a thread of its own: truncating it in
+    /// place (as this did before) made the close wait ~6.5 ms for the
+    /// filesystem to free a 10,000-row window's blocks (benches/daemon.rs).
+    pub fn reset(&mut self, header: &WalHeader) -> Result<(), String> {
+        let (fresh, fresh_path) = self.fresh(header)?;
+        std::fs::rename(&fresh_path, &self.path)
+            .map_err(|e| io_err(&self.path, "starting the log", e))?;
         let old = std::mem::replace(&mut self.file, fresh);
         self.rename_pending = true;
         // Should no thread start, the old log is released here instead:
@@ -227,6 +242,28 @@ impl Wal {
         let _ = std::thread::Builder::new()
             .name("wal-release".into())
             .spawn(move || drop(old));
+        Ok(())
+    }
+
+    /// Starts a new window, keeping the closed window's log as `closing`
+    /// until the caller has made that window's files durable (and then
+    /// removes it). Two renames, no fsync: the next batch's fsync of the
+    /// directory makes both durable before it is acknowledged. A crash in
+    /// between leaves the old log in place, or no log and `closing`, or
+    /// both logs; [`Wal::open`] and the model's recovery handle each.
+    pub fn rotate(&mut self, header: &WalHeader, closing: &Path) -> Result<(), String> {
+        let (fresh, fresh_path) = self.fresh(header)?;
+        std::fs::rename(&self.path, closing)
+            .map_err(|e| io_err(&self.path, "keeping the closed window's log", e))?;
+        if let Err(e) = std::fs::rename(&fresh_path, &self.path) {
+            // Put the old log back: appends still go to its file.
+            let _ = std::fs::rename(closing, &self.path);
+            return Err(io_err(&self.path, "starting the log", e));
+        }
+        // The old file stays linked (as `closing`): closing it frees
+        // nothing and costs nothing.
+        self.file = fresh;
+        self.rename_pending = true;
         Ok(())
     }
 
@@ -332,6 +369,31 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["open.wal"], "no fresh file left beside the log");
+    }
+
+    #[test]
+    fn a_rotation_keeps_the_closed_windows_log_beside_the_fresh_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("open.wal");
+        let closing = dir.path().join("closing-m-000001.wal");
+        let (mut wal, _) = Wal::open(&path).unwrap();
+        wal.reset(&header()).unwrap();
+        wal.append(&batch(&[1, 2])).unwrap();
+        let next = WalHeader {
+            window: "m-000002".into(),
+            ..header()
+        };
+        wal.rotate(&next, &closing).unwrap();
+        wal.append(&batch(&[7, 8, 9])).unwrap();
+        drop(wal);
+        let (old, _) = Wal::read(&closing).unwrap();
+        assert_eq!(old.header, Some(header()));
+        let rows: Vec<usize> = old.batches.iter().map(|b| b.num_rows()).collect();
+        assert_eq!(rows, [2], "the closed window's batch stays in its log");
+        let (_, rec) = Wal::open(&path).unwrap();
+        assert_eq!(rec.header, Some(next));
+        let rows: Vec<usize> = rec.batches.iter().map(|b| b.num_rows()).collect();
+        assert_eq!(rows, [3], "only the new window's batch");
     }
 
     #[test]

@@ -28,6 +28,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Replaces `path` with `bytes` by writing a temporary file and renaming
+/// it over the target, without any fsync: readers never see half a file,
+/// but the new content is durable only once the caller has synced the file
+/// and its directory (the daemon's window close does that on another
+/// thread, keeping what it needs to redo the write until then).
+pub fn replace_unsynced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp-assay");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
 /// Fsyncs the directory holding `path`, which makes a rename or a new
 /// name in it durable.
 pub fn sync_parent_dir(path: &Path) -> std::io::Result<()> {

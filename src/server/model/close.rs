@@ -1,0 +1,332 @@
+//! Closing a window: its checks (skew, drift, schema, window suite), its
+//! report, a fresh window and log; and, on start, settling the closes a
+//! crash interrupted.
+//!
+//! The close writes only the report (renamed into place, so readers never
+//! see half of it) and moves the closed window's log aside as
+//! `closing-ID.wal`; the model's state writer (`server::durable`) then
+//! writes the window's profile and the index and syncs all three, and only
+//! then removes the log. A crash before that leaves the log: [`settle`]
+//! syncs the files when the index names the window and they are whole, and
+//! otherwise closes the window again from the log, so an acknowledged row
+//! is never lost and never counted twice.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{ClosedWindow, ModelRuntime, ModelSpec, OpenWindow, ServerError, new_window, now_ms};
+use super::{rfc3339, window_header};
+use crate::checks::compare::{self, CompareOptions, Comparison, Side};
+use crate::checks::schema_anomalies;
+use crate::expectations;
+use crate::profile::{Profile, io as profile_io};
+use crate::report::{ComparisonJson, comparison_json};
+use crate::server::config::Check;
+use crate::server::durable::{DurableJob, sync_files};
+use crate::server::state::{
+    WindowIndex, WindowInfo, WindowState, replace_unsynced, window_seq, write_atomic,
+};
+use crate::server::wal::WalHeader;
+use crate::validation::{SchemaOutcome, ValidationReport};
+
+/// What a window close's checks found, before anything is written.
+pub(super) struct WindowChecks {
+    skew: Option<compare::ComparisonReport>,
+    drift: Option<compare::ComparisonReport>,
+    validation: ValidationReport,
+    info: WindowInfo,
+}
+
+/// A closed window's report file (`reports/ID.json`, `GET /v1/reports/ID`).
+#[derive(Serialize)]
+struct WindowReport<'a> {
+    id: &'a str,
+    model: &'a str,
+    start: &'a str,
+    end: Option<&'a str>,
+    rows: u64,
+    batches: u64,
+    alerts: bool,
+    validation: Value,
+    skew: Option<ComparisonJson<'a>>,
+    drift: Option<ComparisonJson<'a>>,
+}
+
+impl WindowChecks {
+    fn report_bytes(&self) -> Vec<u8> {
+        let info = &self.info;
+        let report = WindowReport {
+            id: &info.id,
+            model: &info.model,
+            start: &info.start,
+            end: info.end.as_deref(),
+            rows: info.rows,
+            batches: info.batches,
+            alerts: info.alerts,
+            validation: self.validation.to_json(),
+            skew: self.skew.as_ref().map(comparison_json),
+            drift: self.drift.as_ref().map(comparison_json),
+        };
+        serde_json::to_vec_pretty(&report).unwrap_or_default()
+    }
+}
+
+pub(super) fn report_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join("reports").join(format!("{id}.json"))
+}
+
+pub(super) fn profile_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join("windows").join(format!("{id}.profile.json"))
+}
+
+pub(super) fn index_path(dir: &Path) -> PathBuf {
+    dir.join("windows.json")
+}
+
+fn closing_log_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("closing-{id}.wal"))
+}
+
+/// The closed windows' logs a crash left in `dir`, oldest window first.
+pub(super) fn closing_logs(dir: &Path) -> Vec<PathBuf> {
+    let mut logs: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let id = name.strip_prefix("closing-")?.strip_suffix(".wal")?;
+            Some((window_seq(id).unwrap_or(0), e.path()))
+        })
+        .collect();
+    logs.sort();
+    logs.into_iter().map(|(_, p)| p).collect()
+}
+
+impl ModelRuntime {
+    /// Closes the open window (if it has rows): checks and report, then a
+    /// fresh window and log; the window's profile and index entry are
+    /// written and everything synced by the state writer afterwards (the
+    /// window's log kept until then), and the window is queued for the
+    /// rollups.
+    pub fn close_window(&mut self) -> Result<Option<ClosedWindow>, ServerError> {
+        if self.window.rows == 0 {
+            return Ok(None);
+        }
+        let started = std::time::Instant::now();
+        let end_ms = now_ms();
+        let mut profile = self.window.acc.finish();
+        profile.sources = vec![format!("window {}", self.window.id)];
+        let profile = Arc::new(profile);
+        let spec = self.spec.clone();
+        let state = ServerError::State;
+        let id = self.window.id.clone();
+        let checked = window_checks(
+            &spec,
+            &self.window,
+            self.previous.as_deref(),
+            &profile,
+            end_ms,
+        );
+        let report_file = report_path(&self.dir, &id);
+        replace_unsynced(&report_file, &checked.report_bytes()).map_err(state)?;
+        let WindowChecks {
+            skew,
+            drift,
+            validation,
+            info,
+        } = checked;
+        self.index.push_closed(info.clone());
+        let expired = self.index.retain_newest(spec.config.window.keep as usize);
+        let next = new_window(&self.name, &mut self.index, &spec.template);
+        let closing_log = closing_log_path(&self.dir, &id);
+        self.wal
+            .rotate(&window_header(&self.name, &next), &closing_log)
+            .map_err(state)?;
+        // The profile and the index are serialised and written by the state
+        // writer (in close order), then synced with the report; the log is
+        // kept until then, so a crash before finds it and `settle` closes
+        // the window again.
+        let (index, window_profile) = (self.index.clone(), profile.clone());
+        self.writer.submit(DurableJob {
+            written: vec![report_file],
+            to_write: vec![
+                (
+                    profile_path(&self.dir, &id),
+                    Box::new(move || {
+                        serde_json::to_vec(&*window_profile).map_err(|e| e.to_string())
+                    }),
+                ),
+                (index_path(&self.dir), Box::new(move || index.bytes())),
+            ],
+            closing_log,
+            expired: expired
+                .iter()
+                .flat_map(|w| {
+                    [
+                        report_path(&self.dir, &w.id),
+                        profile_path(&self.dir, &w.id),
+                    ]
+                })
+                .collect(),
+        });
+        // The closed window's accumulator goes to the rollups as it is.
+        let closed = std::mem::replace(&mut self.window, next);
+        self.rollups.add(closed.acc, end_ms);
+        self.previous = Some(profile.clone());
+        Ok(Some(ClosedWindow {
+            info,
+            profile,
+            skew,
+            drift,
+            validation,
+            schema: spec.schema.clone(),
+            duration: started.elapsed(),
+        }))
+    }
+}
+
+/// Whether a closed window's report and profile files are whole.
+fn files_whole(dir: &Path, id: &str) -> bool {
+    let report = std::fs::read(report_path(dir, id))
+        .ok()
+        .is_some_and(|b| serde_json::from_slice::<serde::de::IgnoredAny>(&b).is_ok());
+    report && profile_io::load(&profile_path(dir, id)).is_ok()
+}
+
+/// Settles a window whose close a crash may have interrupted (its log
+/// `header` and `batches` survived): when the index names it closed and its
+/// files are whole, they are synced; otherwise the window is closed again
+/// from the log, its files and index entry written and synced. The note
+/// says what was done.
+pub(super) fn settle(
+    spec: &ModelSpec,
+    dir: &Path,
+    index: &mut WindowIndex,
+    header: &WalHeader,
+    batches: &[arrow::record_batch::RecordBatch],
+) -> Result<String, String> {
+    let id = &header.window;
+    if index.is_closed(id) && files_whole(dir, id) {
+        sync_files(&[report_path(dir, id), profile_path(dir, id), index_path(dir)])?;
+        return Ok(format!(
+            "window {id} had closed; its files are now synced and its log removed"
+        ));
+    }
+    let removed = index.remove_closed(id);
+    let at = removed.as_ref().map_or(index.closed.len(), |(at, _)| *at);
+    let end_ms = removed
+        .as_ref()
+        .and_then(|(_, w)| w.end.as_deref())
+        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+        .map_or_else(now_ms, |t| t.timestamp_millis());
+    let previous = at
+        .checked_sub(1)
+        .and_then(|p| profile_io::load(&profile_path(dir, &index.closed[p].id)).ok());
+    let mut window = OpenWindow {
+        id: id.clone(),
+        start_ms: header.start_ms,
+        rows: 0,
+        batches: batches.len() as u64,
+        acc: spec.template.clone(),
+    };
+    for batch in batches {
+        window.acc.update(batch).map_err(|e| e.to_string())?;
+        window.rows += batch.num_rows() as u64;
+    }
+    let mut profile = window.acc.finish();
+    profile.sources = vec![format!("window {id}")];
+    let checked = window_checks(spec, &window, previous.as_ref(), &profile, end_ms);
+    let bytes = serde_json::to_vec(&profile).map_err(|e| e.to_string())?;
+    write_atomic(&profile_path(dir, id), &bytes)?;
+    write_atomic(&report_path(dir, id), &checked.report_bytes())?;
+    index.insert_closed(at, checked.info);
+    index.save(&index_path(dir))?;
+    Ok(format!(
+        "window {id}: its files were incomplete after a crash; closed again from its log ({} rows)",
+        window.rows
+    ))
+}
+
+/// The window's checks (skew, drift, schema, window suite) and its entry
+/// in the index.
+fn window_checks(
+    spec: &ModelSpec,
+    window: &OpenWindow,
+    previous: Option<&Profile>,
+    profile: &Profile,
+    end_ms: i64,
+) -> WindowChecks {
+    let checks = &spec.config.checks.per_window;
+    let run = |comparison: Comparison, reference: &Profile| {
+        let options = CompareOptions::new(comparison);
+        compare::plan(reference, profile, spec.schema.as_ref(), &options)
+            .and_then(|plan| {
+                compare::compare(
+                    &plan,
+                    Side {
+                        label: "reference",
+                        profile: reference,
+                        exact: None,
+                    },
+                    Side {
+                        label: &window.id,
+                        profile,
+                        exact: None,
+                    },
+                )
+            })
+            .ok()
+    };
+    let skew = checks
+        .contains(&Check::Skew)
+        .then(|| run(Comparison::Skew, &spec.baseline))
+        .flatten();
+    let drift = match (previous, checks.contains(&Check::Drift)) {
+        (Some(previous), true) => run(Comparison::Drift, previous),
+        _ => None,
+    };
+    let mut validation = ValidationReport::default();
+    if checks.contains(&Check::Schema)
+        && let Some(schema) = &spec.schema
+    {
+        validation.schema = Some(SchemaOutcome {
+            file: "schema".into(),
+            environment: spec.environment.clone(),
+            rows: profile.rows,
+            findings: schema_anomalies(profile, schema, spec.environment.as_deref()),
+        });
+    }
+    if checks.contains(&Check::Expectations)
+        && let Some(suite) = &spec.window_suite
+    {
+        validation.suite = Some(expectations::evaluate_profile(suite, profile));
+    }
+    let id = &window.id;
+    let alerts = !validation.success()
+        || skew.as_ref().is_some_and(|r| r.drifted())
+        || drift.as_ref().is_some_and(|r| r.drifted());
+    let info = WindowInfo {
+        id: id.clone(),
+        model: spec.name.clone(),
+        start: rfc3339(window.start_ms),
+        end: Some(rfc3339(end_ms)),
+        rows: window.rows,
+        batches: window.batches,
+        state: WindowState::Closed,
+        report: Some(format!("{id}.json")),
+        alerts,
+    };
+    WindowChecks {
+        skew,
+        drift,
+        validation,
+        info,
+    }
+}
+
+#[cfg(test)]
+mod tests;

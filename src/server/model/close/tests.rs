@@ -1,0 +1,191 @@
+//! Crashes around a window close, staged from copies of the state files
+//! taken at the moments a `kill -9` or a power cut could hit.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Float64Array, StringArray};
+use arrow::datatypes::{DataType, Field, Schema as ArrowSchema};
+use arrow::record_batch::RecordBatch;
+
+use super::super::ModelRuntime;
+use super::{closing_logs, profile_path, report_path};
+use crate::profile::table::{ProfileOptions, TableAccumulator};
+use crate::server::config::{Check, Checks, ModelConfig, WindowPolicy};
+
+fn batch(rows: usize, shift: f64) -> RecordBatch {
+    let schema = Arc::new(ArrowSchema::new(vec![
+        Field::new("x", DataType::Float64, true),
+        Field::new("c", DataType::Utf8, true),
+    ]));
+    let x: Float64Array = (0..rows).map(|i| Some(i as f64 % 97.0 + shift)).collect();
+    let c: StringArray = (0..rows).map(|i| Some(["a", "b", "c"][i % 3])).collect();
+    RecordBatch::try_new(schema, vec![Arc::new(x), Arc::new(c)]).unwrap()
+}
+
+/// A model with a baseline profile in `dir`, skew and drift per window.
+fn config(dir: &Path) -> ModelConfig {
+    let baseline = dir.join("baseline.profile.json");
+    let data = batch(1000, 0.0);
+    let mut acc = TableAccumulator::new(&data.schema(), &ProfileOptions::default()).unwrap();
+    acc.update(&data).unwrap();
+    std::fs::write(&baseline, crate::profile::io::to_json(&acc.finish())).unwrap();
+    ModelConfig {
+        name: "m".into(),
+        baseline,
+        schema: None,
+        suites: Vec::new(),
+        environment: None,
+        slices: Vec::new(),
+        request_id_column: None,
+        window: WindowPolicy {
+            rows: None,
+            seconds: Some(3600),
+            keep: 10,
+        },
+        checks: Checks {
+            per_batch: Vec::new(),
+            per_window: vec![Check::Skew, Check::Drift],
+        },
+    }
+}
+
+fn commit(runtime: &mut ModelRuntime, rows: usize) {
+    let prepared = runtime.spec().prepare(&batch(rows, 0.0)).unwrap();
+    runtime.commit(prepared).unwrap();
+}
+
+struct Staged {
+    config: ModelConfig,
+    state: PathBuf,
+    model: PathBuf,
+    /// The first window's log and the index as they were just before its
+    /// close.
+    log_before: Vec<u8>,
+    index_before: Vec<u8>,
+}
+
+/// One window of 300 rows, closed; the state writer has finished.
+fn closed_once(dir: &Path) -> Staged {
+    let config = config(dir);
+    let state = dir.join("state");
+    let model = state.join("models/m");
+    let mut runtime = ModelRuntime::load(&config, &state).unwrap();
+    commit(&mut runtime, 100);
+    commit(&mut runtime, 200);
+    let log_before = std::fs::read(model.join("open.wal")).unwrap();
+    let index_before = std::fs::read(model.join("windows.json")).unwrap();
+    let closed = runtime.close_window().unwrap().unwrap();
+    assert_eq!(closed.info.id, "m-000001");
+    runtime.finish_background();
+    assert!(closing_logs(&model).is_empty(), "removed once synced");
+    Staged {
+        config,
+        state,
+        model,
+        log_before,
+        index_before,
+    }
+}
+
+fn reload(staged: &Staged) -> ModelRuntime {
+    ModelRuntime::load(&staged.config, &staged.state).unwrap()
+}
+
+#[test]
+fn a_close_killed_before_its_files_were_synced_is_settled_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let staged = closed_once(dir.path());
+    // Killed before the state writer ran: the closed window's log is
+    // still there beside the next window's.
+    let log = staged.model.join("closing-m-000001.wal");
+    std::fs::write(&log, &staged.log_before).unwrap();
+    let runtime = reload(&staged);
+    assert!(
+        runtime
+            .notes
+            .iter()
+            .any(|n| n.contains("m-000001 had closed")),
+        "{:?}",
+        runtime.notes
+    );
+    assert!(!log.exists());
+    let windows = runtime.windows();
+    let ids: Vec<_> = windows.iter().map(|w| w.id.as_str()).collect();
+    assert_eq!(ids, ["m-000001", "m-000002"]);
+    assert_eq!(windows[0].rows, 300);
+    assert_eq!(runtime.totals().rows, 300, "counted once");
+}
+
+#[test]
+fn a_close_whose_files_a_power_cut_lost_is_closed_again_from_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let staged = closed_once(dir.path());
+    // A power cut before the sync: the index is back to before the close,
+    // the report is gone, the profile is empty; the logs survived.
+    std::fs::write(
+        staged.model.join("closing-m-000001.wal"),
+        &staged.log_before,
+    )
+    .unwrap();
+    std::fs::write(staged.model.join("windows.json"), &staged.index_before).unwrap();
+    std::fs::remove_file(report_path(&staged.model, "m-000001")).unwrap();
+    std::fs::write(profile_path(&staged.model, "m-000001"), b"").unwrap();
+    let mut runtime = reload(&staged);
+    assert!(
+        runtime.notes.iter().any(|n| n.contains("closed again")),
+        "{:?}",
+        runtime.notes
+    );
+    assert!(closing_logs(&staged.model).is_empty());
+    let windows = runtime.windows();
+    let ids: Vec<_> = windows.iter().map(|w| w.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["m-000001", "m-000002"],
+        "the open window's id is kept"
+    );
+    assert_eq!((windows[0].rows, windows[0].batches), (300, 2));
+    assert_eq!(runtime.totals().rows, 300);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report_path(&staged.model, "m-000001")).unwrap())
+            .unwrap();
+    assert_eq!(report["rows"], 300);
+    assert!(report["skew"].is_object());
+    // The next close drifts against the window closed again, and its id
+    // does not collide with the open window's.
+    commit(&mut runtime, 50);
+    let next = runtime.close_window().unwrap().unwrap();
+    assert_eq!(next.info.id, "m-000002");
+    assert!(next.drift.is_some());
+    assert_eq!(runtime.windows().last().unwrap().id, "m-000003");
+}
+
+#[test]
+fn a_close_killed_before_its_log_was_moved_aside_discards_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let staged = closed_once(dir.path());
+    // Killed after the index named the window closed, before the rotation:
+    // the open log is still the closed window's.
+    std::fs::write(staged.model.join("open.wal"), &staged.log_before).unwrap();
+    let runtime = reload(&staged);
+    assert!(
+        runtime
+            .notes
+            .iter()
+            .any(|n| n.contains("m-000001 had closed")),
+        "{:?}",
+        runtime.notes
+    );
+    let windows = runtime.windows();
+    assert_eq!(windows.len(), 2);
+    assert_eq!(windows[0].id, "m-000001");
+    // A fresh window (the index had already handed out m-000002: an id is
+    // skipped, never reused).
+    assert_eq!(windows[1].id, "m-000003");
+    assert_eq!(
+        windows[1].rows, 0,
+        "the closed window's rows are not replayed"
+    );
+    assert_eq!(runtime.totals().rows, 300);
+}
