@@ -151,12 +151,16 @@ impl ModelRuntime {
         // kept until then, so a crash before finds it and `settle` closes
         // the window again.
         let (index, window_profile) = (self.index.clone(), profile.clone());
+        // The previous window's profile is released on the writer thread:
+        // freeing a 100-feature profile took up to 1.7 ms of the close.
+        let retired = self.previous.replace(profile.clone());
         self.writer.submit(DurableJob {
             written: vec![report_file],
             to_write: vec![
                 (
                     profile_path(&self.dir, &id),
                     Box::new(move || {
+                        drop(retired);
                         serde_json::to_vec(&*window_profile).map_err(|e| e.to_string())
                     }),
                 ),
@@ -176,7 +180,6 @@ impl ModelRuntime {
         // The closed window's accumulator goes to the rollups as it is.
         let closed = std::mem::replace(&mut self.window, next);
         self.rollups.add(closed.acc, end_ms);
-        self.previous = Some(profile.clone());
         Ok(Some(ClosedWindow {
             info,
             profile,
