@@ -477,7 +477,7 @@ fn all_methods(data: &Data) -> Vec<MethodOutcome> {
 
 /// The categories or bins whose share moved most.
 fn contributors(data: &Data) -> Vec<Contributor> {
-    let mut rows: Vec<Contributor> = match data {
+    match data {
         Data::Numeric {
             reference,
             current,
@@ -488,14 +488,12 @@ fn contributors(data: &Data) -> Vec<Contributor> {
                 (_, _, Some(Ok(pair))) => pair.bins(),
                 _ => Ok(Vec::new()),
             };
-            bins.unwrap_or_default()
+            let rows = bins
+                .unwrap_or_default()
                 .into_iter()
-                .map(|b| Contributor {
-                    value: bin_label(b.low, b.high),
-                    reference: b.reference,
-                    current: b.current,
-                })
-                .collect()
+                .map(|b| (b.reference, b.current, b))
+                .collect();
+            top_contributors(rows, |b| bin_label(b.low, b.high))
         }
         Data::Categorical {
             reference, current, ..
@@ -505,24 +503,51 @@ fn contributors(data: &Data) -> Vec<Contributor> {
                 current.values().sum::<u64>().max(1) as f64,
             );
             let keys: BTreeSet<&String> = reference.keys().chain(current.keys()).collect();
-            keys.into_iter()
-                .map(|k| Contributor {
-                    value: k.clone(),
-                    reference: reference.get(k).copied().unwrap_or(0) as f64 / rt,
-                    current: current.get(k).copied().unwrap_or(0) as f64 / ct,
+            let rows = keys
+                .into_iter()
+                .map(|k| {
+                    (
+                        reference.get(k).copied().unwrap_or(0) as f64 / rt,
+                        current.get(k).copied().unwrap_or(0) as f64 / ct,
+                        k,
+                    )
                 })
-                .collect()
+                .collect();
+            top_contributors(rows, |k| (*k).clone())
         }
-    };
-    rows.sort_by(|a, b| {
+    }
+}
+
+/// The rows (reference share, current share, what it is) whose shares moved
+/// most, largest change first, ties by label. Only rows that can make the
+/// top get a label: formatting every bin's edges was most of the
+/// contributors' cost.
+fn top_contributors<T>(
+    mut rows: Vec<(f64, f64, T)>,
+    label: impl Fn(&T) -> String,
+) -> Vec<Contributor> {
+    let change = |r: &(f64, f64, T)| (r.1 - r.0).abs();
+    rows.retain(|r| r.1 != r.0);
+    rows.sort_by(|a, b| change(b).total_cmp(&change(a)));
+    if let Some(cut) = rows.get(TOP_CONTRIBUTORS - 1).map(change) {
+        rows.retain(|r| change(r) >= cut);
+    }
+    let mut out: Vec<Contributor> = rows
+        .iter()
+        .map(|r| Contributor {
+            value: label(&r.2),
+            reference: r.0,
+            current: r.1,
+        })
+        .collect();
+    out.sort_by(|a, b| {
         (b.current - b.reference)
             .abs()
             .total_cmp(&(a.current - a.reference).abs())
             .then_with(|| a.value.cmp(&b.value))
     });
-    rows.retain(|r| r.current != r.reference);
-    rows.truncate(TOP_CONTRIBUTORS);
-    rows
+    out.truncate(TOP_CONTRIBUTORS);
+    out
 }
 
 fn bin_label(low: f64, high: f64) -> String {
@@ -534,4 +559,61 @@ fn bin_label(low: f64, high: f64) -> String {
         }
     };
     format!("[{}, {})", f(low), f(high))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The top rows as labelling every row first gives them.
+    fn labelled_first(rows: &[(f64, f64, u32)]) -> Vec<Contributor> {
+        let mut all: Vec<Contributor> = rows
+            .iter()
+            .filter(|r| r.0 != r.1)
+            .map(|r| Contributor {
+                value: format!("bin {}", r.2),
+                reference: r.0,
+                current: r.1,
+            })
+            .collect();
+        all.sort_by(|a, b| {
+            (b.current - b.reference)
+                .abs()
+                .total_cmp(&(a.current - a.reference).abs())
+                .then_with(|| a.value.cmp(&b.value))
+        });
+        all.truncate(TOP_CONTRIBUTORS);
+        all
+    }
+
+    #[test]
+    fn only_rows_that_can_make_the_top_are_labelled_and_the_top_is_unchanged() {
+        // Ties at the cut (0.1 appears four times around the fifth place),
+        // unchanged rows, and fewer rows than the top.
+        let rows: Vec<(f64, f64, u32)> = vec![
+            (0.1, 0.3, 9),
+            (0.2, 0.1, 8),
+            (0.3, 0.2, 7),
+            (0.1, 0.1, 6),
+            (0.0, 0.1, 5),
+            (0.4, 0.3, 4),
+            (0.1, 0.4, 3),
+            (0.25, 0.05, 2),
+            (0.2, 0.2, 1),
+        ];
+        let labelled = std::cell::Cell::new(0);
+        let top = top_contributors(rows.clone(), |i| {
+            labelled.set(labelled.get() + 1);
+            format!("bin {i}")
+        });
+        assert_eq!(top, labelled_first(&rows));
+        assert!(labelled.get() < 7, "{} labelled", labelled.get());
+        for n in 0..rows.len() {
+            let few = rows[..n].to_vec();
+            assert_eq!(
+                top_contributors(few.clone(), |i| format!("bin {i}")),
+                labelled_first(&few)
+            );
+        }
+    }
 }

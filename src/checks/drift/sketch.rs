@@ -538,10 +538,17 @@ fn sketch_bins(reference: &Pseudo, state: &NumericState) -> Bins {
     Bins { edges }
 }
 
+/// Each bin's weight. The values are sorted, so each bin holds a run of
+/// them: its end is found by binary search (a bin index per run instead of
+/// one per item) and its weights summed in order, as adding them one by one
+/// would.
 fn weighted_counts(bins: &Bins, side: &Pseudo) -> Vec<f64> {
     let mut out = vec![0.0; bins.len()];
-    for (&v, &w) in side.values.iter().zip(&side.weights) {
-        out[bins.index(v)] += w;
+    let mut start = 0;
+    for (bin, slot) in out.iter_mut().enumerate() {
+        let end = start + side.values[start..].partition_point(|&v| bins.index(v) <= bin);
+        *slot = side.weights[start..end].iter().fold(0.0, |sum, w| sum + w);
+        start = end;
     }
     out
 }
