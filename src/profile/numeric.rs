@@ -42,13 +42,19 @@ pub struct NumericState {
 }
 
 /// A KLL sketch's retained items sorted, equal values merged, each with the
-/// stream weight it stands for.
+/// stream weight it stands for (sketch-mode drift's weighted sample).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SortedItems {
     pub values: Vec<f64>,
     pub weights: Vec<f64>,
     /// Sum of the weights (the sketch's n).
     pub total: u64,
+    /// Whether the weight at a value is ties of that value (rather than a
+    /// stretch of distinct values the sketch summarised by one item).
+    pub tied: Vec<bool>,
+    /// Running sums of `weights` (in their order, so bit for bit the sums a
+    /// walk would make): positions are found by binary search.
+    pub cumulative: Vec<f64>,
 }
 
 /// [`SortedItems`] computed on first use. Derived from the sketch beside
@@ -270,6 +276,8 @@ mod tests {
                 values: vec![state.finite as f64],
                 weights: vec![1.0],
                 total: state.finite,
+                tied: vec![false],
+                cumulative: vec![1.0],
             }
         })
     }

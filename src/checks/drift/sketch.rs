@@ -3,6 +3,8 @@
 //! sketch per side) instead of raw values. See "Sketch mode" in the module
 //! docs for the approximation and its error bounds.
 
+use std::sync::Arc;
+
 use datasketches::common::SearchCriteria;
 use serde::Serialize;
 
@@ -31,14 +33,12 @@ pub struct BinShare {
     pub current: f64,
 }
 
-/// A side as a weighted sample: distinct values, each with the stream
-/// weight it stands for and whether that weight is tied copies of the value.
+/// A side as a weighted sample: the sketch's sorted items (distinct values,
+/// each with the stream weight it stands for, whether that weight is tied
+/// copies of the value, and running sums), shared with the profile state
+/// that caches them rather than copied per comparison.
 struct Pseudo {
-    values: Vec<f64>,
-    weights: Vec<f64>,
-    /// Whether the weight at a value is ties of that value (rather than a
-    /// stretch of distinct values the sketch summarised by one item).
-    tied: Vec<bool>,
+    items: Arc<SortedItems>,
     /// Sum of the weights (the sketch's n).
     total: f64,
     /// The sketch still holds every value (not in estimation mode), so the
@@ -46,9 +46,14 @@ struct Pseudo {
     exact: bool,
     /// The sketch's normalised rank error (0 when exact).
     rank_error: f64,
-    /// Running sums of `weights` (in their order, so bit for bit the sums a
-    /// walk would make): positions are found by binary search.
-    cumulative: Vec<f64>,
+}
+
+impl std::ops::Deref for Pseudo {
+    type Target = SortedItems;
+
+    fn deref(&self) -> &SortedItems {
+        &self.items
+    }
 }
 
 /// Retained items with weights, sorted, equal values merged.
@@ -106,64 +111,43 @@ impl Pseudo {
         if state.finite == 0 || sketch.n() == 0 {
             return Err(DriftError::EmptySample { method, side });
         }
+        let exact = !sketch.is_estimation_mode();
         let items = state.sorted_items.get_or_init(|| {
             let (values, weights, total) = match state.kll.weighted_items() {
                 Some(items) => merge_items(items),
                 None => walk_sorted_view(sketch),
             };
+            let cumulative = weights
+                .iter()
+                .scan(0.0, |cum, w| {
+                    *cum += w;
+                    Some(*cum)
+                })
+                .collect();
+            // Exact: a weight above 1 is copies of the value. Otherwise a
+            // single retained item weighs 2^level, so a weight that is not
+            // a power of two is several items holding the same value.
+            let tied = weights
+                .iter()
+                .map(|w| *w > 1.0 && (exact || !(*w as u64).is_power_of_two()))
+                .collect();
             SortedItems {
                 values,
                 weights,
                 total,
+                tied,
+                cumulative,
             }
         });
-        Self::finish(
-            items.values.clone(),
-            items.weights.clone(),
-            items.total,
-            sketch,
-        )
-    }
-
-    fn finish(
-        values: Vec<f64>,
-        weights: Vec<f64>,
-        total: u64,
-        sketch: &datasketches::kll::KllSketch<datasketches::kll::KllFloat<f64>>,
-    ) -> Result<Self, DriftError> {
-        let cumulative = weights
-            .iter()
-            .scan(0.0, |cum, w| {
-                *cum += w;
-                Some(*cum)
-            })
-            .collect();
-        if !sketch.is_estimation_mode() {
-            let tied = weights.iter().map(|w| *w > 1.0).collect();
-            return Ok(Self {
-                cumulative,
-                values,
-                weights,
-                tied,
-                total: total as f64,
-                exact: true,
-                rank_error: 0.0,
-            });
-        }
-        // A single retained item weighs 2^level: a weight that is not a
-        // power of two is several items holding the same value, i.e. ties.
-        let tied: Vec<bool> = weights
-            .iter()
-            .map(|w| *w > 1.0 && !(*w as u64).is_power_of_two())
-            .collect();
         Ok(Self {
-            cumulative,
-            values,
-            weights,
-            tied,
-            total: total as f64,
-            exact: false,
-            rank_error: sketch.normalized_rank_error(),
+            total: items.total as f64,
+            exact,
+            rank_error: if exact {
+                0.0
+            } else {
+                sketch.normalized_rank_error()
+            },
+            items,
         })
     }
 
