@@ -93,7 +93,7 @@ impl Metrics {
         let window_close_duration = HistogramVec::new(
             HistogramOpts::new(
                 "assay_window_close_duration_seconds",
-                "Time to close a window: checks, report, profile and state on disk.",
+                "Time to close a window: its profile, the checks and the report (files are synced afterwards, off the close).",
             )
             .buckets(vec![
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
