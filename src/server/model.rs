@@ -76,6 +76,29 @@ struct OpenWindow {
     acc: TableAccumulator,
 }
 
+impl OpenWindow {
+    /// The window a log holds: its header and batches replayed into a
+    /// fresh accumulator.
+    fn replay(
+        header: &WalHeader,
+        batches: &[RecordBatch],
+        template: &TableAccumulator,
+    ) -> Result<Self, String> {
+        let mut window = OpenWindow {
+            id: header.window.clone(),
+            start_ms: header.start_ms,
+            rows: 0,
+            batches: batches.len() as u64,
+            acc: template.clone(),
+        };
+        for batch in batches {
+            window.acc.update(batch).map_err(|e| e.to_string())?;
+            window.rows += batch.num_rows() as u64;
+        }
+        Ok(window)
+    }
+}
+
 /// What does not change while the daemon runs: shared by every batch
 /// without taking the model's lock.
 pub struct ModelSpec {
@@ -254,23 +277,14 @@ impl ModelRuntime {
                         .map_err(&fail)?,
                 );
             } else {
-                let mut acc = spec.template.clone();
-                let mut rows = 0;
-                for batch in &recovered.batches {
-                    acc.update(batch).map_err(|e| fail(e.to_string()))?;
-                    rows += batch.num_rows() as u64;
-                }
                 // The index may lag behind the log after a power cut.
                 if let Some(seq) = window_seq(&header.window) {
                     index.next_seq = index.next_seq.max(seq);
                 }
-                window = Some(OpenWindow {
-                    id: header.window,
-                    start_ms: header.start_ms,
-                    rows,
-                    batches: recovered.batches.len() as u64,
-                    acc,
-                });
+                window = Some(
+                    OpenWindow::replay(&header, &recovered.batches, &spec.template)
+                        .map_err(&fail)?,
+                );
             }
         }
         let window = match window {

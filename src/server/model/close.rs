@@ -229,17 +229,7 @@ pub(super) fn settle(
     let previous = at
         .checked_sub(1)
         .and_then(|p| profile_io::load(&profile_path(dir, &index.closed[p].id)).ok());
-    let mut window = OpenWindow {
-        id: id.clone(),
-        start_ms: header.start_ms,
-        rows: 0,
-        batches: batches.len() as u64,
-        acc: spec.template.clone(),
-    };
-    for batch in batches {
-        window.acc.update(batch).map_err(|e| e.to_string())?;
-        window.rows += batch.num_rows() as u64;
-    }
+    let window = OpenWindow::replay(header, batches, &spec.template)?;
     let mut profile = window.acc.finish();
     profile.sources = vec![format!("window {id}")];
     let checked = window_checks(spec, &window, previous.as_ref(), &profile, end_ms);
