@@ -222,9 +222,21 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // The daemon's log is how an operator sees windows close and what they
+    // found: it logs at `info` unless ASSAY_LOG says otherwise. One-shot
+    // commands print their results and log only errors.
+    let default_level = match cli.command {
+        Command::Serve(_) | Command::Demo(_) => "info",
+        _ => "error",
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("ASSAY_LOG"))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ASSAY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal, not in a log file or journal.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(cli) {
         Ok(code) => ExitCode::from(code),

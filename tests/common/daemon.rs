@@ -59,7 +59,8 @@ impl Daemon {
             .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
             .arg(state)
             .current_dir(root())
-            .env("ASSAY_LOG", "info")
+            // The daemon's own default level (info): the tests read its log.
+            .env_remove("ASSAY_LOG")
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
