@@ -88,6 +88,14 @@ fn closed_once(dir: &Path) -> Staged {
     }
 }
 
+fn assert_noted(runtime: &ModelRuntime, what: &str) {
+    assert!(
+        runtime.notes.iter().any(|n| n.contains(what)),
+        "no note saying {what:?}: {:?}",
+        runtime.notes
+    );
+}
+
 fn reload(staged: &Staged) -> ModelRuntime {
     ModelRuntime::load(&staged.config, &staged.state).unwrap()
 }
@@ -101,14 +109,7 @@ fn a_close_killed_before_its_files_were_synced_is_settled_once() {
     let log = staged.model.join("closing-m-000001.wal");
     std::fs::write(&log, &staged.log_before).unwrap();
     let runtime = reload(&staged);
-    assert!(
-        runtime
-            .notes
-            .iter()
-            .any(|n| n.contains("m-000001 had closed")),
-        "{:?}",
-        runtime.notes
-    );
+    assert_noted(&runtime, "m-000001 had closed");
     assert!(!log.exists());
     let windows = runtime.windows();
     let ids: Vec<_> = windows.iter().map(|w| w.id.as_str()).collect();
@@ -132,11 +133,7 @@ fn a_close_whose_files_a_power_cut_lost_is_closed_again_from_its_log() {
     std::fs::remove_file(report_path(&staged.model, "m-000001")).unwrap();
     std::fs::write(profile_path(&staged.model, "m-000001"), b"").unwrap();
     let mut runtime = reload(&staged);
-    assert!(
-        runtime.notes.iter().any(|n| n.contains("closed again")),
-        "{:?}",
-        runtime.notes
-    );
+    assert_noted(&runtime, "closed again");
     assert!(closing_logs(&staged.model).is_empty());
     let windows = runtime.windows();
     let ids: Vec<_> = windows.iter().map(|w| w.id.as_str()).collect();
@@ -169,14 +166,7 @@ fn a_close_killed_before_its_log_was_moved_aside_discards_the_log() {
     // the open log is still the closed window's.
     std::fs::write(staged.model.join("open.wal"), &staged.log_before).unwrap();
     let runtime = reload(&staged);
-    assert!(
-        runtime
-            .notes
-            .iter()
-            .any(|n| n.contains("m-000001 had closed")),
-        "{:?}",
-        runtime.notes
-    );
+    assert_noted(&runtime, "m-000001 had closed");
     let windows = runtime.windows();
     assert_eq!(windows.len(), 2);
     assert_eq!(windows[0].id, "m-000001");
