@@ -179,3 +179,24 @@ fn a_close_killed_before_its_log_was_moved_aside_discards_the_log() {
     );
     assert_eq!(runtime.totals().rows, 300);
 }
+
+#[test]
+fn a_damaged_closing_log_is_quarantined_and_reported_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let staged = closed_once(dir.path());
+    let mut bytes = staged.log_before.clone();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0xff;
+    std::fs::write(staged.model.join("closing-m-000001.wal"), &bytes).unwrap();
+    let runtime = reload(&staged);
+    assert_noted(&runtime, "checksum mismatch");
+    assert!(closing_logs(&staged.model).is_empty());
+    let aside = std::fs::read_dir(&staged.model)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("corrupt"))
+        .count();
+    assert_eq!(aside, 1, "moved aside, not deleted");
+    // The window's close had finished: it stays counted once.
+    assert_eq!(runtime.totals().rows, 300);
+}
