@@ -453,6 +453,46 @@ fn distinct_value_aggregates_are_exact() {
 }
 
 #[test]
+fn numeric_sets_and_distinct_values_skip_nan_and_fold_negative_zero_across_batches() {
+    let first = batch(vec![(
+        "x",
+        floats(&[Some(0.5), Some(f64::NAN), None, Some(-0.0)]),
+    )]);
+    let second = batch(vec![("x", floats(&[Some(1.5), Some(0.0), Some(0.5)]))]);
+    let both = [first, second];
+    let r = run_one(
+        "type = \"expect_column_values_to_be_in_set\"\ncolumn = \"x\"\nvalue_set = [0.5, 0]\nresult_format = \"COMPLETE\"",
+        &both,
+    );
+    assert_eq!(r["result"]["element_count"], 7);
+    assert_eq!(r["result"]["missing_count"], 2);
+    assert_eq!(r["result"]["unexpected_list"], json!([1.5]));
+    assert_eq!(r["result"]["unexpected_index_list"], json!([4]));
+    let not_in = run_one(
+        "type = \"expect_column_values_to_not_be_in_set\"\ncolumn = \"x\"\nvalue_set = [0]",
+        &both,
+    );
+    assert_eq!(not_in["result"]["unexpected_count"], 2);
+    let distinct = run_one(
+        "type = \"expect_column_distinct_values_to_equal_set\"\ncolumn = \"x\"\nvalue_set = [0, 0.5, 1.5]",
+        &both,
+    );
+    assert_eq!(distinct["success"], true);
+    assert_eq!(distinct["result"]["observed_value"], json!([0, 0.5, 1.5]));
+    let ages = [people(), people()];
+    let count = run_one(
+        "type = \"expect_column_unique_value_count_to_be_between\"\ncolumn = \"age\"\nmin_value = 4\nmax_value = 4",
+        &ages,
+    );
+    assert_eq!(count["success"], true);
+    let mode = run_one(
+        "type = \"expect_column_most_common_value_to_be_in_set\"\ncolumn = \"age\"\nvalue_set = [10, 30, 40, 200]",
+        &ages,
+    );
+    assert_eq!(mode["result"]["observed_value"], json!([10, 30, 40, 200]));
+}
+
+#[test]
 fn table_level_expectations() {
     let result = run_suite(
         r#"

@@ -105,6 +105,9 @@ pub struct ValueCounts {
     /// allocates nothing for values already seen. [`Self::settle`] moves
     /// them into `counts`.
     text: HashMap<String, u64>,
+    /// Numbers likewise, by their `Key::num` bits (hashing a `u64` instead
+    /// of building and hashing a `Key` per row).
+    nums: HashMap<u64, u64>,
     pub nonmissing: u64,
 }
 
@@ -146,6 +149,15 @@ impl ValueCounts {
             self.nonmissing += seen;
             return Ok(());
         }
+        if matches!(fam, Family::Num | Family::Temporal) {
+            // NaN is missing, as in `KeyColumn`.
+            let values = numbers(array)?;
+            for x in values.iter().flatten().filter(|x| !x.is_nan()) {
+                *self.nums.entry(Key::num_bits(x)).or_default() += 1;
+                self.nonmissing += 1;
+            }
+            return Ok(());
+        }
         let (column, _) = KeyColumn::new(array)?;
         for i in 0..array.len() {
             let key = column.key(i);
@@ -165,12 +177,18 @@ impl ValueCounts {
         for (k, c) in other.text {
             *self.text.entry(k).or_default() += c;
         }
+        for (k, c) in other.nums {
+            *self.nums.entry(k).or_default() += c;
+        }
     }
 
     /// Moves the text counts into `counts`; call before reading them.
     pub fn settle(&mut self) {
         for (k, c) in self.text.drain() {
             *self.counts.entry(Key::Text(k)).or_default() += c;
+        }
+        for (k, c) in self.nums.drain() {
+            *self.counts.entry(Key::Num(k)).or_default() += c;
         }
     }
 
@@ -212,6 +230,7 @@ impl ValueCounts {
             nonmissing: counts.values().sum(),
             counts,
             text: HashMap::new(),
+            nums: HashMap::new(),
         })
     }
 

@@ -209,11 +209,16 @@ pub enum Key {
 
 impl Key {
     pub fn num(x: f64) -> Self {
-        Key::Num(if x == 0.0 {
+        Key::Num(Self::num_bits(x))
+    }
+
+    /// The bits `Key::num(x)` holds.
+    pub fn num_bits(x: f64) -> u64 {
+        if x == 0.0 {
             0f64.to_bits()
         } else {
             x.to_bits()
-        })
+        }
     }
 
     pub fn as_f64(&self) -> Option<f64> {
