@@ -122,7 +122,7 @@ fn state(values: &[f64]) -> NumericState {
 
 /// Sum of both sides' normalised rank errors (each side's KLL bound).
 fn rank_errors(r: &NumericState, c: &NumericState) -> f64 {
-    assert!(r.kll.0.is_estimation_mode() && c.kll.0.is_estimation_mode());
+    assert!(r.kll.is_estimation_mode() && c.kll.is_estimation_mode());
     r.kll.rank_error() + c.kll.rank_error()
 }
 

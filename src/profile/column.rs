@@ -15,11 +15,11 @@ use serde::{Deserialize, Serialize};
 
 use super::ProfileError;
 use super::frequency::{CountMap, FrequencyState, HashMapExt};
+use super::kll::KllView;
 use super::model::{
     ColumnProfile, ColumnRole, HistogramBin, Histograms, LengthStats, LogicalType, ValueCount,
 };
 use super::numeric::NumericState;
-use super::sketch::KllView;
 
 /// Quantiles reported in every numeric profile.
 pub const QUANTILE_PROBS: [f64; 9] = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99];

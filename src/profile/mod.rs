@@ -7,6 +7,7 @@
 pub mod column;
 pub mod frequency;
 pub mod io;
+pub mod kll;
 pub mod model;
 pub mod numeric;
 pub mod sketch;

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use datasketches::common::SearchCriteria;
 use serde::Serialize;
 
 use super::categorical::{hellinger_freq, js_freq, kl_freq, psi_freq};
@@ -78,45 +77,15 @@ fn merge_items(mut items: Vec<(f64, u64)>) -> (Vec<f64>, Vec<f64>, u64) {
     (values, weights, total)
 }
 
-/// The same from the sorted view's rank and quantile queries (the fallback
-/// when the sketch image cannot be read).
-fn walk_sorted_view(
-    sketch: &datasketches::kll::KllSketch<datasketches::kll::KllFloat<f64>>,
-) -> (Vec<f64>, Vec<f64>, u64) {
-    let view = sketch.sorted_view();
-    let total = view.total_weight();
-    let (mut values, mut weights) = (Vec::new(), Vec::new());
-    // One distinct item at a time: the item at cumulative weight cum + 1,
-    // then its own cumulative weight (which covers every retained copy).
-    let mut cum = 0u64;
-    while cum < total {
-        let rank = (cum as f64 + 0.5) / total as f64;
-        let Ok(Some(item)) = view.quantile(rank, SearchCriteria::Inclusive) else {
-            break;
-        };
-        let upto = view
-            .rank(&item, SearchCriteria::Inclusive)
-            .map_or(total, |r| (r * total as f64).round() as u64)
-            .clamp(cum + 1, total);
-        values.push(item.into_inner());
-        weights.push((upto - cum) as f64);
-        cum = upto;
-    }
-    (values, weights, total)
-}
-
 impl Pseudo {
     fn from_state(method: Method, side: Side, state: &NumericState) -> Result<Self, DriftError> {
-        let sketch = &state.kll.0;
+        let sketch = &state.kll;
         if state.finite == 0 || sketch.n() == 0 {
             return Err(DriftError::EmptySample { method, side });
         }
         let exact = !sketch.is_estimation_mode();
         let items = state.sorted_items.get_or_init(|| {
-            let (values, weights, total) = match state.kll.weighted_items() {
-                Some(items) => merge_items(items),
-                None => walk_sorted_view(sketch),
-            };
+            let (values, weights, total) = merge_items(sketch.weighted_items());
             let cumulative = weights
                 .iter()
                 .scan(0.0, |cum, w| {
@@ -142,11 +111,7 @@ impl Pseudo {
         Ok(Self {
             total: items.total as f64,
             exact,
-            rank_error: if exact {
-                0.0
-            } else {
-                sketch.normalized_rank_error()
-            },
+            rank_error: if exact { 0.0 } else { sketch.rank_error() },
             items,
         })
     }
@@ -823,7 +788,7 @@ mod tests {
     fn constant_reference_is_undefined_for_wasserstein_in_both_paths() {
         let constant = state(&[5.0; 3000]);
         let current = state(&spread(3000, 0.0, 1.0));
-        assert!(constant.kll.0.is_estimation_mode());
+        assert!(constant.kll.is_estimation_mode());
         let r = numeric_sketch(Method::Wasserstein, &constant, &current);
         assert!(matches!(r, Err(DriftError::Undefined { .. })), "{r:?}");
         let small = state(&[5.0; 10]);
@@ -846,7 +811,7 @@ mod tests {
         let mut r = r;
         r.extend([0.25, 2.0, 2.0]);
         let (rs, cs) = (state(&r), state(&c));
-        assert!(!rs.kll.0.is_estimation_mode() && !cs.kll.0.is_estimation_mode());
+        assert!(!rs.kll.is_estimation_mode() && !cs.kll.is_estimation_mode());
         let exact = super::super::numeric::numeric_all(&r, &c);
         let sketch = numeric_sketch_all(&rs, &cs);
         for ((m, e), (m2, s)) in exact.into_iter().zip(sketch) {
@@ -939,8 +904,14 @@ mod tests {
                 .map(|v| if round { (v * 10.0).round() } else { v })
                 .collect();
             let s = state(&values);
-            let items = s.kll.weighted_items().expect("the standard image layout");
-            assert_eq!(merge_items(items), walk_sorted_view(&s.kll.0), "n = {n}");
+            let walked = s.kll.walk_sorted_view();
+            let total = walked.iter().map(|(_, w)| w).sum();
+            let (values, weights) = walked.into_iter().map(|(v, w)| (v, w as f64)).unzip();
+            assert_eq!(
+                merge_items(s.kll.weighted_items()),
+                (values, weights, total),
+                "n = {n}"
+            );
         }
     }
 
@@ -953,7 +924,7 @@ mod tests {
         assert_eq!(p.total, 50_000.0);
         assert_eq!(p.weights.iter().sum::<f64>(), 50_000.0);
         assert!(p.values.windows(2).all(|w| w[0] < w[1]));
-        assert!(p.values.len() <= s.kll.0.num_retained());
+        assert!(p.values.len() <= s.kll.num_retained());
     }
 
     #[test]
