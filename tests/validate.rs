@@ -719,3 +719,81 @@ fn query_results_match_a_comparison_table() {
         "{message}"
     );
 }
+
+/// A suite naming a few columns reads only those, yet its table-level
+/// expectations still see every column of the file, and a column it names
+/// that is not in the file is still reported as missing.
+#[test]
+fn a_suite_reading_some_columns_still_checks_the_whole_table() {
+    let file = std::fs::File::open(root().join("examples/data/train.parquet")).unwrap();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let names: Vec<String> = reader
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let rows = reader.metadata().file_metadata().num_rows();
+    assert!(names.len() > 3);
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("some.toml");
+    let list = names
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    std::fs::write(
+        &suite,
+        format!(
+            r#"[[expectations]]
+type = "expect_table_column_count_to_equal"
+value = {count}
+[[expectations]]
+type = "expect_table_columns_to_match_ordered_list"
+column_list = [{list}]
+[[expectations]]
+type = "expect_table_row_count_to_equal"
+value = {rows}
+[[expectations]]
+type = "expect_column_values_to_not_be_null"
+column = "{first}"
+mostly = 0.0
+[[expectations]]
+type = "expect_column_to_exist"
+column = "{last}"
+[[expectations]]
+type = "expect_column_values_to_not_be_null"
+column = "no_such_column"
+"#,
+            count = names.len(),
+            first = names[1],
+            last = names[names.len() - 1],
+        ),
+    )
+    .unwrap();
+    let suite = suite.display().to_string();
+    let out = assay(&[
+        "validate",
+        "examples/data/train.parquet",
+        "--suite",
+        &suite,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    let results = report["results"].as_array().unwrap();
+    let success: Vec<bool> = results.iter().map(|r| r["success"] == true).collect();
+    assert_eq!(success, [true, true, true, true, true, false]);
+    assert_eq!(results[3]["result"]["element_count"], rows);
+    let missing = &results[5]["exception_info"];
+    assert_eq!(missing["raised_exception"], true);
+    assert!(
+        missing["exception_message"]
+            .as_str()
+            .unwrap()
+            .contains("no_such_column"),
+        "{missing}"
+    );
+}

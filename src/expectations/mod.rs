@@ -52,7 +52,7 @@ pub use run::evaluate_profile;
 pub use suggest::{SuggestOptions, suggest_suite};
 pub use suite::*;
 
-use crate::sources::{self, BatchIter, ReadOptions};
+use crate::sources::{self, BatchIter, ReadOptions, SourceError};
 
 /// One problem in a suite file.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,15 +107,24 @@ pub fn validate_suite(
     let dataset = sources::open(inputs, read)?;
     let schema = dataset.schema.clone();
     let files = dataset.files.clone();
-    // The first pass uses the dataset already opened; a second pass (for
-    // z-scores) opens the inputs again.
+    // The first pass over all columns uses the dataset already opened; a
+    // pass over some columns, or a second pass (for z-scores), opens the
+    // inputs again (footers and headers only: data is read by the openers).
     let first = std::sync::Mutex::new(Some(dataset));
-    let open = || -> Result<Vec<run::Opener>, ExpectationError> {
-        let dataset = match first.lock().ok().and_then(|mut d| d.take()) {
-            Some(d) => d,
-            None => sources::open(inputs, read)?,
+    let open = |columns: Option<&[String]>| {
+        let dataset = match (columns, first.lock().ok().and_then(|mut d| d.take())) {
+            (None, Some(d)) => d,
+            (None, None) => sources::open(inputs, read)?,
+            (Some(columns), _) => {
+                let projected = ReadOptions {
+                    columns: Some(columns.to_vec()),
+                    ..read.clone()
+                };
+                sources::open(inputs, &projected)?
+            }
         };
-        Ok(dataset.partitions.into_iter().map(|p| p.open).collect())
+        let openers = dataset.partitions.into_iter().map(|p| p.open).collect();
+        Ok((dataset.schema, openers))
     };
     run::run(suite, schema, &open, &files)
 }
@@ -138,13 +147,31 @@ pub fn evaluate_batches_with_schema(
     batches: &[RecordBatch],
 ) -> Result<SuiteResult, ExpectationError> {
     let batches: Arc<Vec<RecordBatch>> = Arc::new(batches.to_vec());
-    let open = || -> Result<Vec<run::Opener>, ExpectationError> {
+    let open = |columns: Option<&[String]>| {
+        let indices: Option<Vec<usize>> = columns
+            .map(|names| names.iter().map(|n| schema.index_of(n)).collect())
+            .transpose()
+            .map_err(|e| ExpectationError::Data(e.to_string()))?;
+        let read_schema = match &indices {
+            Some(indices) => Arc::new(
+                schema
+                    .project(indices)
+                    .map_err(|e| ExpectationError::Data(e.to_string()))?,
+            ),
+            None => schema.clone(),
+        };
         let batches = batches.clone();
         let opener: run::Opener = Box::new(move || {
-            let iter: BatchIter = Box::new((0..batches.len()).map(move |i| Ok(batches[i].clone())));
+            let iter: BatchIter = Box::new((0..batches.len()).map(move |i| match &indices {
+                Some(indices) => batches[i].project(indices).map_err(|e| SourceError::Other {
+                    path: "<memory>".to_string(),
+                    message: e.to_string(),
+                }),
+                None => Ok(batches[i].clone()),
+            }));
             Ok(iter)
         });
-        Ok(vec![opener])
+        Ok((read_schema, vec![opener]))
     };
-    run::run(suite, schema, &open, &["<memory>".to_string()])
+    run::run(suite, schema.clone(), &open, &["<memory>".to_string()])
 }
