@@ -28,6 +28,7 @@ mod aggregate;
 mod args;
 mod compare;
 mod kinds;
+mod matcher;
 mod parse;
 mod render;
 mod result;

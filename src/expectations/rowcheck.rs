@@ -11,6 +11,7 @@ use arrow::array::{ArrayRef, RecordBatch};
 use regex::Regex;
 use serde_json::Value as Json;
 
+use super::matcher::Matcher;
 use super::suite::*;
 use super::tally::{MonotonicState, RowIds, Tally, UniqueState};
 use super::values::*;
@@ -25,7 +26,7 @@ pub enum TextRule {
     LengthEquals(u64),
     /// Passes when the regex matches somewhere (`negate`: when it does not).
     Regex {
-        regex: Regex,
+        regex: Matcher,
         negate: bool,
     },
     /// `all`: every regex must match; else any. `negate`: none may match.
@@ -250,11 +251,11 @@ impl Prepared {
             }),
             MapRule::LengthsEqual(n) => text(TextRule::LengthEquals(*n)),
             MapRule::Regex(r) | MapRule::Like(r) => text(TextRule::Regex {
-                regex: r.clone(),
+                regex: Matcher::new(r),
                 negate: false,
             }),
             MapRule::NotRegex(r) | MapRule::NotLike(r) => text(TextRule::Regex {
-                regex: r.clone(),
+                regex: Matcher::new(r),
                 negate: true,
             }),
             MapRule::RegexList { regexes, all }
@@ -451,6 +452,12 @@ impl MapCheck {
                     .is_none_or(|m| if *strict_max { s < m } else { s <= m });
                 above && below
             })?,
+            Prepared::Text(TextRule::Regex { regex, negate }) => {
+                match regex.outcomes(array, *negate) {
+                    Some(outcomes) => outcomes,
+                    None => str_outcomes(array, &mut |s| regex.is_match(s) != *negate)?,
+                }
+            }
             Prepared::Text(rule) => str_outcomes(array, &mut |s| rule.passes(s))?,
             Prepared::ZScore {
                 mean,

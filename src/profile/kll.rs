@@ -91,8 +91,9 @@ pub struct Kll {
     retained: usize,
     /// Where a compaction merges into (swapped with the level above).
     scratch: Vec<f64>,
-    /// xorshift64 state for the compactions' coin flips. A fixed seed makes
-    /// profiling the same data give the same sketch.
+    /// xorshift64 state for the compactions' coin flips. The seed is fixed,
+    /// so the same values in the same order make the same sketch (merges of
+    /// compacted sketches go through the crate, whose coin is random).
     coin: u64,
 }
 
