@@ -168,7 +168,7 @@ impl ColumnAccumulator {
             ColumnState::Float(state) => {
                 let values = cast(array, &DataType::Float64).map_err(wrong)?;
                 let floats = values.as_primitive::<Float64Type>();
-                state.update_values(floats.iter().flatten(), quantiles);
+                state.update_slice(floats.values(), floats.nulls(), |v| v, quantiles);
             }
             ColumnState::Int { numeric, frequency } => {
                 // Int64 is read in place; narrower ints are widened once.
@@ -188,7 +188,7 @@ impl ColumnAccumulator {
                     }
                     frequency.update_counts(counts);
                 }
-                numeric.update_values(ints.iter().flatten().map(|v| v as f64), quantiles);
+                numeric.update_slice(ints.values(), ints.nulls(), |v| v as f64, quantiles);
             }
             ColumnState::String(state) if values => update_strings(state, array).map_err(wrong)?,
             ColumnState::String(_) => {}

@@ -342,10 +342,12 @@ impl Kll {
         KllView((self.n > 0).then(|| self.to_sketch().sorted_view()))
     }
 
-    /// Normalized rank error (single-sided, 99% confidence), by the crate's
-    /// formula for this sketch's k.
+    /// Normalized rank error (single-sided, 99% confidence): the crate's
+    /// formula, which depends on the smallest k merged in only.
     pub fn rank_error(&self) -> f64 {
-        self.to_sketch().normalized_rank_error()
+        CrateKll::new(self.min_k)
+            .unwrap_or_default()
+            .normalized_rank_error()
     }
 
     /// The retained items with their stream weights (an item at level `i`
@@ -619,6 +621,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("n={n}: the crate rejects the image: {e}"));
             assert_eq!(crate_sketch.n(), n as u64);
             assert_eq!(crate_sketch.serialize(), image, "n={n}");
+            assert_eq!(ours.rank_error(), crate_sketch.normalized_rank_error());
             assert_eq!(Kll::from_sketch(&crate_sketch), ours, "n={n}");
         }
     }

@@ -7,6 +7,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use arrow::buffer::NullBuffer;
 use serde::{Deserialize, Serialize};
 
 use super::kll::Kll;
@@ -134,20 +135,26 @@ impl NumericState {
         if n == 0 {
             return;
         }
+        self.finish_batch(values.filter(|v| v.is_finite()), n, sum, min, max);
+    }
+
+    /// The batch's mean and squared deviations from its `finite` values
+    /// (`n` of them, summing to `sum`), folded into the running state.
+    fn finish_batch(
+        &mut self,
+        finite: impl Iterator<Item = f64> + Clone,
+        n: u64,
+        sum: f64,
+        min: f64,
+        max: f64,
+    ) {
         let mut mean = sum / n as f64;
         if !mean.is_finite() {
             // The sum overflowed: average pre-scaled values instead, so the
             // mean of huge finite values stays finite and exact enough.
-            mean = values
-                .clone()
-                .filter(|v| v.is_finite())
-                .map(|v| v / n as f64)
-                .sum();
+            mean = finite.clone().map(|v| v / n as f64).sum();
         }
-        let m2 = values
-            .filter(|v| v.is_finite())
-            .map(|v| (v - mean) * (v - mean))
-            .sum();
+        let m2 = finite.map(|v| (v - mean) * (v - mean)).sum();
         self.fold(BatchMoments {
             n,
             sum,
@@ -156,6 +163,82 @@ impl NumericState {
             min,
             max,
         });
+    }
+
+    /// [`NumericState::update_values`] for a column read in place: `values`
+    /// with their validity (`nulls`, `None` when every slot is valid). One
+    /// pass without branches for the moments and counts, a second for the
+    /// squared deviations, and one that sorts out NaN and infinities only
+    /// when there are any. The sums add the same values in the same order as
+    /// `update_values`, so the results are the same bit for bit. Measured on
+    /// the bench table: the iterator path spent about 9 ns a value, a tenth
+    /// of `assay validate`, mostly on branches per value.
+    pub fn update_slice<T: Copy>(
+        &mut self,
+        values: &[T],
+        nulls: Option<&NullBuffer>,
+        to_f64: impl Fn(T) -> f64 + Copy,
+        quantiles: bool,
+    ) {
+        match nulls {
+            None => self.update_valid(values.iter().map(|&x| (to_f64(x), true)), quantiles),
+            Some(nulls) => self.update_valid(
+                values
+                    .iter()
+                    .zip(nulls.iter())
+                    .map(|(&x, ok)| (to_f64(x), ok)),
+                quantiles,
+            ),
+        }
+    }
+
+    fn update_valid(&mut self, values: impl Iterator<Item = (f64, bool)> + Clone, quantiles: bool) {
+        self.sorted_items.clear();
+        let (mut valid, mut n, mut zeros, mut negatives) = (0u64, 0u64, 0u64, 0u64);
+        let mut sum = 0.0f64;
+        let mut min = f64::INFINITY;
+        let mut max = f64::NEG_INFINITY;
+        for (v, ok) in values.clone() {
+            let finite = ok & v.is_finite();
+            valid += u64::from(ok);
+            n += u64::from(finite);
+            // Adding 0.0 leaves the sum as it was (it never is -0.0).
+            sum += if finite { v } else { 0.0 };
+            let (lo, hi) = (min.min(v), max.max(v));
+            min = if finite { lo } else { min };
+            max = if finite { hi } else { max };
+            zeros += u64::from(finite & (v == 0.0));
+            negatives += u64::from(finite & (v < 0.0));
+        }
+        self.zeros += zeros;
+        self.negatives += negatives;
+        if valid > n {
+            for (v, ok) in values.clone() {
+                if ok && !v.is_finite() {
+                    if v.is_nan() {
+                        self.nan += 1;
+                    } else if v > 0.0 {
+                        self.pos_inf += 1;
+                    } else {
+                        self.neg_inf += 1;
+                    }
+                }
+            }
+        }
+        if quantiles {
+            for (v, ok) in values.clone() {
+                if ok && v.is_finite() {
+                    self.kll.update(v);
+                }
+            }
+        }
+        if n == 0 {
+            return;
+        }
+        let finite = values
+            .filter(|(v, ok)| *ok && v.is_finite())
+            .map(|(v, _)| v);
+        self.finish_batch(finite, n, sum, min, max);
     }
 
     fn fold(&mut self, b: BatchMoments) {
@@ -304,5 +387,56 @@ mod tests {
         state.merge(&other);
         assert_eq!(items(&state, &mut computed).total, 4, "merge clears");
         assert_eq!(computed, 3);
+    }
+
+    fn value() -> impl proptest::strategy::Strategy<Value = f64> {
+        use proptest::prelude::*;
+        prop_oneof![
+            8 => -1e6f64..1e6,
+            1 => Just(0.0),
+            1 => Just(-0.0),
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NEG_INFINITY),
+            1 => Just(f64::MAX),
+            1 => -1e300f64..1e300,
+        ]
+    }
+
+    proptest::proptest! {
+        /// The in-place path gives the iterator path's state bit for bit,
+        /// with nulls, NaN, infinities, signed zeros and overflowing sums.
+        #[test]
+        fn slices_update_exactly_as_iterators_do(
+            batches in proptest::collection::vec(
+                proptest::collection::vec((value(), proptest::bool::weighted(0.8)), 0..300),
+                1..4,
+            ),
+        ) {
+            let (mut by_iter, mut by_slice) = (NumericState::default(), NumericState::default());
+            for batch in &batches {
+                let values: Vec<f64> = batch.iter().map(|(v, _)| *v).collect();
+                let valid: Vec<bool> = batch.iter().map(|(_, ok)| *ok).collect();
+                let nulls = NullBuffer::from(valid.clone());
+                by_iter.update_values(
+                    values.iter().zip(&valid).filter(|(_, ok)| **ok).map(|(v, _)| *v),
+                    true,
+                );
+                by_slice.update_slice(&values, Some(&nulls), |v| v, true);
+            }
+            let bits = |s: &NumericState| {
+                (s.finite, s.nan, s.pos_inf, s.neg_inf, s.zeros, s.negatives,
+                 s.sum.to_bits(), s.mean.to_bits(), s.m2.to_bits(),
+                 s.min.map(f64::to_bits), s.max.map(f64::to_bits), s.kll.n())
+            };
+            proptest::prop_assert_eq!(bits(&by_iter), bits(&by_slice));
+            proptest::prop_assert!(by_iter.kll == by_slice.kll);
+            // Without a validity buffer: every slot counts.
+            let all: Vec<f64> = batches.iter().flatten().map(|(v, _)| *v).collect();
+            let (mut a, mut b) = (NumericState::default(), NumericState::default());
+            a.update_values(all.iter().copied(), false);
+            b.update_slice(&all, None, |v| v, false);
+            proptest::prop_assert_eq!(bits(&a), bits(&b));
+        }
     }
 }
