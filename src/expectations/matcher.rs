@@ -37,7 +37,8 @@ struct Compiled {
 #[derive(Clone)]
 pub struct Matcher {
     regex: Regex,
-    compiled: Option<Compiled>,
+    /// Boxed: a DFA is a few hundred bytes inline, and rules are enums.
+    compiled: Option<Box<Compiled>>,
 }
 
 impl std::fmt::Debug for Matcher {
@@ -50,7 +51,7 @@ impl Matcher {
     pub fn new(regex: &Regex) -> Self {
         Self {
             regex: regex.clone(),
-            compiled: compile(regex.as_str()),
+            compiled: compile(regex.as_str()).map(Box::new),
         }
     }
 

@@ -435,12 +435,15 @@ impl Kll {
         };
         let sorted = flags & FLAG_LEVEL_ZERO_SORTED != 0;
         if flags & FLAG_EMPTY != 0 {
-            let mut empty = Self::default();
-            empty.k = k;
-            empty.min_k = k;
-            empty.level0_sorted = sorted;
-            empty.refresh_capacities();
-            return Some(empty);
+            return Some(Self::with_levels(
+                k,
+                k,
+                0,
+                vec![Vec::new()],
+                sorted,
+                0.0,
+                0.0,
+            ));
         }
         if flags & FLAG_SINGLE_ITEM != 0 {
             let v = f64_at(8)?;
