@@ -240,7 +240,7 @@ impl Kll {
         let odd = current.len() % 2 == 1;
         let (leftover, start) = if level == 0 && !self.level0_sorted {
             let leftover = if odd { current.pop() } else { None };
-            current.sort_unstable_by(f64::total_cmp_zero_equal);
+            current.sort_unstable_by(item_order);
             (leftover, 0)
         } else if odd {
             (current.first().copied(), 1)
@@ -363,7 +363,8 @@ impl Kll {
 
     /// [`Kll::weighted_items`] with equal items merged and sorted, worked out
     /// from the crate's sorted view instead (a cross-check for tests).
-    pub fn walk_sorted_view(&self) -> Vec<(f64, u64)> {
+    #[cfg(test)]
+    pub(crate) fn walk_sorted_view(&self) -> Vec<(f64, u64)> {
         if self.n == 0 {
             return Vec::new();
         }
@@ -544,17 +545,10 @@ fn walk(view: &SortedView<KllFloat<f64>>) -> Vec<(f64, u64)> {
     out
 }
 
-/// f64 order for sorting non-NaN items, with -0.0 equal to 0.0 (as the
-/// crate's `KllFloat` orders them).
-trait ZeroEqualOrder {
-    fn total_cmp_zero_equal(a: &f64, b: &f64) -> std::cmp::Ordering;
-}
-
-impl ZeroEqualOrder for f64 {
-    #[inline]
-    fn total_cmp_zero_equal(a: &f64, b: &f64) -> std::cmp::Ordering {
-        a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal)
-    }
+/// The order of non-NaN items, with -0.0 equal to 0.0 (as the crate's
+/// `KllFloat` orders them).
+fn item_order(a: &f64, b: &f64) -> std::cmp::Ordering {
+    a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal)
 }
 
 impl Serialize for Kll {
