@@ -5,6 +5,7 @@
 use serde_json::Value as Json;
 
 use super::args::{Args, Problem, describe, like_to_regex};
+use super::matcher::Matcher;
 use super::parse::{RawExpectation, closest, unknown_key};
 use super::suite::*;
 
@@ -367,8 +368,8 @@ fn kind(name: &str, a: &mut Args<'_>) -> Kind {
             let pattern = a.req_string("regex");
             let regex = a.regex("regex", &pattern);
             let rule = match (regex, short.contains("not_match")) {
-                (Some(r), false) => M::Regex(r),
-                (Some(r), true) => M::NotRegex(r),
+                (Some(r), false) => M::Regex(Matcher::new(&r)),
+                (Some(r), true) => M::NotRegex(Matcher::new(&r)),
                 (None, _) => M::NotNull,
             };
             column_map(a, rule)
@@ -386,8 +387,8 @@ fn kind(name: &str, a: &mut Args<'_>) -> Kind {
             let pattern = a.req_string("like_pattern");
             let regex = a.regex("like_pattern", &like_to_regex(&pattern));
             let rule = match (regex, short.contains("not_match")) {
-                (Some(r), false) => M::Like(r),
-                (Some(r), true) => M::NotLike(r),
+                (Some(r), false) => M::Like(Matcher::new(&r)),
+                (Some(r), true) => M::NotLike(Matcher::new(&r)),
                 (None, _) => M::NotNull,
             };
             column_map(a, rule)

@@ -10,6 +10,8 @@
 //! DFA gives up on (a Unicode word boundary next to non-ASCII text) is
 //! matched by the `Regex`.
 
+use std::sync::Arc;
+
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::DataType;
 use regex::Regex;
@@ -37,8 +39,9 @@ struct Compiled {
 #[derive(Clone)]
 pub struct Matcher {
     regex: Regex,
-    /// Boxed: a DFA is a few hundred bytes inline, and rules are enums.
-    compiled: Option<Box<Compiled>>,
+    /// Shared: rules are cloned into each run's plan (once per batch in the
+    /// daemon), and a DFA can be up to `DFA_SIZE_LIMIT`.
+    compiled: Option<Arc<Compiled>>,
 }
 
 impl std::fmt::Debug for Matcher {
@@ -51,7 +54,7 @@ impl Matcher {
     pub fn new(regex: &Regex) -> Self {
         Self {
             regex: regex.clone(),
-            compiled: compile(regex.as_str()).map(Box::new),
+            compiled: compile(regex.as_str()).map(Arc::new),
         }
     }
 
@@ -188,8 +191,6 @@ fn compile(pattern: &str) -> Option<Compiled> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use arrow::array::{LargeStringArray, StringArray, StringViewArray};
 
     use super::*;

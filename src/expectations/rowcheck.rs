@@ -251,11 +251,11 @@ impl Prepared {
             }),
             MapRule::LengthsEqual(n) => text(TextRule::LengthEquals(*n)),
             MapRule::Regex(r) | MapRule::Like(r) => text(TextRule::Regex {
-                regex: Matcher::new(r),
+                regex: r.clone(),
                 negate: false,
             }),
             MapRule::NotRegex(r) | MapRule::NotLike(r) => text(TextRule::Regex {
-                regex: Matcher::new(r),
+                regex: r.clone(),
                 negate: true,
             }),
             MapRule::RegexList { regexes, all }

@@ -7,6 +7,8 @@
 use regex::Regex;
 use serde_json::{Map, Value as Json};
 
+use super::matcher::Matcher;
+
 /// A parsed suite.
 #[derive(Debug, Clone)]
 pub struct Suite {
@@ -287,8 +289,10 @@ pub enum MapRule {
         max: Option<u64>,
     },
     LengthsEqual(u64),
-    Regex(Regex),
-    NotRegex(Regex),
+    /// Compiled once with the suite (its DFA too): the daemon evaluates the
+    /// suite on every batch.
+    Regex(Matcher),
+    NotRegex(Matcher),
     /// `match_on = "any"` (false) or `"all"` (true).
     RegexList {
         regexes: Vec<Regex>,
@@ -296,8 +300,8 @@ pub enum MapRule {
     },
     NotRegexList(Vec<Regex>),
     /// LIKE patterns compiled to anchored regular expressions.
-    Like(Regex),
-    NotLike(Regex),
+    Like(Matcher),
+    NotLike(Matcher),
     LikeList {
         patterns: Vec<Regex>,
         all: bool,
