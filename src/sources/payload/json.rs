@@ -3,7 +3,8 @@
 //! Values go straight into one [`Column`] per column (typed Arrow buffers
 //! where the values allow, strings borrowed from the body, keys looked up
 //! without allocating), then each column is finished as its Arrow array.
-//! Row bodies of the common shape are read by a [`Scanner`]; anything it is
+//! Row bodies are read from simd-json's tape (`tape`), NDJSON lines and
+//! columnar bodies of the common shape by a [`Scanner`]; anything either is
 //! unsure of is read again with serde_json (streamed through serde, no
 //! intermediate `serde_json::Value` tree), which also words the errors.
 
@@ -155,6 +156,23 @@ impl<'de, 's> Table<'de, 's> {
         self.check_size(self.names.len(), self.rows + 1)?;
         self.rows += 1;
         Ok(())
+    }
+
+    /// Puts `cell` under `key` in row `row` (the row being read); `None` for
+    /// a key the row already had or a table past its size: serde_json's
+    /// pass then words the error.
+    fn put(&mut self, row: usize, key: &str, cell: JsonCell<'de>) -> Option<()> {
+        let i = self.column(key).ok()?;
+        let column = &mut self.columns[i];
+        let len = column.len();
+        if len > row {
+            return None;
+        }
+        if len < row {
+            column.pad(row);
+        }
+        column.push(cell);
+        Some(())
     }
 
     fn column(&mut self, name: &str) -> Result<usize, PayloadError> {
@@ -316,9 +334,8 @@ impl<'de> Visitor<'de> for RowsSeed<'_, 'de, '_> {
 pub(super) fn rows(body: &[u8], expected: Option<&Schema>) -> Result<RecordBatch, PayloadError> {
     match std::str::from_utf8(body) {
         Ok(text) => {
-            let mut table = Table::new(body.len(), expected);
-            if scan_rows(text, &mut table).is_some() {
-                return table.finish();
+            if let Some(batch) = tape::rows(body, expected) {
+                return batch;
             }
             rows_from(
                 serde_json::Deserializer::from_str(text),
@@ -332,31 +349,6 @@ pub(super) fn rows(body: &[u8], expected: Option<&Schema>) -> Result<RecordBatch
             expected,
         ),
     }
-}
-
-/// Fills `table` from a rows body with the [`Scanner`]; `None` where it
-/// gives up (the body is then parsed again with serde_json).
-fn scan_rows<'de>(text: &'de str, table: &mut Table<'de, '_>) -> Option<()> {
-    let mut s = Scanner::new(text);
-    s.ws();
-    if !s.eat(b'[') {
-        return None;
-    }
-    s.ws();
-    if !s.eat(b']') {
-        loop {
-            scan_row(&mut s, table)?;
-            table.end_row().ok()?;
-            s.ws();
-            match s.next()? {
-                b',' => s.ws(),
-                b']' => break,
-                _ => return None,
-            }
-        }
-    }
-    s.ws();
-    s.at_end().then_some(())
 }
 
 /// One row object as row `table.rows` (not counted: see `Table::end_row`).
@@ -377,17 +369,7 @@ fn scan_row<'de>(s: &mut Scanner<'de>, table: &mut Table<'de, '_>) -> Option<()>
             return None;
         }
         s.ws();
-        let i = table.column(key).ok()?;
-        let column = &mut table.columns[i];
-        let len = column.len();
-        // A repeated key: serde_json's pass reports it.
-        if len > row {
-            return None;
-        }
-        if len < row {
-            column.pad(row);
-        }
-        column.push(s.scalar()?);
+        table.put(row, key, s.scalar()?)?;
         s.ws();
         match s.next()? {
             b',' => s.ws(),
@@ -455,7 +437,7 @@ pub(super) fn ndjson(body: &[u8], expected: Option<&Schema>) -> Result<RecordBat
     table.finish()
 }
 
-/// NDJSON through the [`Scanner`], like `scan_rows`.
+/// NDJSON through the [`Scanner`]; `None` where it gives up.
 fn scan_lines<'de>(text: &'de str, table: &mut Table<'de, '_>) -> Option<()> {
     for line in text.split('\n') {
         let line = line.trim_ascii();
@@ -498,7 +480,7 @@ pub(super) fn columns(
     }
 }
 
-/// A columnar body with the [`Scanner`], like `scan_rows` (`request_ids`
+/// A columnar body with the [`Scanner`], `None` where it gives up (`request_ids`
 /// are left to serde_json).
 fn scan_columns<'de>(text: &'de str, state: &mut ColumnsBody<'de, '_>) -> Option<()> {
     let mut s = Scanner::new(text);
@@ -737,5 +719,6 @@ impl<'de> Visitor<'de> for ColumnMapSeed<'_, 'de, '_> {
     }
 }
 
+mod tape;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
-//! A minimal JSON scanner for the common shape of row bodies: flat objects
-//! of unescaped keys and scalar values. It reads only what it is sure
+//! A minimal JSON scanner for the common shape of NDJSON lines and columnar
+//! bodies: flat objects of unescaped keys and scalar values (row bodies go
+//! through simd-json's tape instead, `json/tape.rs`). It reads only what it is sure
 //! serde_json reads the same way and gives up (`None`) on anything else —
 //! escapes, nested values, numbers serde_json handles on its slow paths,
 //! invalid JSON — so that the caller parses the body again with serde_json,
@@ -176,6 +177,34 @@ impl<'de> Scanner<'de> {
     }
 }
 
+/// Pseudo-random JSON numbers of every length, sign and exponent (for the
+/// tests that compare the fast paths' numbers with serde_json's).
+#[cfg(test)]
+pub(super) fn random_decimals(seed: u64, count: usize) -> Vec<String> {
+    let mut x = seed | 1;
+    (0..count)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = (x % 20) as usize + 1;
+            let mantissa = (x >> 8).to_string();
+            let mantissa = &mantissa[..digits.min(mantissa.len())];
+            let point = (x >> 3) as usize % (mantissa.len() + 1);
+            let exp = (x >> 40) as i32 % 700 - 350;
+            let sign = if x & 4 == 0 { "" } else { "-" };
+            let (int, frac) = mantissa.split_at(point);
+            let int = if int.is_empty() { "0" } else { int };
+            match (frac.is_empty(), x & 2 == 0) {
+                (true, true) => format!("{sign}{int}"),
+                (true, false) => format!("{sign}{int}e{exp}"),
+                (false, true) => format!("{sign}{int}.{frac}"),
+                (false, false) => format!("{sign}{int}.{frac}e{exp}"),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,27 +262,7 @@ mod tests {
                 }
             }
         }
-        // Pseudo-random decimals of every length and exponent.
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        for _ in 0..200_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let digits = (x % 20) as usize + 1;
-            let mantissa = (x >> 8).to_string();
-            let mantissa = &mantissa[..digits.min(mantissa.len())];
-            let point = (x >> 3) as usize % (mantissa.len() + 1);
-            let exp = (x >> 40) as i32 % 700 - 350;
-            let text = match x % 3 {
-                0 => format!(
-                    "{}.{}",
-                    &mantissa[..point.max(1)],
-                    &mantissa[point.max(1)..]
-                ),
-                1 => format!("-{mantissa}e{exp}"),
-                _ => format!("0.{mantissa}e{}", exp / 10),
-            };
-            let text = text.trim_end_matches('.').to_string();
+        for text in random_decimals(0x9E37_79B9_7F4A_7C15, 200_000) {
             let (Some(a), Some(b)) = (scan(&text), serde(&text)) else {
                 continue;
             };

@@ -300,20 +300,28 @@ fn duplicate_keys_in_typed_columns() {
 }
 
 #[test]
-fn scanner_reads_common_bodies() {
-    // As arrow's JSON writer and most clients write rows: the scanner
-    // reads these without serde_json.
+fn fast_paths_read_common_bodies() {
+    // As arrow's JSON writer and most clients write rows: the tape (rows)
+    // and the scanner (NDJSON) read these without serde_json.
     let body = "[{\"f0\":-0.0012345678901234567,\"f1\":1.5e-7,\"c2\":\"cat_1\"},\n\
-                {\"f0\":12,\"c2\":null,\"f1\":true}, {}]";
-    let mut table = Table::new(body.len(), None);
-    assert!(scan_rows(body, &mut table).is_some());
-    assert_eq!(table.rows, 3);
+                {\"f0\":12,\"c2\":null,\"f1\":2}, {}]";
+    let batch = tape::rows(body.as_bytes(), None).unwrap().unwrap();
+    assert_eq!(batch.num_rows(), 3);
     let mut table = Table::new(body.len(), None);
     assert!(scan_lines("{\"a\": 1}\r\n\n {\"b\": \"x\"}\n", &mut table).is_some());
     assert_eq!(table.rows, 2);
-    // Escapes are left to serde_json.
-    let mut table = Table::new(body.len(), None);
-    assert!(scan_rows(r#"[{"a": "\n"}]"#, &mut table).is_none());
+    // The tape reads escapes; nested values and repeated keys are left to
+    // serde_json.
+    for (body, read) in [
+        (r#"[{"a": "\n\u00e9"}]"#, true),
+        (r#"[{"a": [1]}]"#, false),
+        (r#"[{"a": {"b": 1}}]"#, false),
+        (r#"[{"a": 1, "a": 2}]"#, false),
+        (r#"[{"a": 1},]"#, false),
+        (r#"{"a": 1}"#, false),
+    ] {
+        assert_eq!(tape::rows(body.as_bytes(), None).is_some(), read, "{body}");
+    }
 }
 
 #[test]
