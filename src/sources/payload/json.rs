@@ -332,17 +332,17 @@ impl<'de> Visitor<'de> for RowsSeed<'_, 'de, '_> {
 
 /// `[{"age": 31, ...}, ...]`: keys may differ per row (missing = null).
 pub(super) fn rows(body: &[u8], expected: Option<&Schema>) -> Result<RecordBatch, PayloadError> {
+    // simd-json checks UTF-8 itself (bad bytes fall through to serde_json,
+    // which says where they are).
+    if let Some(batch) = tape::rows(body, expected) {
+        return batch;
+    }
     match std::str::from_utf8(body) {
-        Ok(text) => {
-            if let Some(batch) = tape::rows(body, expected) {
-                return batch;
-            }
-            rows_from(
-                serde_json::Deserializer::from_str(text),
-                body.len(),
-                expected,
-            )
-        }
+        Ok(text) => rows_from(
+            serde_json::Deserializer::from_str(text),
+            body.len(),
+            expected,
+        ),
         Err(_) => rows_from(
             serde_json::Deserializer::from_slice(body),
             body.len(),
