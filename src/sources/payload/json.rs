@@ -3,8 +3,9 @@
 //! Values go straight into one [`Column`] per column (typed Arrow buffers
 //! where the values allow, strings borrowed from the body, keys looked up
 //! without allocating), then each column is finished as its Arrow array.
-//! Row bodies are read from simd-json's tape (`tape`), NDJSON lines and
-//! columnar bodies of the common shape by a [`Scanner`]; anything either is
+//! Row bodies up to 1 MiB are read from simd-json's tape (`tape`); larger
+//! ones, NDJSON lines and columnar bodies of the common shape by a
+//! [`Scanner`]; anything either is
 //! unsure of is read again with serde_json (streamed through serde, no
 //! intermediate `serde_json::Value` tree), which also words the errors.
 
@@ -338,17 +339,49 @@ pub(super) fn rows(body: &[u8], expected: Option<&Schema>) -> Result<RecordBatch
         return batch;
     }
     match std::str::from_utf8(body) {
-        Ok(text) => rows_from(
-            serde_json::Deserializer::from_str(text),
-            body.len(),
-            expected,
-        ),
+        Ok(text) => {
+            let mut table = Table::new(body.len(), expected);
+            if scan_rows(text, &mut table).is_some() {
+                return table.finish();
+            }
+            rows_from(
+                serde_json::Deserializer::from_str(text),
+                body.len(),
+                expected,
+            )
+        }
         Err(_) => rows_from(
             serde_json::Deserializer::from_slice(body),
             body.len(),
             expected,
         ),
     }
+}
+
+/// Fills `table` from a rows body with the [`Scanner`] (bodies too large
+/// for the tape path); `None` where it gives up (the body is then parsed
+/// again with serde_json).
+fn scan_rows<'de>(text: &'de str, table: &mut Table<'de, '_>) -> Option<()> {
+    let mut s = Scanner::new(text);
+    s.ws();
+    if !s.eat(b'[') {
+        return None;
+    }
+    s.ws();
+    if !s.eat(b']') {
+        loop {
+            scan_row(&mut s, table)?;
+            table.end_row().ok()?;
+            s.ws();
+            match s.next()? {
+                b',' => s.ws(),
+                b']' => break,
+                _ => return None,
+            }
+        }
+    }
+    s.ws();
+    s.at_end().then_some(())
 }
 
 /// One row object as row `table.rows` (not counted: see `Table::end_row`).

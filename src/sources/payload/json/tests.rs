@@ -322,6 +322,19 @@ fn fast_paths_read_common_bodies() {
     ] {
         assert_eq!(tape::rows(body.as_bytes(), None).is_some(), read, "{body}");
     }
+    // Bodies past 1 MiB go to the scanner (the tape path's buffers would
+    // cost five times the body): same batch.
+    let row = "{\"f0\":-0.0012345678901234567,\"c2\":\"cat_1\"}";
+    let big = format!("[{}]", vec![row; 40_000].join(","));
+    assert!(big.len() > 1 << 20);
+    assert!(tape::rows(big.as_bytes(), None).is_none());
+    let small = format!("[{}]", vec![row; 4].join(","));
+    let (big, small) = (
+        rows(big.as_bytes(), None).unwrap(),
+        rows(small.as_bytes(), None).unwrap(),
+    );
+    assert_eq!(big.num_rows(), 40_000);
+    assert_eq!(big.slice(0, 4), small);
 }
 
 #[test]
