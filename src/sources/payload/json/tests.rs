@@ -328,7 +328,7 @@ fn fast_paths_read_common_bodies() {
     let big = format!("[{}]", vec![row; 40_000].join(","));
     assert!(big.len() > 1 << 20);
     assert!(tape::rows(big.as_bytes(), None).is_none());
-    let small = format!("[{}]", vec![row; 4].join(","));
+    let small = format!("[{}]", [row; 4].join(","));
     let (big, small) = (
         rows(big.as_bytes(), None).unwrap(),
         rows(small.as_bytes(), None).unwrap(),
