@@ -328,6 +328,10 @@ impl Kll {
             while self.retained >= self.capacity {
                 self.compress();
             }
+            // Merged levels were sized for both sides; a sketch merged into
+            // for a long time (windows, rollups) keeps only what it holds.
+            self.levels.iter_mut().for_each(Vec::shrink_to_fit);
+            self.scratch = Vec::new();
         }
         self.n = n;
     }
