@@ -65,17 +65,9 @@ pub(super) fn rows(
         return None;
     }
     SCRATCH.with(|cell| {
-        let Ok(mut scratch) = cell.try_borrow_mut() else {
-            // Not reached: nothing below decodes another body.
-            let mut copy = body.to_vec();
-            let mut tape = Tape(Vec::new());
-            return fill(
-                &mut copy,
-                &mut Buffers::new(body.len()),
-                &mut tape,
-                expected,
-            );
-        };
+        // Nothing below decodes another body, so the scratch is free; if it
+        // ever were not, the scanner and serde_json read the body instead.
+        let mut scratch = cell.try_borrow_mut().ok()?;
         let Scratch {
             body: copy,
             buffers,
@@ -107,7 +99,7 @@ fn fill<'de>(
 }
 
 /// Fills `table` from the tape of a `[{...}, ...]` body.
-pub(super) fn walk_rows<'de>(tape: &[Node<'de>], table: &mut Table<'de, '_>) -> Option<()> {
+fn walk_rows<'de>(tape: &[Node<'de>], table: &mut Table<'de, '_>) -> Option<()> {
     let mut nodes = tape.iter().copied();
     let Some(Node::Array { len: rows, .. }) = nodes.next() else {
         return None;
