@@ -64,6 +64,10 @@ struct Args {
     /// Queue depth of the daemon.
     #[arg(long, default_value_t = 64)]
     queue_depth: usize,
+    /// Check every batch against a schema inferred from the baseline (the
+    /// daemon's default per-batch check when a model has a schema).
+    #[arg(long)]
+    schema_check: bool,
 }
 
 fn body(batch: &RecordBatch, format: &str) -> Result<(Vec<u8>, &'static str)> {
@@ -135,6 +139,12 @@ fn start(args: &Args, dir: &Path, schema: &Arc<Schema>) -> Result<(Daemon, Strin
         writer.write(&batch(schema, 1000, &mut rng))?;
     }
     writer.close()?;
+    let (schema_line, per_batch) = if args.schema_check {
+        infer_schema(&args.assay, dir)?;
+        ("schema = \"schema.toml\"\n", "[\"schema\"]")
+    } else {
+        ("", "[]")
+    };
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -143,8 +153,8 @@ fn start(args: &Args, dir: &Path, schema: &Arc<Schema>) -> Result<(Daemon, Strin
         &config,
         format!(
             "listen = \"127.0.0.1:{port}\"\nstate_dir = \"state\"\n[limits]\nqueue_depth = {}\nmax_body_bytes = 67108864\n\
-             [models.load]\nbaseline = \"baseline.parquet\"\n[models.load.window]\nrows = {}\n\
-             [models.load.checks]\nper_batch = []\nper_window = [\"skew\", \"drift\"]\n",
+             [models.load]\nbaseline = \"baseline.parquet\"\n{schema_line}[models.load.window]\nrows = {}\n\
+             [models.load.checks]\nper_batch = {per_batch}\nper_window = [\"skew\", \"drift\"]\n",
             args.queue_depth, args.window_rows
         ),
     )?;
@@ -174,6 +184,28 @@ fn start(args: &Args, dir: &Path, schema: &Arc<Schema>) -> Result<(Daemon, Strin
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok((daemon, base))
+}
+
+/// `assay profile` then `assay infer` on the baseline, as a user would.
+fn infer_schema(assay: &Path, dir: &Path) -> Result<()> {
+    // Relative to this process, not to `dir`.
+    let assay =
+        std::fs::canonicalize(assay).with_context(|| format!("finding {}", assay.display()))?;
+    for args in [
+        ["profile", "baseline.parquet", "-o", "baseline.profile.json"],
+        ["infer", "baseline.profile.json", "-o", "schema.toml"],
+    ] {
+        let status = Command::new(&assay)
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .status()
+            .with_context(|| format!("running {}", assay.display()))?;
+        if !status.success() {
+            bail!("assay {} failed: {status}", args[0]);
+        }
+    }
+    Ok(())
 }
 
 fn main() -> Result<()> {

@@ -112,6 +112,11 @@ impl TableAccumulator {
         }
     }
 
+    /// The accumulator of the profiled column `name`, if there is one.
+    pub fn column(&self, name: &str) -> Option<&ColumnAccumulator> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
     pub fn set_sources(&mut self, sources: Vec<String>) {
         self.sources = sources;
     }

@@ -25,7 +25,10 @@ use crate::profile::{LogicalType, Profile, io as profile_io};
 use crate::schema::Schema;
 use crate::validation::{SchemaOutcome, ValidationReport};
 
+mod batch_profile;
 mod close;
+
+use batch_profile::batch_profile;
 
 /// What the daemon can fail at, with a message that names the file or
 /// request.
@@ -437,11 +440,9 @@ impl ModelSpec {
         if self.config.checks.per_batch.contains(&Check::Schema)
             && let Some(schema) = &self.schema
         {
-            // Profile the batch as it came, so new and missing columns show.
-            let own = TableAccumulator::new(&batch.schema(), &ProfileOptions::default())
-                .and_then(|mut a| a.update(batch).map(|_| a))
-                .map_err(|e| ServerError::BadRequest(e.to_string()))?
-                .finish();
+            // The batch as it came, so new and missing columns show.
+            let own =
+                batch_profile(batch, &acc).map_err(|e| ServerError::BadRequest(e.to_string()))?;
             report.schema = Some(SchemaOutcome {
                 file: "schema".into(),
                 environment: self.environment.clone(),
