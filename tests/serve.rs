@@ -582,3 +582,112 @@ fn spool_files_are_ingested_and_moved() {
         "{metrics}"
     );
 }
+
+/// The per-batch schema check answers as `assay validate` does on the same
+/// batch: for the columns that reach the window unchanged (their profile is
+/// taken from the window's) and for those that do not — a column the schema
+/// does not know and a missing one. (A column sent as another type is
+/// converted to the expected one while the body is decoded, or refused.)
+#[test]
+fn per_batch_schema_findings_are_validates() {
+    use arrow::array::ArrayRef;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use common::{assay, code, write_parquet};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (profile, schema) = (d.join("train.profile.json"), d.join("schema.toml"));
+    let out = assay(&[
+        "profile".as_ref(),
+        "-q".as_ref(),
+        path_of(TRAIN).as_ref(),
+        "-o".as_ref(),
+        profile.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 0, "{out:?}");
+    let out = assay(&[
+        "infer".as_ref(),
+        "-q".as_ref(),
+        "--ranges".as_ref(),
+        profile.as_os_str(),
+        "-o".as_ref(),
+        schema.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 0, "{out:?}");
+
+    let serving = read_parquet(SERVING).slice(0, 400);
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (field, column) in serving.schema().fields().iter().zip(serving.columns()) {
+        match field.name().as_str() {
+            "credit_score" => continue,
+            // Older than any applicant in training.
+            "age" => columns.push(Arc::new(
+                column
+                    .as_primitive::<Int64Type>()
+                    .iter()
+                    .map(|v| v.map(|v| v + 200))
+                    .collect::<Int64Array>(),
+            )),
+            _ => columns.push(column.clone()),
+        }
+        fields.push(field.as_ref().clone());
+    }
+    fields.push(Field::new("extra", DataType::Int64, true));
+    columns.push(Arc::new(Int64Array::from_iter_values(0..400)));
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+
+    let cfg = daemon::write_config(
+        d,
+        1_000_000,
+        16,
+        "",
+        &format!("schema = {:?}", schema.display().to_string()),
+        "per_batch = [\"schema\"]\nper_window = [\"skew\"]",
+    );
+    let daemon = Daemon::start(&cfg, &d.join("state"));
+    let mut body = Vec::new();
+    {
+        let mut writer =
+            arrow::ipc::writer::StreamWriter::try_new(&mut body, &batch.schema()).unwrap();
+        writer.write(&batch).unwrap();
+        writer.finish().unwrap();
+    }
+    let (status, answer) = daemon.post(
+        "/v1/models/credit/batches",
+        "application/vnd.apache.arrow.stream",
+        &body,
+        None,
+    );
+    assert_eq!(status, 200, "{answer}\n{}", daemon.log());
+
+    let data = d.join("batch.parquet");
+    write_parquet(&data, &batch);
+    let out = assay(&[
+        "validate".as_ref(),
+        data.as_os_str(),
+        "--schema".as_ref(),
+        schema.as_os_str(),
+        "--environment".as_ref(),
+        "serving".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(code(&out), 1, "{out:?}");
+    let validated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["schema_findings"], validated["schema_findings"]);
+    let found: Vec<(&str, &str)> = answer["schema_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| Some((f["feature"].as_str()?, f["kind"].as_str()?)))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("age", "value_too_large"),
+            ("credit_score", "missing_column"),
+            ("extra", "new_column")
+        ]
+    );
+}
