@@ -16,7 +16,7 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use crate::profile::table::{ProfileOptions, TableAccumulator, default_role};
-use crate::profile::{ColumnProfile, Profile, ProfileError};
+use crate::profile::{ColumnAccumulator, ColumnProfile, Profile, ProfileError};
 
 /// `window_part` must have been updated with exactly `batch`'s columns that
 /// it tracks (the conformed batch), and with nothing else.
@@ -29,34 +29,31 @@ pub fn batch_profile(
     for f in schema.fields() {
         *seen.entry(f.name().as_str()).or_default() += 1;
     }
-    let reusable: Vec<bool> = schema
+    // The window's accumulator of each column it profiled unchanged.
+    let reusable: Vec<Option<&ColumnAccumulator>> = schema
         .fields()
         .iter()
         .map(|f| {
             // A repeated name is profiled afresh: the window saw only the first.
-            seen[f.name().as_str()] == 1
-                && window_part.column(f.name()).is_some_and(|c| {
-                    c.arrow_type == f.data_type().to_string()
-                        && c.role == default_role(f.name(), f.data_type())
-                })
+            let c = window_part.column(f.name())?;
+            (seen[f.name().as_str()] == 1
+                && c.arrow_type == f.data_type().to_string()
+                && c.role == default_role(f.name(), f.data_type()))
+            .then_some(c)
         })
         .collect();
-    let rest: Vec<usize> = (0..reusable.len()).filter(|&i| !reusable[i]).collect();
+    let rest: Vec<usize> = (0..reusable.len())
+        .filter(|&i| reusable[i].is_none())
+        .collect();
     let rest_batch = batch
         .project(&rest)
         .map_err(|e| ProfileError::Invalid(e.to_string()))?;
     let mut fresh = TableAccumulator::new(&rest_batch.schema(), &ProfileOptions::default())?;
     fresh.update(&rest_batch)?;
     let mut fresh = fresh.finish();
-    let reused: Vec<Option<ColumnProfile>> = schema
-        .fields()
+    let reused: Vec<Option<ColumnProfile>> = reusable
         .par_iter()
-        .zip(&reusable)
-        .map(|(f, &reuse)| {
-            reuse
-                .then(|| window_part.column(f.name()).map(|c| c.finish()))
-                .flatten()
-        })
+        .map(|c| c.map(ColumnAccumulator::finish))
         .collect();
     let mut fresh_columns = std::mem::take(&mut fresh.columns).into_iter();
     let mut columns = Vec::with_capacity(reused.len());
