@@ -170,6 +170,44 @@ fn ingest_closes_windows_with_skew_reports_and_metrics() {
     assert!(age_skew.ends_with(" 1"), "{age_skew}");
 }
 
+/// Window closes run on the model's closer thread, after the filling batch
+/// is answered; a read that follows the answer still sees the window closed,
+/// its report and its metrics.
+#[test]
+fn a_read_right_after_the_filling_batch_sees_the_closed_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), 1000, "");
+    let daemon = Daemon::start(&cfg, &dir.path().join("state"));
+    let batches = serving_batches(500, 0);
+    for (i, pair) in batches.chunks(2).take(6).enumerate() {
+        for batch in pair {
+            let (status, body) =
+                daemon.post("/v1/batches", "application/json", &json_rows(batch), None);
+            assert_eq!(status, 200, "{body}\n{}", daemon.log());
+        }
+        let window = format!("credit-{:06}", i + 1);
+        let latest = daemon.get_json("/v1/reports/latest");
+        assert_eq!(latest["id"], window.as_str(), "{latest}");
+        assert_eq!(latest["rows"], 1000);
+        let (status, _) = daemon.get(&format!("/v1/reports/{window}"), None);
+        assert_eq!(status, 200);
+        let windows = daemon.get_json("/v1/windows");
+        let closed = windows["windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["state"] == "closed")
+            .count();
+        assert_eq!(closed, i + 1, "{windows}");
+        let (_, metrics) = daemon.get("/metrics", None);
+        assert_eq!(
+            metric(&metrics, "assay_window_closes_total{model=\"credit\"}"),
+            Some((i + 1) as f64),
+            "{metrics}"
+        );
+    }
+}
+
 #[test]
 fn bad_requests_get_clear_status_codes() {
     let dir = tempfile::tempdir().unwrap();

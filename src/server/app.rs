@@ -1,6 +1,8 @@
 //! The HTTP layer: routes, authentication, limits, and the timer that closes
 //! windows by time. Model work runs on blocking threads (decoding and
-//! profiling are CPU-bound) behind one mutex per model, held only to commit.
+//! profiling are CPU-bound) behind one mutex per model, held only to commit;
+//! window closes run on each model's closer thread, and reads wait for the
+//! closes submitted before them ([`settled`]).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -15,6 +17,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
+use super::closer::Progress;
 use super::metrics::Metrics;
 use super::model::{BatchOutcome, ClosedWindow, ModelRuntime, ServerError, now_ms};
 use crate::sources::payload;
@@ -54,6 +57,33 @@ impl AppState {
     fn all_models(&self) -> impl Iterator<Item = (&String, &Arc<Mutex<ModelRuntime>>)> {
         self.models.get().into_iter().flatten()
     }
+}
+
+/// Waits until every window close of `models` submitted before this call
+/// is published, so that a read never sees a close half done (a client
+/// that posts the batch filling a window and then asks for the latest
+/// report gets the new one). On a blocking thread, and without holding a
+/// model's lock while waiting: ingest goes on meanwhile. Closes submitted
+/// after the call are not waited for, so steady ingest cannot starve a read.
+async fn settled(models: Vec<Arc<Mutex<ModelRuntime>>>) {
+    let _ = tokio::task::spawn_blocking(move || {
+        let marks: Vec<(Arc<Progress>, u64)> = models
+            .iter()
+            .filter_map(|m| {
+                let progress = m.lock().ok()?.close_progress();
+                let mark = progress.mark();
+                Some((progress, mark))
+            })
+            .collect();
+        for (progress, mark) in marks {
+            progress.wait_for(mark);
+        }
+    })
+    .await;
+}
+
+fn every_model(state: &AppState) -> Vec<Arc<Mutex<ModelRuntime>>> {
+    state.all_models().map(|(_, m)| m.clone()).collect()
 }
 
 type Shared = Arc<AppState>;
@@ -114,6 +144,9 @@ async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
     if state.protect_metrics && !authorized(&state, &headers) {
         return unauthorized();
     }
+    // Closes are counted by the closer: the ones submitted before this
+    // scrape are in it.
+    settled(every_model(&state)).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -271,7 +304,8 @@ pub fn ingest_bytes(
     Ok((outcome, guard.open_window_rows()))
 }
 
-/// Counts an accepted batch (and the window it closed) in the metrics.
+/// Counts an accepted batch in the metrics (a window it closed is counted
+/// by the closer thread, through [`record_close`]).
 pub fn record_batch(state: &AppState, model: &str, outcome: &BatchOutcome, open_rows: u64) {
     let m = &state.metrics;
     m.rows_ingested
@@ -282,9 +316,6 @@ pub fn record_batch(state: &AppState, model: &str, outcome: &BatchOutcome, open_
         .with_label_values(&[model])
         .set(open_rows as i64);
     count_batch_findings(m, model, &outcome.report);
-    if let Some(closed) = &outcome.closed {
-        record_close(state, model, closed);
-    }
 }
 
 fn poisoned() -> IngestError {
@@ -353,26 +384,21 @@ pub fn record_close(state: &AppState, model: &str, closed: &ClosedWindow) {
     }
 }
 
-/// Closes windows whose time is up; runs every second.
+/// Starts closing windows whose time is up; runs every second. The close
+/// itself, and its metrics, happen on the model's closer thread.
 pub async fn window_timer(state: Shared) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
         for (name, runtime) in state.all_models() {
             let runtime = runtime.clone();
-            let closed = tokio::task::spawn_blocking(move || {
+            let started = tokio::task::spawn_blocking(move || {
                 let mut guard = runtime.lock().ok()?;
-                if guard.due(now_ms()) {
-                    Some(guard.close_window())
-                } else {
-                    None
-                }
+                guard.due(now_ms()).then(|| guard.start_close())
             })
             .await;
-            match closed {
-                Ok(Some(Ok(Some(c)))) => record_close(&state, name, &c),
-                Ok(Some(Err(e))) => tracing::error!(model = %name, "closing a window: {e}"),
-                _ => {}
+            if let Ok(Some(Err(e))) = started {
+                tracing::error!(model = %name, "closing a window: {e}");
             }
         }
     }
@@ -463,6 +489,7 @@ async fn windows(State(state): State<Shared>, headers: HeaderMap) -> Response {
     if !authorized(&state, &headers) {
         return unauthorized();
     }
+    settled(every_model(&state)).await;
     let mut all = Vec::new();
     for (_, runtime) in state.all_models() {
         if let Ok(guard) = runtime.lock() {
@@ -476,10 +503,9 @@ async fn latest_report(State(state): State<Shared>, headers: HeaderMap) -> Respo
     if !authorized(&state, &headers) {
         return unauthorized();
     }
-    let path = state
-        .model(&state.default_model)
-        .ok()
-        .and_then(|r| r.lock().ok().and_then(|g| g.latest_report_path()));
+    let model = state.model(&state.default_model).ok();
+    settled(model.iter().cloned().collect()).await;
+    let path = model.and_then(|r| r.lock().ok().and_then(|g| g.latest_report_path()));
     serve_report(path).await
 }
 
@@ -491,6 +517,7 @@ async fn report(
     if !authorized(&state, &headers) {
         return unauthorized();
     }
+    settled(every_model(&state)).await;
     let path = state
         .all_models()
         .find_map(|(_, r)| r.lock().ok().and_then(|g| g.report_path(&id)));

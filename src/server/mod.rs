@@ -5,6 +5,8 @@
 //! - `app`: routes, authentication, limits, the window timer.
 //! - `model`: one watched model — baseline, schema, suites, the open
 //!   window, what a window close computes and writes.
+//! - `closer`: each model's closer thread, which checks, reports and
+//!   publishes closed windows off the request path.
 //! - `wal`: the open window's write-ahead log (nothing acknowledged is lost
 //!   to a `kill -9`).
 //! - `state`: atomic files, the window index.
@@ -12,6 +14,7 @@
 //! - `spool`: ingest of files dropped into a directory.
 
 mod app;
+mod closer;
 pub mod config;
 mod demo;
 mod durable;
@@ -21,6 +24,8 @@ pub mod model;
 mod rollup;
 mod spool;
 pub mod state;
+#[cfg(test)]
+mod test_model;
 mod wal;
 
 use std::collections::BTreeMap;
@@ -121,6 +126,14 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
                 state
                     .metrics
                     .restore(name, runtime.totals(), runtime.open_window_rows());
+                // Closes are counted and logged by the closer thread. A weak
+                // reference: the models (in the state) own the hook.
+                let (weak, model) = (Arc::downgrade(&state), name.clone());
+                runtime.on_close(Arc::new(move |closed| {
+                    if let Some(state) = weak.upgrade() {
+                        app::record_close(&state, &model, closed);
+                    }
+                }));
             }
         }
         let _ = state.models.set(loaded);
@@ -143,8 +156,9 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
         if let Some(s) = spool {
             s.abort();
         }
-        // Every in-flight batch has been answered: let the rollup threads
-        // write what is queued.
+        // Every in-flight batch has been answered: let each model's closer
+        // publish the closes still queued, then its state writer and its
+        // rollups write what is queued.
         if let Some(models) = state.models.get() {
             for runtime in models.values() {
                 if let Ok(mut runtime) = runtime.lock() {

@@ -1,9 +1,10 @@
 //! One watched model: its baseline, schema and suites, the open window and
 //! its write-ahead log, and what happens when a window closes. Synchronous;
-//! the HTTP layer runs it on blocking threads behind a mutex.
+//! the HTTP layer runs it on blocking threads behind a mutex, and a window's
+//! close runs on the model's closer thread (`server::closer`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use arrow::array::{ArrayRef, new_null_array};
@@ -12,9 +13,8 @@ use arrow::datatypes::{DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUn
 use arrow::record_batch::RecordBatch;
 use serde_json::Value;
 
+use super::closer::{CloseHook, Closer, Ledger, Progress, lock};
 use super::config::{Check, ModelConfig};
-use super::durable::StateWriter;
-use super::rollup::RollupWorker;
 use super::state::{Totals, WindowIndex, WindowInfo, WindowState, window_seq};
 use super::wal::{Frame, Wal, WalHeader};
 use crate::checks::{compare, schema_anomalies};
@@ -29,6 +29,7 @@ mod batch_profile;
 mod close;
 
 use batch_profile::batch_profile;
+pub(super) use close::{durable_job, finish_window};
 
 /// What the daemon can fail at, with a message that names the file or
 /// request.
@@ -52,8 +53,6 @@ pub struct BatchOutcome {
     pub window: String,
     /// The batch's findings in `assay validate`'s JSON shape.
     pub report: Value,
-    /// The report of a window this batch closed (row policy), if any.
-    pub closed: Option<ClosedWindow>,
 }
 
 /// A window that just closed.
@@ -66,12 +65,14 @@ pub struct ClosedWindow {
     pub validation: ValidationReport,
     /// The model's schema (for out-of-domain metrics).
     pub schema: Option<Schema>,
-    /// How long the close took: checks and report (the state writer writes
-    /// the profile and the index and syncs them afterwards).
+    /// How long the close took on the closer thread: profile, checks and
+    /// report (the state writer writes the profile and the index and syncs
+    /// them afterwards).
     pub duration: std::time::Duration,
 }
 
-struct OpenWindow {
+/// The window being filled; once closed, the closer's job.
+pub(super) struct OpenWindow {
     id: String,
     start_ms: i64,
     rows: u64,
@@ -124,14 +125,15 @@ pub struct ModelRuntime {
     pub name: String,
     spec: Arc<ModelSpec>,
     window: OpenWindow,
-    /// The last closed window's profile: the reference for drift.
-    previous: Option<Arc<Profile>>,
     wal: Wal,
     dir: PathBuf,
-    index: WindowIndex,
-    rollups: RollupWorker,
-    /// Syncs closed windows' files off the close (`server::durable`).
-    writer: StateWriter,
+    /// The index and the windows closing, shared with the closer (lock
+    /// order: the model's lock, then this one; `server::closer`).
+    ledger: Arc<Mutex<Ledger>>,
+    /// Checks, reports and publishes closed windows off the lock; owns the
+    /// previous window's profile (the reference for drift), the state
+    /// writer and the rollups.
+    closer: Closer,
     /// Problems found while recovering state (reported at start).
     pub notes: Vec<String>,
 }
@@ -304,16 +306,19 @@ impl ModelRuntime {
             .last()
             .and_then(|w| profile_io::load(&close::profile_path(&dir, &w.id)).ok())
             .map(Arc::new);
+        let ledger = Arc::new(Mutex::new(Ledger {
+            index,
+            closing: Vec::new(),
+        }));
+        let closer = Closer::start(spec.clone(), &dir, ledger.clone(), previous).map_err(&fail)?;
         Ok(Self {
             name: config.name.clone(),
             spec,
             window,
-            previous,
             wal,
-            rollups: RollupWorker::start(&config.name, &dir),
-            writer: StateWriter::start(&config.name),
+            closer,
             dir,
-            index,
+            ledger,
             notes,
         })
     }
@@ -327,8 +332,10 @@ impl ModelRuntime {
         self.window.rows
     }
 
-    /// Adds a prepared batch to the open window (durably), closing the
-    /// window when its row limit is reached.
+    /// Adds a prepared batch to the open window (durably), starting the
+    /// window's close when its row limit is reached: the rotation happens
+    /// here, the checks and the report on the closer thread, so the batch
+    /// that fills a window does not wait for them.
     pub fn commit(&mut self, prepared: PreparedBatch) -> Result<BatchOutcome, ServerError> {
         self.wal
             .append_frame(&prepared.frame)
@@ -341,15 +348,15 @@ impl ModelRuntime {
         self.window.rows += rows as u64;
         self.window.batches += 1;
         let window = self.window.id.clone();
-        let closed = match self.spec.config.window.rows {
-            Some(limit) if self.window.rows >= limit => self.close_window()?,
-            _ => None,
-        };
+        if let Some(limit) = self.spec.config.window.rows
+            && self.window.rows >= limit
+        {
+            self.start_close()?;
+        }
         Ok(BatchOutcome {
             rows,
             window,
             report: prepared.report.to_json(),
-            closed,
         })
     }
 
@@ -364,18 +371,39 @@ impl ModelRuntime {
                 .is_some_and(|s| now_ms - self.window.start_ms >= s as i64 * 1000)
     }
 
-    /// Lets the state-writer and rollup threads finish what is queued (at
-    /// shutdown).
+    /// Lets the background threads finish what is queued (at shutdown):
+    /// the closer publishes every pending close, then the state writer and
+    /// the rollups finish theirs.
     pub fn finish_background(&mut self) {
-        self.writer.finish();
-        self.rollups.finish();
+        self.closer.finish();
+    }
+
+    /// Installs the hook told of every published close (the daemon's
+    /// metrics and log). It runs on the closer thread and must not take
+    /// this model's lock.
+    pub(crate) fn on_close(&self, hook: CloseHook) {
+        self.closer.on_close(hook);
+    }
+
+    /// How far the closer has got: reads wait on it, without the model's
+    /// lock, for the closes submitted before they began.
+    pub(crate) fn close_progress(&self) -> Arc<Progress> {
+        self.closer.progress()
+    }
+
+    /// Waits until every close started so far is published. Holding the
+    /// model's lock meanwhile keeps ingest out: the daemon's reads use
+    /// [`ModelRuntime::close_progress`] instead.
+    pub fn wait_for_closes(&self) {
+        let progress = self.closer.progress();
+        progress.wait_for(progress.mark());
     }
 
     /// Rows, batches and windows since the state directory was created:
-    /// every closed window's plus the open window's (recovered from its log
-    /// after a restart).
+    /// every closed or closing window's plus the open window's (recovered
+    /// from its log after a restart).
     pub fn totals(&self) -> Totals {
-        let closed = self.index.totals;
+        let closed = lock(&self.ledger).totals();
         Totals {
             rows: closed.rows + self.window.rows,
             batches: closed.batches + self.window.batches,
@@ -383,9 +411,14 @@ impl ModelRuntime {
         }
     }
 
-    /// The open window and the closed ones, newest last.
+    /// The closed windows, those closing, and the open one, newest last.
     pub fn windows(&self) -> Vec<WindowInfo> {
-        let mut out = self.index.closed.clone();
+        let mut out = {
+            let ledger = lock(&self.ledger);
+            let mut out = ledger.index.closed.clone();
+            out.extend(ledger.closing.iter().cloned());
+            out
+        };
         out.push(WindowInfo {
             id: self.window.id.clone(),
             model: self.name.clone(),
@@ -402,13 +435,15 @@ impl ModelRuntime {
 
     /// The report file of a closed window.
     pub fn report_path(&self, id: &str) -> Option<PathBuf> {
-        self.index
+        lock(&self.ledger)
+            .index
             .is_closed(id)
             .then(|| close::report_path(&self.dir, id))
     }
 
     pub fn latest_report_path(&self) -> Option<PathBuf> {
-        self.index
+        lock(&self.ledger)
+            .index
             .closed
             .last()
             .map(|w| close::report_path(&self.dir, &w.id))
@@ -420,6 +455,11 @@ impl ModelRuntime {
 }
 
 impl ModelSpec {
+    /// How many closed windows the index keeps.
+    pub(super) fn keep_windows(&self) -> usize {
+        self.config.window.keep as usize
+    }
+
     /// The Arrow schema batches are converted to (for payload decoding).
     pub fn expected_schema(&self) -> &ArrowSchema {
         &self.expected

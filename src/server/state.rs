@@ -42,6 +42,9 @@ pub struct WindowInfo {
 #[serde(rename_all = "snake_case")]
 pub enum WindowState {
     Open,
+    /// Rotated out of the open window, its close not yet published by the
+    /// model's closer thread (never in the index file).
+    Closing,
     Closed,
 }
 

@@ -1,6 +1,7 @@
-//! Closing a window: its checks (skew, drift, schema, window suite), its
-//! report, a fresh window and log; and, on start, settling the closes a
-//! crash interrupted.
+//! Closing a window: a fresh window and log under the model's lock, then,
+//! on the model's closer thread (`server::closer`), its checks (skew,
+//! drift, schema, window suite) and its report; and, on start, settling
+//! the closes a crash interrupted.
 //!
 //! The close writes only the report (renamed into place, so readers never
 //! see half of it) and moves the closed window's log aside as
@@ -22,8 +23,10 @@ use super::{rfc3339, window_header};
 use crate::checks::compare::{self, CompareOptions, Comparison, Side};
 use crate::checks::schema_anomalies;
 use crate::expectations;
+use crate::profile::table::TableAccumulator;
 use crate::profile::{Profile, io as profile_io};
 use crate::report::{ComparisonJson, comparison_json};
+use crate::server::closer::{CloseJob, Reply, lock};
 use crate::server::config::Check;
 use crate::server::durable::{DurableJob, sync_files};
 use crate::server::state::{
@@ -107,80 +110,112 @@ pub(super) fn closing_logs(dir: &Path) -> Vec<PathBuf> {
 }
 
 impl ModelRuntime {
-    /// Closes the open window (if it has rows): checks and report, then a
-    /// fresh window and log; the window's profile and index entry are
-    /// written and everything synced by the state writer afterwards (the
-    /// window's log kept until then), and the window is queued for the
-    /// rollups.
+    /// Starts closing the open window (if it has rows) and returns without
+    /// waiting for the close: see [`ModelRuntime::begin_close`]. Whether a
+    /// close was started.
+    pub fn start_close(&mut self) -> Result<bool, ServerError> {
+        self.begin_close(None)
+    }
+
+    /// Closes the open window (if it has rows) and waits for the closer
+    /// thread to publish it: for tests, the bench and tools. It waits
+    /// holding `&mut self`, so the daemon (whose requests share the model
+    /// behind a lock) uses [`ModelRuntime::start_close`].
     pub fn close_window(&mut self) -> Result<Option<ClosedWindow>, ServerError> {
-        if self.window.rows == 0 {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        if !self.begin_close(Some(reply))? {
             return Ok(None);
         }
-        let started = std::time::Instant::now();
+        match answer.recv() {
+            Ok(closed) => closed.map(Some).map_err(ServerError::State),
+            Err(_) => Err(ServerError::State(
+                "the closer thread has stopped; the window's log is kept and the next start closes it"
+                    .into(),
+            )),
+        }
+    }
+
+    /// The part of a close that must be atomic with ingest, under the
+    /// model's lock: the next window's id, the log rotated (the closed
+    /// window's log kept as `closing-ID.wal` until the state writer has
+    /// made its files durable, so a crash from here on finds it and
+    /// `settle` closes the window), the new window swapped in, the closed
+    /// one listed as closing. Its checks, report and publishing run on the
+    /// closer thread (`server::closer`), in order.
+    fn begin_close(&mut self, reply: Option<Reply>) -> Result<bool, ServerError> {
+        if self.window.rows == 0 {
+            return Ok(false);
+        }
         let end_ms = now_ms();
-        let mut profile = self.window.acc.finish();
-        profile.sources = vec![format!("window {}", self.window.id)];
-        let profile = Arc::new(profile);
-        let spec = self.spec.clone();
-        let state = ServerError::State;
-        let id = self.window.id.clone();
-        let checked = window_checks(
-            &spec,
-            &self.window,
-            self.previous.as_deref(),
-            &profile,
-            end_ms,
+        let next = new_window(
+            &self.name,
+            &mut lock(&self.ledger).index,
+            &self.spec.template,
         );
-        let report_file = report_path(&self.dir, &id);
-        replace_unsynced(&report_file, &checked.report_bytes()).map_err(state)?;
-        let WindowChecks {
-            skew,
-            drift,
-            validation,
-            info,
-        } = checked;
-        self.index.push_closed(info.clone());
-        let expired = self.index.retain_newest(spec.config.window.keep as usize);
-        let next = new_window(&self.name, &mut self.index, &spec.template);
-        let closing_log = closing_log_path(&self.dir, &id);
+        // On an error the window stays open (appends still go to its log);
+        // the id just handed out is skipped, never reused.
         self.wal
-            .rotate(&window_header(&self.name, &next), &closing_log)
-            .map_err(state)?;
-        // The profile and the index are serialised and written by the state
-        // writer (in close order), then synced with the report; the log is
-        // kept until then, so a crash before finds it and `settle` closes
-        // the window again.
-        let (index, window_profile) = (self.index.clone(), profile.clone());
-        // The previous window's profile is released on the writer thread:
-        // freeing a 100-feature profile took up to 1.7 ms of the close.
-        let retired = self.previous.replace(profile.clone());
-        self.writer.submit(DurableJob {
-            written: vec![report_file],
-            to_write: vec![
-                (
-                    profile_path(&self.dir, &id),
-                    Box::new(move || {
-                        drop(retired);
-                        serde_json::to_vec(&*window_profile).map_err(|e| e.to_string())
-                    }),
-                ),
-                (index_path(&self.dir), Box::new(move || index.bytes())),
-            ],
-            closing_log,
-            expired: expired
-                .iter()
-                .flat_map(|w| {
-                    [
-                        report_path(&self.dir, &w.id),
-                        profile_path(&self.dir, &w.id),
-                    ]
-                })
-                .collect(),
+            .rotate(
+                &window_header(&self.name, &next),
+                &closing_log_path(&self.dir, &self.window.id),
+            )
+            .map_err(ServerError::State)?;
+        let window = std::mem::replace(&mut self.window, next);
+        lock(&self.ledger).closing.push(WindowInfo {
+            id: window.id.clone(),
+            model: self.name.clone(),
+            start: rfc3339(window.start_ms),
+            end: Some(rfc3339(end_ms)),
+            rows: window.rows,
+            batches: window.batches,
+            state: WindowState::Closing,
+            report: None,
+            alerts: false,
         });
-        // The closed window's accumulator goes to the rollups as it is.
-        let closed = std::mem::replace(&mut self.window, next);
-        self.rollups.add(closed.acc, end_ms);
-        Ok(Some(ClosedWindow {
+        // Waits while the closer's queue is full (backpressure).
+        self.closer.submit(CloseJob {
+            window,
+            end_ms,
+            reply,
+        });
+        Ok(true)
+    }
+}
+
+/// What the closer made of a closed window.
+pub(in crate::server) struct Finished {
+    pub closed: ClosedWindow,
+    /// Whether its report was written.
+    pub report: Result<(), String>,
+    /// The window's accumulator, for the rollups.
+    pub acc: TableAccumulator,
+}
+
+/// The work of a close off the model's lock (on the closer thread): the
+/// window's profile, its checks against the baseline and `previous` (the
+/// closed window before it), and its report, renamed into place unsynced
+/// (the state writer syncs it).
+pub(in crate::server) fn finish_window(
+    spec: &ModelSpec,
+    dir: &Path,
+    window: OpenWindow,
+    previous: Option<&Profile>,
+    end_ms: i64,
+) -> Finished {
+    let started = std::time::Instant::now();
+    let mut profile = window.acc.finish();
+    profile.sources = vec![format!("window {}", window.id)];
+    let profile = Arc::new(profile);
+    let checked = window_checks(spec, &window, previous, &profile, end_ms);
+    let report = replace_unsynced(&report_path(dir, &window.id), &checked.report_bytes());
+    let WindowChecks {
+        skew,
+        drift,
+        validation,
+        info,
+    } = checked;
+    Finished {
+        closed: ClosedWindow {
             info,
             profile,
             skew,
@@ -188,7 +223,43 @@ impl ModelRuntime {
             validation,
             schema: spec.schema.clone(),
             duration: started.elapsed(),
-        }))
+        },
+        report,
+        acc: window.acc,
+    }
+}
+
+/// The state writer's job for a published window: its profile and the
+/// `index` (serialised and written there, in close order), synced with
+/// its report; then its closing log and the `expired` windows' files are
+/// removed. The profile the window replaced as the reference for drift
+/// (`retired`) is released there too: freeing a 100-feature profile took
+/// up to 1.7 ms.
+pub(in crate::server) fn durable_job(
+    dir: &Path,
+    id: &str,
+    profile: Arc<Profile>,
+    retired: Option<Arc<Profile>>,
+    index: WindowIndex,
+    expired: &[WindowInfo],
+) -> DurableJob {
+    DurableJob {
+        written: vec![report_path(dir, id)],
+        to_write: vec![
+            (
+                profile_path(dir, id),
+                Box::new(move || {
+                    drop(retired);
+                    serde_json::to_vec(&*profile).map_err(|e| e.to_string())
+                }),
+            ),
+            (index_path(dir), Box::new(move || index.bytes())),
+        ],
+        closing_log: closing_log_path(dir, id),
+        expired: expired
+            .iter()
+            .flat_map(|w| [report_path(dir, &w.id), profile_path(dir, &w.id)])
+            .collect(),
     }
 }
 

@@ -1,53 +1,22 @@
 //! Crashes around a window close, staged from copies of the state files
 //! taken at the moments a `kill -9` or a power cut could hit.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use arrow::array::{Float64Array, StringArray};
-use arrow::datatypes::{DataType, Field, Schema as ArrowSchema};
-use arrow::record_batch::RecordBatch;
-
 use super::super::ModelRuntime;
 use super::{closing_logs, profile_path, report_path};
-use crate::profile::table::{ProfileOptions, TableAccumulator};
-use crate::server::config::{Check, Checks, ModelConfig, WindowPolicy};
-
-fn batch(rows: usize, shift: f64) -> RecordBatch {
-    let schema = Arc::new(ArrowSchema::new(vec![
-        Field::new("x", DataType::Float64, true),
-        Field::new("c", DataType::Utf8, true),
-    ]));
-    let x: Float64Array = (0..rows).map(|i| Some(i as f64 % 97.0 + shift)).collect();
-    let c: StringArray = (0..rows).map(|i| Some(["a", "b", "c"][i % 3])).collect();
-    RecordBatch::try_new(schema, vec![Arc::new(x), Arc::new(c)]).unwrap()
-}
+use crate::server::config::{ModelConfig, WindowPolicy};
+use crate::server::test_model::{self, batch};
+use std::path::{Path, PathBuf};
 
 /// A model with a baseline profile in `dir`, skew and drift per window.
 fn config(dir: &Path) -> ModelConfig {
-    let baseline = dir.join("baseline.profile.json");
-    let data = batch(1000, 0.0);
-    let mut acc = TableAccumulator::new(&data.schema(), &ProfileOptions::default()).unwrap();
-    acc.update(&data).unwrap();
-    std::fs::write(&baseline, crate::profile::io::to_json(&acc.finish())).unwrap();
-    ModelConfig {
-        name: "m".into(),
-        baseline,
-        schema: None,
-        suites: Vec::new(),
-        environment: None,
-        slices: Vec::new(),
-        request_id_column: None,
-        window: WindowPolicy {
+    test_model::config(
+        dir,
+        WindowPolicy {
             rows: None,
             seconds: Some(3600),
             keep: 10,
         },
-        checks: Checks {
-            per_batch: Vec::new(),
-            per_window: vec![Check::Skew, Check::Drift],
-        },
-    }
+    )
 }
 
 fn commit(runtime: &mut ModelRuntime, rows: usize) {
