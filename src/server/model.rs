@@ -391,9 +391,10 @@ impl ModelRuntime {
         self.closer.progress()
     }
 
-    /// Waits until every close started so far is published. Holding the
-    /// model's lock meanwhile keeps ingest out: the daemon's reads use
+    /// Waits until every close started so far is published (tests). Holding
+    /// the model's lock meanwhile keeps ingest out: the daemon's reads use
     /// [`ModelRuntime::close_progress`] instead.
+    #[cfg(test)]
     pub fn wait_for_closes(&self) {
         let progress = self.closer.progress();
         progress.wait_for(progress.mark());
