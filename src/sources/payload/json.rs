@@ -163,6 +163,14 @@ impl<'de, 's> Table<'de, 's> {
     /// a key the row already had or a table past its size: serde_json's
     /// pass then words the error.
     fn put(&mut self, row: usize, key: &str, cell: JsonCell<'de>) -> Option<()> {
+        self.slot(row, key)?.push(cell);
+        Some(())
+    }
+
+    /// The column `key` names, padded to row `row` (the row being read) and
+    /// ready for its value; `None` as for [`Table::put`].
+    #[inline]
+    fn slot(&mut self, row: usize, key: &str) -> Option<&mut Column<'de>> {
         let i = self.column(key).ok()?;
         let column = &mut self.columns[i];
         let len = column.len();
@@ -172,22 +180,32 @@ impl<'de, 's> Table<'de, 's> {
         if len < row {
             column.pad(row);
         }
-        column.push(cell);
-        Some(())
+        Some(column)
     }
 
+    /// The index of the column `name` names (added on first sight).
+    /// Inlined for the common case, the guess; the rest stays out of line
+    /// (called for every cell, the whole function's prologue was about a
+    /// tenth of decoding a rows body: `perf annotate`, `benches/payload.rs`).
+    #[inline]
     fn column(&mut self, name: &str) -> Result<usize, PayloadError> {
         let guess = self.next;
         let i = if self.names.get(guess).is_some_and(|n| same(n, name)) {
             guess
-        } else if let Some(&i) = self.index.get(name) {
-            i
         } else {
-            self.check_size(self.names.len() + 1, self.rows + 1)?;
-            self.add(name, Column::new(self.target(name)))
+            self.lookup(name)?
         };
         self.next = i + 1;
         Ok(i)
+    }
+
+    #[inline(never)]
+    fn lookup(&mut self, name: &str) -> Result<usize, PayloadError> {
+        if let Some(&i) = self.index.get(name) {
+            return Ok(i);
+        }
+        self.check_size(self.names.len() + 1, self.rows + 1)?;
+        Ok(self.add(name, Column::new(self.target(name))))
     }
 
     /// The expected type of a column, if the schema has it.

@@ -114,7 +114,18 @@ fn walk_rows<'de>(tape: &[Node<'de>], table: &mut Table<'de, '_>) -> Option<()> 
             let Some(Node::String(key)) = nodes.next() else {
                 return None;
             };
-            table.put(row, key, cell(nodes.next()?)?)?;
+            let column = table.slot(row, key)?;
+            // Floats into Float64 columns and strings into Utf8 ones skip
+            // the generic cell; `cell` gives what these append.
+            let node = nodes.next()?;
+            let pushed = match node {
+                Node::Static(StaticNode::F64(f)) => column.push_float(f),
+                Node::String(s) => column.push_str(s),
+                _ => false,
+            };
+            if !pushed {
+                column.push(cell(node)?);
+            }
         }
         table.end_row().ok()?;
     }
