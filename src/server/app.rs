@@ -299,9 +299,19 @@ pub fn ingest_bytes(
         ))));
     }
     let prepared = spec.prepare(&decoded.batch).map_err(IngestError::Server)?;
-    let mut guard = runtime.lock().map_err(|_| poisoned())?;
-    let outcome = guard.commit(prepared).map_err(IngestError::Server)?;
-    Ok((outcome, guard.open_window_rows()))
+    let (outcome, durability, open_rows) = {
+        let mut guard = runtime.lock().map_err(|_| poisoned())?;
+        let (outcome, durability) = guard
+            .commit_deferred(prepared)
+            .map_err(IngestError::Server)?;
+        (outcome, durability, guard.open_window_rows())
+    };
+    // The fsync runs without the lock: the next batches write and merge
+    // meanwhile, and concurrent syncs of the log share a journal commit.
+    durability
+        .wait()
+        .map_err(|e| IngestError::Server(ServerError::State(e)))?;
+    Ok((outcome, open_rows))
 }
 
 /// Counts an accepted batch in the metrics (a window it closed is counted

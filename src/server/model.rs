@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::closer::{CloseHook, Closer, Ledger, Progress, lock};
 use super::config::{Check, ModelConfig};
 use super::state::{Totals, WindowIndex, WindowInfo, WindowState, window_seq};
-use super::wal::{Frame, Wal, WalHeader};
+use super::wal::{Durability, Frame, Wal, WalHeader};
 use crate::checks::{compare, schema_anomalies};
 use crate::expectations::{self, Kind, Suite};
 use crate::pipeline::{ProfileRequest, profile_inputs};
@@ -337,8 +337,25 @@ impl ModelRuntime {
     /// here, the checks and the report on the closer thread, so the batch
     /// that fills a window does not wait for them.
     pub fn commit(&mut self, prepared: PreparedBatch) -> Result<BatchOutcome, ServerError> {
-        self.wal
-            .append_frame(&prepared.frame)
+        let (outcome, durability) = self.commit_deferred(prepared)?;
+        durability.wait().map_err(ServerError::State)?;
+        Ok(outcome)
+    }
+
+    /// [`ModelRuntime::commit`] without waiting for the batch's log frame
+    /// to be durable: the caller releases the model's lock, waits on the
+    /// [`Durability`] and only then acknowledges the batch. Meanwhile the
+    /// batch is in the open window, as after a `kill -9` the log replays
+    /// it if its frame reached the disk: a batch whose sync failed or never
+    /// finished was never acknowledged, so counting it is at most what a
+    /// client's retry of an unanswered batch already risks.
+    pub fn commit_deferred(
+        &mut self,
+        prepared: PreparedBatch,
+    ) -> Result<(BatchOutcome, Durability), ServerError> {
+        let durability = self
+            .wal
+            .write_frame(&prepared.frame)
             .map_err(ServerError::State)?;
         self.window
             .acc
@@ -353,11 +370,14 @@ impl ModelRuntime {
         {
             self.start_close()?;
         }
-        Ok(BatchOutcome {
-            rows,
-            window,
-            report: prepared.report.to_json(),
-        })
+        Ok((
+            BatchOutcome {
+                rows,
+                window,
+                report: prepared.report.to_json(),
+            },
+            durability,
+        ))
     }
 
     /// Whether the time policy says the open window should close.
