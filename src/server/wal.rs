@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use arrow::array::Array;
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
 use arrow::record_batch::RecordBatch;
@@ -143,7 +144,15 @@ impl Frame {
     /// three times (seen with gdb on the daemon's `memmove`s).
     pub fn encode(batch: &RecordBatch) -> Result<Frame, String> {
         // The IPC stream adds its schema and alignment to the arrays' bytes.
-        let mut out = Vec::with_capacity(FRAME_HEAD + batch.get_array_memory_size() + 4096);
+        // The slices' sizes, not `get_array_memory_size`: arrays read from
+        // an IPC or Parquet body share one buffer, which that counts once
+        // per array.
+        let arrays: usize = batch
+            .columns()
+            .iter()
+            .map(|a| a.to_data().get_slice_memory_size().unwrap_or(0))
+            .sum();
+        let mut out = Vec::with_capacity(FRAME_HEAD + arrays + 4096);
         out.resize(FRAME_HEAD, 0);
         encode_into(batch, &mut out)?;
         let payload = &out[FRAME_HEAD..];
@@ -391,6 +400,35 @@ mod tests {
         let rows: usize = rec.batches.iter().map(|b| b.num_rows()).sum();
         assert_eq!(rows, 3);
         assert!(rec.notes.is_empty());
+    }
+
+    /// Arrays read from one IPC body share its buffer; the frame's buffer
+    /// is sized from the slices, not once per array from the whole body.
+    #[test]
+    fn frames_of_batches_read_from_ipc_are_sized_by_their_slices() {
+        let columns: Vec<(String, arrow::array::ArrayRef)> = (0..30)
+            .map(|i| {
+                let values: Vec<i64> = (0..10_000).map(|v| v * i).collect();
+                (format!("f{i}"), Arc::new(Int64Array::from(values)) as _)
+            })
+            .collect();
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let read = decode(&encode_for_test(&batch)).unwrap().remove(0);
+        let frame = Frame::encode(&read).unwrap();
+        assert!(
+            frame.0.capacity() < 2 * frame.0.len(),
+            "capacity {} for a frame of {} bytes",
+            frame.0.capacity(),
+            frame.0.len()
+        );
+        let (payloads, _, _) = frames(&frame.0).unwrap();
+        assert_eq!(decode(payloads[0]).unwrap(), vec![batch]);
+    }
+
+    fn encode_for_test(batch: &RecordBatch) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_into(batch, &mut out).unwrap();
+        out
     }
 
     /// The daemon writes under the model's lock and syncs after it: a
