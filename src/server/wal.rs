@@ -328,16 +328,11 @@ impl Wal {
     }
 
     /// Appends a batch and makes it durable (the daemon encodes frames
-    /// outside its lock and uses [`Wal::append_frame`]).
+    /// outside its lock, writes them with [`Wal::write_frame`] and waits
+    /// for their durability after the lock).
     #[cfg(test)]
     pub fn append(&mut self, batch: &RecordBatch) -> Result<(), String> {
-        self.append_frame(&Frame::encode(batch)?)
-    }
-
-    /// Appends a frame encoded beforehand (outside the model's lock) and
-    /// syncs it: the batch is durable when this returns.
-    pub fn append_frame(&mut self, frame: &Frame) -> Result<(), String> {
-        self.write_frame(frame)?.wait()
+        self.write_frame(&Frame::encode(batch)?)?.wait()
     }
 
     /// Writes a frame encoded beforehand; it is durable once the returned
