@@ -25,6 +25,8 @@ use datasketches::common::SearchCriteria;
 use datasketches::kll::{KllFloat, KllSketch, SortedView};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod batch;
+
 /// KLL parameter k. 200 is the DataSketches default: about 1.65% normalized
 /// rank error (single-sided, 99% confidence) in about 3 KB per column.
 pub const KLL_K: u16 = 200;
@@ -618,11 +620,11 @@ impl<'de> Deserialize<'de> for Kll {
 mod tests {
     use super::*;
 
-    fn exact_rank(sorted: &[f64], v: f64) -> f64 {
+    pub(super) fn exact_rank(sorted: &[f64], v: f64) -> f64 {
         sorted.partition_point(|x| *x <= v) as f64 / sorted.len() as f64
     }
 
-    fn stream(n: usize, seed: u64) -> Vec<f64> {
+    pub(super) fn stream(n: usize, seed: u64) -> Vec<f64> {
         let mut x = seed | 1;
         (0..n)
             .map(|_| {
@@ -747,7 +749,7 @@ mod tests {
 
     /// The largest distance between a percentile's rank and the rank its
     /// answer has.
-    fn worst_rank_error(sketch: &Kll, sorted: &[f64]) -> f64 {
+    pub(super) fn worst_rank_error(sketch: &Kll, sorted: &[f64]) -> f64 {
         let view = sketch.view();
         (1..100)
             .map(|p| {

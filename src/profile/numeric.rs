@@ -121,9 +121,6 @@ impl NumericState {
                 } else if v < 0.0 {
                     self.negatives += 1;
                 }
-                if quantiles {
-                    self.kll.update(v);
-                }
             } else if v.is_nan() {
                 self.nan += 1;
             } else if v > 0.0 {
@@ -131,6 +128,10 @@ impl NumericState {
             } else {
                 self.neg_inf += 1;
             }
+        }
+        if quantiles {
+            self.kll
+                .update_batch(values.clone().filter(|v| v.is_finite()));
         }
         if n == 0 {
             return;
@@ -226,11 +227,12 @@ impl NumericState {
             }
         }
         if quantiles {
-            for (v, ok) in values.clone() {
-                if ok && v.is_finite() {
-                    self.kll.update(v);
-                }
-            }
+            self.kll.update_batch(
+                values
+                    .clone()
+                    .filter(|(v, ok)| *ok && v.is_finite())
+                    .map(|(v, _)| v),
+            );
         }
         if n == 0 {
             return;
