@@ -20,6 +20,7 @@ use super::model::{
     ColumnProfile, ColumnRole, HistogramBin, Histograms, LengthStats, LogicalType, ValueCount,
 };
 use super::numeric::NumericState;
+use super::string_counts::count_strings;
 
 /// Quantiles reported in every numeric profile.
 pub const QUANTILE_PROBS: [f64; 9] = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99];
@@ -451,13 +452,13 @@ fn update_strings(
                 }
             }
         }
-        DataType::Utf8 => count_into(&mut counts, array.as_string::<i32>().iter()),
-        DataType::LargeUtf8 => count_into(&mut counts, array.as_string::<i64>().iter()),
+        DataType::Utf8 => count_strings(&mut counts, array.as_string::<i32>()),
+        DataType::LargeUtf8 => count_strings(&mut counts, array.as_string::<i64>()),
         DataType::Utf8View => count_into(&mut counts, array.as_string_view().iter()),
         DataType::Null => {}
         _ => {
             converted = cast(array, &DataType::Utf8)?;
-            count_into(&mut counts, converted.as_string::<i32>().iter());
+            count_strings(&mut counts, converted.as_string::<i32>());
         }
     }
     for (value, c) in &counts {

@@ -11,6 +11,7 @@ pub mod kll;
 pub mod model;
 pub mod numeric;
 pub mod sketch;
+pub mod string_counts;
 pub mod table;
 
 pub use column::ColumnAccumulator;
