@@ -8,14 +8,15 @@
 //!
 //! Here the batch is split, in arrival order, into one chunk per level,
 //! filled bottom-up: level 0 takes as many values as it has room for, level
-//! h as many as 2^h times its room, the top level the rest (with as many
-//! levels as it takes for everything to fit). A chunk for level h is sorted
-//! once and compacted h times (every other item, a coin flip picks which
-//! half), exactly as streaming compactions would treat those values, and
-//! merged into its level. Sorting the whole batch and compacting it level by
-//! level was measured too: as fast, but it left only the top level holding
-//! items, and its merged windows were a third less accurate than streamed
-//! ones.
+//! h as many as 2^h times its room, as long as the sketch's total capacity
+//! holds the items; the top level takes the rest. The number of levels is
+//! the fewest whose total capacity holds the batch, as streaming ends with.
+//! A chunk for level h is sorted once and compacted h times (every other
+//! item, a coin flip picks which half, as a streaming compaction does) and
+//! merged into its level. Sorting the whole batch and halving it to the top
+//! instead left only the top level holding items: windows merged from
+//! 1,000-value batches had a worst percentile rank error of 0.68% against
+//! 0.46% value by value (6 streams).
 //!
 //! The result is a KLL sketch like any other: levels above 0 sorted, an item
 //! at level h standing for 2^h values, `retained <= capacity`, the image the
@@ -129,7 +130,10 @@ impl Kll {
             // Items a value costs here over what it costs at the top.
             let cost = 1.0 / (1u64 << h) as f64 - 1.0 / (1u64 << top.min(60)) as f64;
             let affordable = (slack / cost) as usize;
-            let take = (free << h).min(affordable).min(left) >> h << h;
+            // Saturating: in a sketch of about 2^60 values a level's room,
+            // counted in values, passes a usize (and `<<` drops high bits).
+            let room = ((free as u128) << h).min(usize::MAX as u128) as usize;
+            let take = room.min(affordable).min(left) >> h << h;
             *share = take;
             slack -= take as f64 * cost;
             left -= take;
@@ -300,6 +304,21 @@ mod tests {
         check_invariants(&k, 201);
         assert_eq!(k.quantile(1.0), Some(1e6));
         assert_eq!(k.quantile(0.0), Some(-1.0));
+    }
+
+    #[test]
+    fn a_sketch_with_deep_levels_takes_a_batch() {
+        // 60 levels, two items each: weights up to 2^59, where the room of
+        // the levels below the top, counted in values, passes a u64.
+        let levels: Vec<Vec<f64>> = (0..60).map(|h| vec![h as f64, h as f64 + 0.5]).collect();
+        let n: u64 = (0..60).map(|h| 2u64 << h).sum();
+        let mut k = Kll::with_levels(KLL_K, KLL_K, n, levels, true, 0.0, 59.5);
+        k.update_batch((0..1_000).map(|i| f64::from(i) / 10.0));
+        assert_eq!(k.n(), n + 1_000);
+        let weight: u64 = k.weighted_items().iter().map(|(_, w)| w).sum();
+        assert_eq!(weight, n + 1_000);
+        assert!(k.retained <= k.capacity);
+        assert_eq!(k.quantile(1.0), Some(99.9));
     }
 
     #[test]
