@@ -380,6 +380,15 @@ mod tests {
         }
     }
 
+    /// A log at `open.wal` in a new directory, reset with `header()`.
+    fn fresh_log() -> (tempfile::TempDir, PathBuf, Wal) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("open.wal");
+        let (mut wal, _) = Wal::open(&path).unwrap();
+        wal.reset(&header()).unwrap();
+        (dir, path, wal)
+    }
+
     #[test]
     fn appended_batches_come_back_after_reopening() {
         let dir = tempfile::tempdir().unwrap();
@@ -432,11 +441,8 @@ mod tests {
     /// next log's first frames sync the rename.
     #[test]
     fn frames_are_synced_in_the_log_they_were_written_to() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("open.wal");
+        let (dir, path, mut wal) = fresh_log();
         let closing = dir.path().join("closing-m-000001.wal");
-        let (mut wal, _) = Wal::open(&path).unwrap();
-        wal.reset(&header()).unwrap();
         let first = wal
             .write_frame(&Frame::encode(&batch(&[1, 2])).unwrap())
             .unwrap();
@@ -481,10 +487,7 @@ mod tests {
 
     #[test]
     fn a_reset_replaces_the_closed_windows_log_with_a_fresh_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("open.wal");
-        let (mut wal, _) = Wal::open(&path).unwrap();
-        wal.reset(&header()).unwrap();
+        let (dir, path, mut wal) = fresh_log();
         wal.append(&batch(&[1, 2])).unwrap();
         let next = WalHeader {
             window: "m-000002".into(),
@@ -510,11 +513,8 @@ mod tests {
 
     #[test]
     fn a_rotation_keeps_the_closed_windows_log_beside_the_fresh_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("open.wal");
+        let (dir, path, mut wal) = fresh_log();
         let closing = dir.path().join("closing-m-000001.wal");
-        let (mut wal, _) = Wal::open(&path).unwrap();
-        wal.reset(&header()).unwrap();
         wal.append(&batch(&[1, 2])).unwrap();
         let next = WalHeader {
             window: "m-000002".into(),
@@ -535,10 +535,7 @@ mod tests {
 
     #[test]
     fn a_cut_tail_is_dropped_and_reported() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("open.wal");
-        let (mut wal, _) = Wal::open(&path).unwrap();
-        wal.reset(&header()).unwrap();
+        let (_dir, path, mut wal) = fresh_log();
         wal.append(&batch(&[1, 2])).unwrap();
         wal.append(&batch(&[3])).unwrap();
         drop(wal);
@@ -560,10 +557,7 @@ mod tests {
 
     #[test]
     fn a_damaged_log_is_quarantined_not_fatal() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("open.wal");
-        let (mut wal, _) = Wal::open(&path).unwrap();
-        wal.reset(&header()).unwrap();
+        let (dir, path, mut wal) = fresh_log();
         wal.append(&batch(&[1, 2])).unwrap();
         drop(wal);
         let mut bytes = std::fs::read(&path).unwrap();
