@@ -33,8 +33,10 @@ pub struct DurableJob {
     /// Files to write here (renamed into place, then synced with the
     /// others): the window's profile and the index.
     pub to_write: Vec<(PathBuf, Contents)>,
-    /// The closed window's log, removed once the files are durable.
+    /// The closed window's log, released once the files are durable.
     pub closing_log: PathBuf,
+    /// How many batches that log holds (it is freed a batch at a time).
+    pub closing_batches: u64,
     /// Files of windows the index no longer names, deleted once it is
     /// durable (a crash before leaves files, never a dangling entry).
     pub expired: Vec<PathBuf>,
@@ -63,9 +65,10 @@ pub fn sync_files(files: &[PathBuf]) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes and syncs the job's files, then removes the closing log and the
-/// expired files. On an error the closing log stays, and the next start
-/// settles it.
+/// Writes and syncs the job's files, then releases the closing log and
+/// removes the expired files. On an error before the files are durable the
+/// closing log stays, and the next start settles it; a release cut short
+/// leaves a `released-` log, which the next start removes.
 pub fn run(job: DurableJob) -> Result<(), String> {
     let mut files = job.written;
     for (path, contents) in job.to_write {
@@ -73,11 +76,9 @@ pub fn run(job: DurableJob) -> Result<(), String> {
         files.push(path);
     }
     sync_files(&files)?;
-    match std::fs::remove_file(&job.closing_log) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("{}: removing: {e}", job.closing_log.display())),
-    }
+    // In steps, so that the open log's fsyncs do not wait for all its
+    // blocks to be freed at once (see `wal::release`).
+    super::wal::release(&job.closing_log, job.closing_batches)?;
     for path in &job.expired {
         let _ = std::fs::remove_file(path);
     }
@@ -171,12 +172,17 @@ mod tests {
             written: vec![report.clone()],
             to_write: vec![(profile.clone(), Box::new(|| Ok(b"{\"p\": 1}".to_vec())))],
             closing_log: log.clone(),
+            closing_batches: 1,
             expired: vec![expired.clone()],
         });
         writer.finish();
         assert!(report.exists());
         assert_eq!(std::fs::read(&profile).unwrap(), b"{\"p\": 1}");
         assert!(!log.exists() && !expired.exists());
+        assert!(
+            !dir.path().join("released-closing-w-1.wal").exists(),
+            "released, not left aside"
+        );
 
         // A file that cannot be synced (it is gone), or contents that
         // cannot be made, keep the log.
@@ -185,6 +191,7 @@ mod tests {
             written: vec![dir.path().join("reports/w-2.json")],
             to_write: Vec::new(),
             closing_log: log.clone(),
+            closing_batches: 1,
             expired: Vec::new(),
         };
         let err = run(missing).unwrap_err();
@@ -194,6 +201,7 @@ mod tests {
             written: Vec::new(),
             to_write: vec![(profile, Box::new(|| Err("no bytes".to_string())))],
             closing_log: log.clone(),
+            closing_batches: 1,
             expired: Vec::new(),
         };
         assert_eq!(run(failing).unwrap_err(), "no bytes");

@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::closer::{CloseHook, Closer, Ledger, Progress, lock};
 use super::config::{Check, ModelConfig};
 use super::state::{Totals, WindowIndex, WindowInfo, WindowState, window_seq};
-use super::wal::{Durability, Frame, Wal, WalHeader};
+use super::wal::{self, Durability, Frame, Wal, WalHeader};
 use crate::checks::{compare, schema_anomalies};
 use crate::expectations::{self, Kind, Suite};
 use crate::pipeline::{ProfileRequest, profile_inputs};
@@ -253,6 +253,7 @@ impl ModelRuntime {
         std::fs::create_dir_all(&dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
         let (mut index, note) = WindowIndex::load(&close::index_path(&dir));
         let mut notes: Vec<String> = note.into_iter().collect();
+        notes.extend(wal::remove_released(&dir));
         // Closes a crash interrupted, oldest first: each log is removed
         // once its window's files are durable.
         for log in close::closing_logs(&dir) {

@@ -358,6 +358,77 @@ impl Wal {
     }
 }
 
+/// What a closed log is renamed to while [`release`] frees it.
+const RELEASED: &str = "released-";
+
+/// The least and the most of a log [`release`] frees at a time.
+const RELEASE_STEPS: (u64, u64) = (256 << 10, 4 << 20);
+
+/// Frees a closed window's log (which held `batches` batches) once nothing
+/// needs it: renamed to `released-NAME` (a start after a crash mid-release
+/// deletes it, rather than reading a cut log as a closing window),
+/// truncated from its end about one batch's frame at a time, then removed.
+/// A log already gone is fine.
+///
+/// Why steps: removing a log frees all its blocks in one filesystem
+/// transaction, and the open log's fsyncs wait for that transaction's
+/// commit. Measured on this project's ext4 host (mounted with `discard`):
+/// removing a 30 MB log (100 batches of 1,000 × 30) stalled a concurrent
+/// fdatasync by 15–21 ms, the batch after each window close and so the
+/// ingest's p99; a 270 MB log (100 Arrow batches of 10,000 × 30) took
+/// 180–190 ms. Freed in 256 KiB steps the worst stall was about 1 ms
+/// (1 MiB: 2.2 ms; 4 MiB: 3–5.5 ms), but each step costs system time: 75 ms
+/// for 270 MB against 20 ms for one removal. A batch's frame is what its
+/// own decoding and profiling take time for, so a step of one frame (256
+/// KiB to 4 MiB) stalls the next batch by a fraction of its own time.
+pub fn release(path: &Path, batches: u64) -> Result<(), String> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let released = path.with_file_name(format!("{RELEASED}{name}"));
+    match std::fs::rename(path, &released) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err(path, "releasing the log", e)),
+    }
+    OpenOptions::new()
+        .write(true)
+        .open(&released)
+        .and_then(|file| {
+            let len = file.metadata()?.len();
+            let step = (len / batches.max(1)).clamp(RELEASE_STEPS.0, RELEASE_STEPS.1);
+            truncate_in_steps(&file, len, step)
+        })
+        .and_then(|()| std::fs::remove_file(&released))
+        .map_err(|e| io_err(&released, "releasing the log", e))
+}
+
+fn truncate_in_steps(file: &File, mut len: u64, step: u64) -> std::io::Result<()> {
+    while len > 0 {
+        len = len.saturating_sub(step);
+        file.set_len(len)?;
+    }
+    Ok(())
+}
+
+/// Removes the logs a crash left half released in `dir` (their windows'
+/// files were durable before their release began); a note for each.
+pub fn remove_released(dir: &Path) -> Vec<String> {
+    let mut notes = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(RELEASED) && name.ends_with(".wal") {
+            let path = entry.path();
+            notes.push(match std::fs::remove_file(&path) {
+                Ok(()) => format!(
+                    "{}: removed a closed window's log whose release a stop interrupted",
+                    path.display()
+                ),
+                Err(e) => io_err(&path, "removing a released log", e),
+            });
+        }
+    }
+    notes
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -573,5 +644,54 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().contains("corrupt"))
             .collect();
         assert_eq!(aside.len(), 1);
+    }
+
+    #[test]
+    fn a_released_log_is_gone_whatever_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, len) in [("closing-a.wal", 0usize), ("closing-b.wal", 700 << 10)] {
+            let log = dir.path().join(name);
+            std::fs::write(&log, vec![7u8; len]).unwrap();
+            release(&log, 3).unwrap();
+            assert!(!log.exists());
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // Already gone: nothing to do.
+        release(&dir.path().join("closing-a.wal"), 0).unwrap();
+    }
+
+    #[test]
+    fn truncating_in_steps_empties_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let len = RELEASE_STEPS.0 * 3 + 5;
+        std::fs::write(&path, vec![1u8; len as usize]).unwrap();
+        let file = OpenOptions::new().write(true).open(&path).unwrap();
+        truncate_in_steps(&file, len, RELEASE_STEPS.0).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn logs_left_half_released_are_removed_and_noted_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "released-closing-m-000001.wal",
+            "closing-m-000002.wal",
+            "open.wal",
+        ] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let notes = remove_released(dir.path());
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].contains("released-closing-m-000001.wal"),
+            "{notes:?}"
+        );
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["closing-m-000002.wal", "open.wal"]);
     }
 }

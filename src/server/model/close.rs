@@ -231,8 +231,8 @@ pub(in crate::server) fn finish_window(
 
 /// The state writer's job for a published window: its profile and the
 /// `index` (serialised and written there, in close order), synced with
-/// its report; then its closing log and the `expired` windows' files are
-/// removed. The profile the window replaced as the reference for drift
+/// its report; then its closing log is released (a batch's worth at a
+/// time: `wal::release`) and the `expired` windows' files are removed. The profile the window replaced as the reference for drift
 /// (`retired`) is released there too: freeing a 100-feature profile took
 /// up to 1.7 ms.
 pub(in crate::server) fn durable_job(
@@ -243,6 +243,11 @@ pub(in crate::server) fn durable_job(
     index: WindowIndex,
     expired: &[WindowInfo],
 ) -> DurableJob {
+    let closing_batches = index
+        .closed
+        .iter()
+        .rfind(|w| w.id == id)
+        .map_or(1, |w| w.batches);
     DurableJob {
         written: vec![report_path(dir, id)],
         to_write: vec![
@@ -256,6 +261,7 @@ pub(in crate::server) fn durable_job(
             (index_path(dir), Box::new(move || index.bytes())),
         ],
         closing_log: closing_log_path(dir, id),
+        closing_batches,
         expired: expired
             .iter()
             .flat_map(|w| [report_path(dir, &w.id), profile_path(dir, &w.id)])
