@@ -202,19 +202,25 @@ async fn ingest(state: Shared, model: String, headers: HeaderMap, body: Bytes) -
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return r;
     };
-    state
-        .metrics
-        .queue_depth
-        .set((state.queue_depth - state.limiter.available_permits()) as i64);
+    let in_flight = state.queue_depth - state.limiter.available_permits();
+    state.metrics.queue_depth.set(in_flight as i64);
+    // A batch alone on the daemon may decode on two cores: its client
+    // waits less, and no other batch is kept waiting for a core.
+    let cores = if in_flight * 2 <= rayon::current_num_threads() {
+        payload::Cores::Two
+    } else {
+        payload::Cores::One
+    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_string();
     let max_rows = state.max_batch_rows;
-    let work =
-        tokio::task::spawn_blocking(move || ingest_bytes(&runtime, &content_type, &body, max_rows))
-            .await;
+    let work = tokio::task::spawn_blocking(move || {
+        ingest_bytes(&runtime, &content_type, &body, max_rows, cores)
+    })
+    .await;
     drop(permit);
     state
         .metrics
@@ -283,13 +289,15 @@ pub fn ingest_bytes(
     content_type: &str,
     body: &[u8],
     max_rows: usize,
+    cores: payload::Cores,
 ) -> Result<(BatchOutcome, u64), IngestError> {
     let spec = runtime.lock().map_err(|_| poisoned())?.spec();
-    let decoded = payload::decode(
+    let decoded = payload::decode_on(
         content_type,
         body,
         Some(spec.expected_schema()),
         spec.request_id_column(),
+        cores,
     )
     .map_err(IngestError::Payload)?;
     if decoded.batch.num_rows() > max_rows {

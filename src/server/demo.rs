@@ -125,8 +125,14 @@ pub fn replay(state: Arc<AppState>, pause: Duration) {
             );
         }
         let result = json_body(batch).and_then(|body| {
-            ingest_bytes(&runtime, "application/json", &body, state.max_batch_rows)
-                .map_err(|e| e.to_string())
+            ingest_bytes(
+                &runtime,
+                "application/json",
+                &body,
+                state.max_batch_rows,
+                sources::payload::Cores::One,
+            )
+            .map_err(|e| e.to_string())
         });
         match result {
             Ok((outcome, open_rows)) => {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::app::{AppState, ingest_bytes, record_batch};
 use super::config::SpoolConfig;
+use crate::sources::payload::Cores;
 
 /// The Content-Type a spool file's extension stands for.
 fn content_type(path: &Path) -> Option<&'static str> {
@@ -73,7 +74,7 @@ pub async fn watch(state: Arc<AppState>, spool: SpoolConfig, default_model: Stri
                     Some(ct) => std::fs::read(&file)
                         .map_err(|e| e.to_string())
                         .and_then(|body| {
-                            ingest_bytes(&runtime, ct, &body, max_rows).map_err(|e| e.to_string())
+                            ingest_bytes(&runtime, ct, &body, max_rows, Cores::One).map_err(|e| e.to_string())
                         }),
                 };
                 let moved = match &outcome {

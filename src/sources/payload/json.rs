@@ -770,6 +770,9 @@ impl<'de> Visitor<'de> for ColumnMapSeed<'_, 'de, '_> {
     }
 }
 
+mod halves;
 mod tape;
+
+pub(super) use halves::rows_in_halves;
 #[cfg(test)]
 mod tests;

@@ -225,11 +225,34 @@ pub fn decode(
     expected: Option<&Schema>,
     request_id_column: Option<&str>,
 ) -> Result<DecodedBatch, PayloadError> {
+    decode_on(content_type, body, expected, request_id_column, Cores::One)
+}
+
+/// How many cores one body's decoding may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cores {
+    One,
+    /// Large JSON row bodies are decoded in two halves on the rayon pool
+    /// (the daemon asks for this when it has cores to spare).
+    Two,
+}
+
+/// [`decode`], on as many cores as `cores` allows.
+pub fn decode_on(
+    content_type: &str,
+    body: &[u8],
+    expected: Option<&Schema>,
+    request_id_column: Option<&str>,
+    cores: Cores,
+) -> Result<DecodedBatch, PayloadError> {
     let format = detect(content_type, body)?;
     if body.is_empty() {
         return Err(PayloadError::body("the body is empty (no rows)"));
     }
     let (batch, ids) = match format {
+        PayloadFormat::JsonRows if cores == Cores::Two => {
+            (json::rows_in_halves(strip_bom(body), expected)?, None)
+        }
         PayloadFormat::JsonRows => (json::rows(strip_bom(body), expected)?, None),
         PayloadFormat::JsonColumns => json::columns(strip_bom(body), expected)?,
         PayloadFormat::Ndjson => (json::ndjson(strip_bom(body), expected)?, None),
