@@ -8,6 +8,7 @@
 //! [`Scanner`]; anything either is
 //! unsure of is read again with serde_json (streamed through serde, no
 //! intermediate `serde_json::Value` tree), which also words the errors.
+//! The daemon may ask for a row body in two halves on two cores (`halves`).
 
 use std::collections::HashMap;
 use std::fmt;
