@@ -252,6 +252,52 @@ fn bad_requests_get_clear_status_codes() {
     );
 }
 
+/// A large JSON body posted alone is decoded on two cores (in halves): the
+/// window gets every row once, and a bad value in the second half is still
+/// reported at its row of the whole body.
+#[test]
+fn a_large_json_body_alone_counts_every_row_and_reports_bad_rows_by_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), 100_000, "");
+    let daemon = Daemon::start(&cfg, &dir.path().join("state"));
+    let all = read_parquet(SERVING);
+    let serving = all.slice(0, 3000.min(all.num_rows()));
+    let body = json_rows(&serving);
+    assert!(body.len() > 64 << 10, "large enough to be cut in halves");
+    let (status, answer) = daemon.post("/v1/batches", "application/json", &body, None);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["batch"]["rows"], serving.num_rows(), "{answer}");
+    let windows = daemon.get_json("/v1/windows");
+    assert_eq!(
+        windows["windows"][0]["rows"],
+        serving.num_rows(),
+        "{windows}"
+    );
+
+    // The same body with row 1,500's age not a number.
+    let mut rows: Vec<Value> = serde_json::from_slice(&body).unwrap();
+    let bad = 1500.min(rows.len() - 1);
+    rows[bad]["age"] = Value::from("old");
+    let (status, answer) = daemon.post(
+        "/v1/batches",
+        "application/json",
+        &serde_json::to_vec(&rows).unwrap(),
+        None,
+    );
+    assert_eq!(status, 400, "{answer}");
+    let msg = answer["error"].as_str().unwrap();
+    assert!(
+        msg.contains(&format!("row {bad}")) && msg.contains("age"),
+        "{msg}"
+    );
+    let windows = daemon.get_json("/v1/windows");
+    assert_eq!(
+        windows["windows"][0]["rows"],
+        serving.num_rows(),
+        "{windows}"
+    );
+}
+
 #[test]
 fn a_token_guards_every_route_but_health_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
