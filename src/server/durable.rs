@@ -5,7 +5,7 @@
 //! window's log as `closing-ID.wal`. The window's profile and the index are
 //! serialised and written here, on the model's state-writer thread, and the
 //! fsyncs that make all three survive a power cut happen here too; only
-//! then is the closing log removed. Until then the
+//! then is the closing log released (`wal::release`). Until then the
 //! log holds every row of the window, so a crash at any point loses nothing
 //! acknowledged: on start, the model settles each closing log it finds
 //! (`model::close`), syncing files that are whole and closing the window
