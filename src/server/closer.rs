@@ -210,6 +210,7 @@ impl Closer {
             std::thread::Builder::new()
                 .name(format!("close-{model}"))
                 .spawn(move || {
+                    super::priority::background_thread();
                     let _stopped = Stopped(progress.clone());
                     for job in jobs {
                         #[cfg(test)]

@@ -106,6 +106,7 @@ impl StateWriter {
         let thread = std::thread::Builder::new()
             .name(format!("state-{model}"))
             .spawn(move || {
+                super::priority::background_thread();
                 for job in jobs {
                     if let Err(e) = run(job) {
                         tracing::error!(model = %name, "a closed window's files are not durable yet ({e}); its log is kept and the next start settles it");

@@ -21,6 +21,7 @@ mod durable;
 mod memory;
 mod metrics;
 pub mod model;
+mod priority;
 mod rollup;
 mod spool;
 pub mod state;

@@ -80,6 +80,7 @@ impl RollupWorker {
         let thread = std::thread::Builder::new()
             .name(format!("rollup-{model}"))
             .spawn(move || {
+                super::priority::background_thread();
                 // Windows are merged as they come; the files are written
                 // WRITE_EVERY after the last write (at most that often),
                 // and when the queue closes. When windows close back to back (small row
