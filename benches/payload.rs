@@ -5,7 +5,8 @@
 //! features, two thirds floats and one third strings of 20 categories, as a
 //! JSON array of row objects and as columnar JSON. Each is decoded with the
 //! expected schema (as the daemon does: it knows the baseline's) and without
-//! it (types inferred).
+//! it (types inferred); and the rows body with the schema in two halves on
+//! two cores, as the daemon decodes a body that arrives alone.
 //!
 //! ```text
 //! cargo bench --bench payload
@@ -15,7 +16,7 @@ use std::hint::black_box;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type};
-use assay::sources::payload::decode;
+use assay::sources::payload::{Cores, decode, decode_on};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -77,6 +78,24 @@ fn bench(c: &mut Criterion) {
             });
         }
     }
+    // The daemon's decoding of a body alone on it: in two halves on the
+    // rayon pool (`decode_on(.., Cores::Two)`).
+    let body = &bodies[0].1;
+    group.bench_with_input(
+        BenchmarkId::new("json_rows", "schema_two_cores"),
+        body,
+        |b, body| {
+            b.iter(|| {
+                decode_on(
+                    "application/json",
+                    black_box(body),
+                    Some(schema.as_ref()),
+                    None,
+                    Cores::Two,
+                )
+            })
+        },
+    );
     group.finish();
 }
 
