@@ -232,9 +232,9 @@ pub(in crate::server) fn finish_window(
 /// The state writer's job for a published window: its profile and the
 /// `index` (serialised and written there, in close order), synced with
 /// its report; then its closing log is released (a batch's worth at a
-/// time: `wal::release`) and the `expired` windows' files are removed. The profile the window replaced as the reference for drift
-/// (`retired`) is released there too: freeing a 100-feature profile took
-/// up to 1.7 ms.
+/// time: `wal::release`) and the `expired` windows' files are removed.
+/// The profile the window replaced as the reference for drift (`retired`)
+/// is freed there too: freeing a 100-feature profile took up to 1.7 ms.
 pub(in crate::server) fn durable_job(
     dir: &Path,
     id: &str,

@@ -46,8 +46,13 @@ fn halves(body: &[u8], expected: Option<&Schema>) -> Option<RecordBatch> {
     concat_batches(&left.schema(), [&left, &right]).ok()
 }
 
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+/// The position of the first byte at or after `at` that is not JSON
+/// whitespace.
+fn past_space(body: &[u8], at: usize) -> usize {
+    at + body[at..]
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .count()
 }
 
 /// `[A, B]` as `[A]` and `[B]`, cut at the first `}`-`,`-`{` from the
@@ -56,22 +61,16 @@ fn split(body: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     let mut at = body.len() / 2;
     loop {
         let close = at + body[at..].iter().position(|&b| b == b'}')?;
-        let mut next = close + 1;
-        while next < body.len() && is_space(body[next]) {
-            next += 1;
-        }
-        if body.get(next) == Some(&b',') {
-            next += 1;
-            while next < body.len() && is_space(body[next]) {
-                next += 1;
-            }
-            if body.get(next) == Some(&b'{') {
+        let comma = past_space(body, close + 1);
+        if body.get(comma) == Some(&b',') {
+            let open = past_space(body, comma + 1);
+            if body.get(open) == Some(&b'{') {
                 let mut left = Vec::with_capacity(close + 2);
                 left.extend_from_slice(&body[..=close]);
                 left.push(b']');
-                let mut right = Vec::with_capacity(body.len() - next + 1);
+                let mut right = Vec::with_capacity(body.len() - open + 1);
                 right.push(b'[');
-                right.extend_from_slice(&body[next..]);
+                right.extend_from_slice(&body[open..]);
                 return Some((left, right));
             }
         }
