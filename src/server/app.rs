@@ -307,17 +307,18 @@ pub fn ingest_bytes(
         ))));
     }
     let prepared = spec.prepare(&decoded.batch).map_err(IngestError::Server)?;
-    let (outcome, durability, open_rows) = {
+    let (outcome, sync, open_rows) = {
         let mut guard = runtime.lock().map_err(|_| poisoned())?;
-        let (outcome, durability) = guard
-            .commit_deferred(prepared)
+        // A batch alone in flight also overlaps its sync with its merge.
+        let (outcome, sync) = guard
+            .commit_deferred(prepared, cores == payload::Cores::Two)
             .map_err(IngestError::Server)?;
-        (outcome, durability, guard.open_window_rows())
+        (outcome, sync, guard.open_window_rows())
     };
-    // The fsync runs without the lock: the next batches write and merge
-    // meanwhile, and concurrent syncs of the log share a journal commit.
-    durability
-        .wait()
+    // The fsync is waited on without the lock: the next batches write and
+    // merge meanwhile, and concurrent syncs of the log share a journal
+    // commit.
+    sync.wait()
         .map_err(|e| IngestError::Server(ServerError::State(e)))?;
     Ok((outcome, open_rows))
 }

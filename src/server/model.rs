@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::closer::{CloseHook, Closer, Ledger, Progress, lock};
 use super::config::{Check, ModelConfig};
 use super::state::{Totals, WindowIndex, WindowInfo, WindowState, window_seq};
-use super::wal::{self, Durability, Frame, Wal, WalHeader};
+use super::wal::{self, Frame, PendingSync, Wal, WalHeader};
 use crate::checks::{compare, schema_anomalies};
 use crate::expectations::{self, Kind, Suite};
 use crate::pipeline::{ProfileRequest, profile_inputs};
@@ -338,26 +338,35 @@ impl ModelRuntime {
     /// here, the checks and the report on the closer thread, so the batch
     /// that fills a window does not wait for them.
     pub fn commit(&mut self, prepared: PreparedBatch) -> Result<BatchOutcome, ServerError> {
-        let (outcome, durability) = self.commit_deferred(prepared)?;
-        durability.wait().map_err(ServerError::State)?;
+        let (outcome, sync) = self.commit_deferred(prepared, false)?;
+        sync.wait().map_err(ServerError::State)?;
         Ok(outcome)
     }
 
     /// [`ModelRuntime::commit`] without waiting for the batch's log frame
     /// to be durable: the caller releases the model's lock, waits on the
-    /// [`Durability`] and only then acknowledges the batch. Meanwhile the
+    /// [`PendingSync`] and only then acknowledges the batch. Meanwhile the
     /// batch is in the open window, as after a `kill -9` the log replays
     /// it if its frame reached the disk: a batch whose sync failed or never
     /// finished was never acknowledged, so counting it is at most what a
     /// client's retry of an unanswered batch already risks.
+    ///
+    /// With `overlap`, the sync starts at once on a thread of its own and
+    /// runs while the batch is merged ([`wal::Durability::start`]).
     pub fn commit_deferred(
         &mut self,
         prepared: PreparedBatch,
-    ) -> Result<(BatchOutcome, Durability), ServerError> {
+        overlap: bool,
+    ) -> Result<(BatchOutcome, PendingSync), ServerError> {
         let durability = self
             .wal
             .write_frame(&prepared.frame)
             .map_err(ServerError::State)?;
+        let sync = if overlap {
+            durability.start()
+        } else {
+            PendingSync::Later(durability)
+        };
         self.window
             .acc
             .merge(&prepared.acc)
@@ -377,7 +386,7 @@ impl ModelRuntime {
                 window,
                 report: prepared.report.to_json(),
             },
-            durability,
+            sync,
         ))
     }
 

@@ -87,6 +87,61 @@ impl Durability {
     }
 }
 
+impl Durability {
+    /// Starts [`Durability::wait`] on a thread of its own, so that the
+    /// sync runs while the caller merges the batch into the window under
+    /// the model's lock. The daemon asks for this only when a batch is
+    /// alone in flight: then nothing else overlaps its sync, and the merge
+    /// (about 0.3 ms for 1,000 × 30) was paid before it on the same thread.
+    /// A thread is spawned per batch (tens of microseconds) rather than
+    /// taken from the rayon pool, whose two threads decode and profile the
+    /// batches that arrive meanwhile and must not block on the disk.
+    pub fn start(self) -> PendingSync {
+        let fallback = Durability {
+            path: self.path.clone(),
+            file: Arc::clone(&self.file),
+            dir_synced: Arc::clone(&self.dir_synced),
+        };
+        match std::thread::Builder::new()
+            .name("log-sync".into())
+            .spawn(move || self.wait())
+        {
+            Ok(handle) => PendingSync::Started {
+                path: fallback.path,
+                handle,
+            },
+            // No thread to be had: the caller syncs after the lock instead.
+            Err(_) => PendingSync::Later(fallback),
+        }
+    }
+}
+
+/// A written frame's sync: to run after the model's lock, or already
+/// running on its own thread ([`Durability::start`]). The batch may be
+/// acknowledged once [`PendingSync::wait`] returns `Ok`.
+#[must_use = "a written frame is durable only after `wait`"]
+pub enum PendingSync {
+    Later(Durability),
+    Started {
+        path: PathBuf,
+        handle: std::thread::JoinHandle<Result<(), String>>,
+    },
+}
+
+impl PendingSync {
+    pub fn wait(self) -> Result<(), String> {
+        match self {
+            PendingSync::Later(durability) => durability.wait(),
+            PendingSync::Started { path, handle } => handle.join().unwrap_or_else(|_| {
+                Err(format!(
+                    "{}: syncing the log: the sync thread panicked",
+                    path.display()
+                ))
+            }),
+        }
+    }
+}
+
 /// Where [`Wal::reset`] writes the fresh log before renaming it into place.
 fn fresh_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
@@ -554,6 +609,31 @@ mod tests {
         let (_, open) = Wal::open(&path).unwrap();
         assert_eq!(open.header, Some(next));
         assert_eq!(values(open), vec![3, 4]);
+    }
+
+    /// A sync started on its own thread does what a later wait does: the
+    /// first frame after a rotation leaves the rename synced too.
+    #[test]
+    fn a_started_sync_syncs_the_frame_and_the_rename() {
+        let (dir, path, mut wal) = fresh_log();
+        let next = WalHeader {
+            window: "m-000002".into(),
+            ..header()
+        };
+        wal.rotate(&next, &dir.path().join("closing-m-000001.wal"))
+            .unwrap();
+        let written = wal
+            .write_frame(&Frame::encode(&batch(&[5, 6])).unwrap())
+            .unwrap();
+        let flag = Arc::clone(&written.dir_synced);
+        let sync = written.start();
+        assert!(matches!(sync, PendingSync::Started { .. }));
+        sync.wait().unwrap();
+        assert!(flag.load(Ordering::Acquire));
+        drop(wal);
+        let (_, open) = Wal::open(&path).unwrap();
+        assert_eq!(open.header, Some(next));
+        assert_eq!(open.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
     }
 
     #[test]
