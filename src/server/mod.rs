@@ -79,6 +79,11 @@ pub fn run_demo(listen: Option<std::net::SocketAddr>) -> Result<(), ServerError>
 /// [`run`], calling `on_ready` (on a blocking thread) once ready.
 pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), ServerError> {
     memory::limit_malloc_arenas();
+    // Starts rayon's global pool on this thread, at the default priority.
+    // Started lazily by a window close on the closer thread (nice 5, see
+    // `priority`), the threads that decode and profile every batch would
+    // inherit the lower priority.
+    let _ = rayon::current_num_threads();
     let token = match &config.auth.token {
         Some(source) => Some(source.read().map_err(ServerError::State)?),
         None => None,
