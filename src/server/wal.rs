@@ -62,6 +62,7 @@ pub struct Wal {
 /// it is (the frame's file fsynced, and its directory entry when a rename
 /// made it). Waited on outside the model's lock.
 #[must_use = "a written frame is durable only after `wait`"]
+#[derive(Clone)]
 pub struct Durability {
     path: PathBuf,
     file: Arc<File>,
@@ -85,9 +86,7 @@ impl Durability {
         }
         Ok(())
     }
-}
 
-impl Durability {
     /// Starts [`Durability::wait`] on a thread of its own, so that the
     /// sync runs while the caller merges the batch into the window under
     /// the model's lock. The daemon asks for this only when a batch is
@@ -97,11 +96,9 @@ impl Durability {
     /// taken from the rayon pool, whose two threads decode and profile the
     /// batches that arrive meanwhile and must not block on the disk.
     pub fn start(self) -> PendingSync {
-        let fallback = Durability {
-            path: self.path.clone(),
-            file: Arc::clone(&self.file),
-            dir_synced: Arc::clone(&self.dir_synced),
-        };
+        // A failed spawn drops its closure, so a copy is kept to fall back
+        // on: the caller then syncs after the lock instead.
+        let fallback = self.clone();
         match std::thread::Builder::new()
             .name("log-sync".into())
             .spawn(move || self.wait())
@@ -110,7 +107,6 @@ impl Durability {
                 path: fallback.path,
                 handle,
             },
-            // No thread to be had: the caller syncs after the lock instead.
             Err(_) => PendingSync::Later(fallback),
         }
     }
