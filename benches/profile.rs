@@ -29,6 +29,7 @@ use arrow::array::{
 use arrow::datatypes::{Int32Type, Schema};
 use arrow::record_batch::RecordBatch;
 use assay::pipeline::{ProfileRequest, profile_inputs};
+use assay::profile::kll::Kll;
 use assay::profile::table::{ProfileOptions, TableAccumulator};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::SmallRng;
@@ -106,6 +107,27 @@ fn accumulate(c: &mut Criterion) {
     group.finish();
 }
 
+/// A fresh KLL sketch taking one batch's column at once, as the daemon
+/// sketches every batch before merging it into the window.
+fn kll_batch(c: &mut Criterion) {
+    let mut group = c.benchmark_group("kll_batch");
+    let mut rng = SmallRng::seed_from_u64(7);
+    for rows in [1_000usize, 10_000] {
+        let values: Vec<f64> = (0..rows)
+            .map(|_| rng.random::<f64>() + rng.random::<f64>() + rng.random::<f64>())
+            .collect();
+        group.throughput(Throughput::Elements(rows as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(rows), &values, |b, values| {
+            b.iter(|| {
+                let mut sketch = Kll::default();
+                sketch.update_batch(black_box(values).iter().copied());
+                black_box(sketch)
+            })
+        });
+    }
+    group.finish();
+}
+
 fn profile_file(c: &mut Criterion) {
     let Some(path) = std::env::var_os("ASSAY_BENCH_FILE") else {
         eprintln!("profile_file: ASSAY_BENCH_FILE is not set; skipped");
@@ -128,5 +150,5 @@ fn profile_file(c: &mut Criterion) {
     eprintln!("profile_file: {rows} rows in {path}");
 }
 
-criterion_group!(benches, accumulate, profile_file);
+criterion_group!(benches, accumulate, kll_batch, profile_file);
 criterion_main!(benches);
