@@ -192,10 +192,17 @@ impl Kll {
         level: usize,
         leftovers: &mut [Vec<f64>],
     ) -> &'a [f64] {
-        if items.len() < KEY_SORT_FROM || level < SELECT_FROM_LEVEL {
+        let buckets =
+            (items.len() >= KEY_SORT_FROM && level >= SELECT_FROM_LEVEL && !few_distinct(items))
+                .then(|| {
+                    let mut keys = vec![0; items.len()];
+                    bucket_keys(items, &mut keys).map(|starts| (keys, starts))
+                })
+                .flatten();
+        let Some((mut keys, starts)) = buckets else {
             sort_items(items);
             return self.compact_sorted(items, level, leftovers);
-        }
+        };
         // Current item i is the item of rank `first + stride * i`.
         let (mut first, mut stride, mut len) = (0usize, 1usize, items.len());
         let mut odd_ones: Vec<(usize, usize)> = Vec::new();
@@ -209,33 +216,17 @@ impl Kll {
             len = (len - start) / 2;
         }
         let kept = |i: usize| first + stride * i;
-        let mut keys = vec![0; items.len()];
-        let buckets = if few_distinct(items) {
-            None
-        } else {
-            bucket_keys(items, &mut keys)
-        };
-        match buckets {
-            Some(starts) => {
-                // Ranks ascending: the odd ones out come before the kept.
-                let ranks = odd_ones.iter().map(|&(_, r)| r).chain((0..len).map(kept));
-                let mut b = 0;
-                let mut sorted_to = 0;
-                for rank in ranks {
-                    while starts[b + 1] <= rank {
-                        b += 1;
-                    }
-                    if sorted_to <= starts[b] {
-                        keys[starts[b]..starts[b + 1]].sort_unstable();
-                        sorted_to = starts[b + 1];
-                    }
-                }
+        // Ranks ascending: the odd ones out come before the kept.
+        let ranks = odd_ones.iter().map(|&(_, r)| r).chain((0..len).map(kept));
+        let mut b = 0;
+        let mut sorted_to = 0;
+        for rank in ranks {
+            while starts[b + 1] <= rank {
+                b += 1;
             }
-            None => {
-                for (key, &v) in keys.iter_mut().zip(items.iter()) {
-                    *key = order_key(v);
-                }
-                keys.sort_unstable();
+            if sorted_to <= starts[b] {
+                keys[starts[b]..starts[b + 1]].sort_unstable();
+                sorted_to = starts[b + 1];
             }
         }
         for (round, rank) in odd_ones {
