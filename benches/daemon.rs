@@ -55,7 +55,9 @@ fn bench(c: &mut Criterion) {
     let spec = runtime.spec();
     let windows = common::batches(2, 0.3, 4, WINDOW_ROWS);
     let fill = |runtime: &mut ModelRuntime, i: usize| {
-        let prepared = spec.prepare(&windows[i % windows.len()]).expect("prepare");
+        let prepared = spec
+            .prepare(&windows[i % windows.len()], None)
+            .expect("prepare");
         runtime.commit(prepared).expect("commit");
     };
     // A first window, so that every measured close also runs drift.

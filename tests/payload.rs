@@ -9,7 +9,7 @@ use arrow::array::{
     TimestampMicrosecondArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use assay::sources::payload::{PayloadFormat, decode, detect};
+use assay::sources::payload::{Cores, PayloadFormat, decode, decode_shared, detect};
 use proptest::prelude::*;
 
 const JSON: &str = "application/json";
@@ -132,6 +132,64 @@ fn one_table_in_every_format_decodes_identically() {
         let decoded = decoded.project(&[0, 1, 2, 3]).unwrap();
         assert_eq!(decoded, plain, "{name} without a baseline");
     }
+}
+
+fn one_batch_body(batch: &RecordBatch) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut writer = arrow::ipc::writer::StreamWriter::try_new(&mut out, &batch.schema()).unwrap();
+    writer.write(batch).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+/// The daemon's bodies are `Bytes`: an Arrow stream is read in place, and
+/// kept for the log only when it is exactly one batch with the expected
+/// schema. Whatever the path, the batch (or the error) is `decode`'s.
+#[test]
+fn an_arrow_body_held_as_bytes_is_read_in_place_and_kept_when_it_is_one_expected_batch() {
+    let expected = baseline();
+    let shared = |body: &[u8]| {
+        let body = bytes::Bytes::copy_from_slice(body);
+        let decoded = decode_shared(ARROW, &body, Some(&expected), None, Cores::One);
+        (body, decoded)
+    };
+
+    let (body, decoded) = shared(&one_batch_body(&table()));
+    let decoded = decoded.unwrap();
+    assert_eq!(decoded.batch, table());
+    assert_eq!(decoded.ipc_stream.as_ref(), Some(&body));
+    // In place: the values are the body's bytes, not a copy of them.
+    let income = decoded.batch.column(1).to_data().buffers()[0].as_ptr();
+    assert!(body.as_ptr_range().contains(&income));
+
+    // Two batches, another schema, bytes after the end of the stream: read,
+    // but not kept.
+    let narrower = table().project(&[0, 1, 2, 3]).unwrap();
+    let mut trailing = one_batch_body(&table());
+    trailing.extend_from_slice(b"trailing bytes");
+    for (name, body) in [
+        ("two batches", ipc_body(&table())),
+        ("another schema", one_batch_body(&narrower)),
+        ("trailing bytes", trailing),
+    ] {
+        let want = decode(ARROW, &body, Some(&expected), None).unwrap();
+        let (_, got) = shared(&body);
+        let got = got.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(got.batch, want.batch, "{name}");
+        assert_eq!(got.ipc_stream, None, "{name}");
+    }
+
+    // A cut body fails as `decode` fails.
+    let full = one_batch_body(&table());
+    let cut = &full[..full.len() - 20];
+    let want = decode(ARROW, cut, Some(&expected), None).unwrap_err();
+    assert_eq!(shared(cut).1.unwrap_err(), want);
+
+    // Other formats go the way `decode` goes.
+    let rows = bytes::Bytes::from_static(ROWS.as_bytes());
+    let got = decode_shared(JSON, &rows, Some(&expected), None, Cores::One).unwrap();
+    assert_eq!(got.batch, table());
+    assert_eq!(got.ipc_stream, None);
 }
 
 #[test]

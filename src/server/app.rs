@@ -267,6 +267,7 @@ async fn ingest(state: Shared, model: String, headers: HeaderMap, body: Bytes) -
     }
 }
 
+#[derive(Debug)]
 pub enum IngestError {
     Payload(payload::PayloadError),
     Server(ServerError),
@@ -287,12 +288,12 @@ impl std::fmt::Display for IngestError {
 pub fn ingest_bytes(
     runtime: &Mutex<ModelRuntime>,
     content_type: &str,
-    body: &[u8],
+    body: &Bytes,
     max_rows: usize,
     cores: payload::Cores,
 ) -> Result<(BatchOutcome, u64), IngestError> {
     let spec = runtime.lock().map_err(|_| poisoned())?.spec();
-    let decoded = payload::decode_on(
+    let decoded = payload::decode_shared(
         content_type,
         body,
         Some(spec.expected_schema()),
@@ -306,7 +307,9 @@ pub fn ingest_bytes(
             decoded.batch.num_rows()
         ))));
     }
-    let prepared = spec.prepare(&decoded.batch).map_err(IngestError::Server)?;
+    let prepared = spec
+        .prepare(&decoded.batch, decoded.ipc_stream)
+        .map_err(IngestError::Server)?;
     let (outcome, sync, open_rows) = {
         let mut guard = runtime.lock().map_err(|_| poisoned())?;
         // A batch alone in flight also overlaps its sync with its merge.
@@ -558,3 +561,6 @@ async fn serve_report(path: Option<std::path::PathBuf>) -> Response {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests;

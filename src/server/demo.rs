@@ -128,7 +128,7 @@ pub fn replay(state: Arc<AppState>, pause: Duration) {
             ingest_bytes(
                 &runtime,
                 "application/json",
-                &body,
+                &body.into(),
                 state.max_batch_rows,
                 sources::payload::Cores::One,
             )

@@ -11,6 +11,7 @@ use arrow::array::{ArrayRef, new_null_array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
+use bytes::Bytes;
 use serde_json::Value;
 
 use super::closer::{CloseHook, Closer, Ledger, Progress, lock};
@@ -501,8 +502,14 @@ impl ModelSpec {
     }
 
     /// Checks a decoded batch on its own (no lock needed): the batch's
-    /// findings and its profile over the window's columns.
-    pub fn prepare(&self, batch: &RecordBatch) -> Result<PreparedBatch, ServerError> {
+    /// findings and its profile over the window's columns. `ipc_stream` is
+    /// the batch as an IPC stream when the body was one
+    /// ([`crate::sources::payload::DecodedBatch::ipc_stream`]): the log takes it as it is.
+    pub fn prepare(
+        &self,
+        batch: &RecordBatch,
+        ipc_stream: Option<Bytes>,
+    ) -> Result<PreparedBatch, ServerError> {
         let conformed = self.conform(batch)?;
         let mut acc = self.template.clone();
         acc.update(&conformed)
@@ -529,9 +536,12 @@ impl ModelSpec {
                     .map_err(|e| ServerError::BadRequest(e.to_string()))?,
             );
         }
-        // Encoded here, outside the model's lock: the commit only writes
+        // Framed here, outside the model's lock: the commit only writes
         // and syncs it.
-        let frame = Frame::encode(&conformed).map_err(ServerError::State)?;
+        let frame = match ipc_stream {
+            Some(stream) => Frame::of_stream(stream),
+            None => Frame::encode(&conformed).map_err(ServerError::State)?,
+        };
         Ok(PreparedBatch {
             rows: conformed.num_rows(),
             frame,

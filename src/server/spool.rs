@@ -74,7 +74,7 @@ pub async fn watch(state: Arc<AppState>, spool: SpoolConfig, default_model: Stri
                     Some(ct) => std::fs::read(&file)
                         .map_err(|e| e.to_string())
                         .and_then(|body| {
-                            ingest_bytes(&runtime, ct, &body, max_rows, Cores::One).map_err(|e| e.to_string())
+                            ingest_bytes(&runtime, ct, &body.into(), max_rows, Cores::One).map_err(|e| e.to_string())
                         }),
                 };
                 let moved = match &outcome {

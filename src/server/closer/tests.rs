@@ -26,7 +26,7 @@ fn config(dir: &Path, rows: u64) -> ModelConfig {
 
 fn commit(runtime: &Mutex<ModelRuntime>, rows: usize, shift: f64) {
     let spec = runtime.lock().unwrap().spec();
-    let prepared = spec.prepare(&batch(rows, shift)).unwrap();
+    let prepared = spec.prepare(&batch(rows, shift), None).unwrap();
     runtime.lock().unwrap().commit(prepared).unwrap();
 }
 

@@ -53,6 +53,7 @@ use arrow::array::{Array, ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow::compute::CastOptions;
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
+use bytes::Bytes;
 
 /// A decoded ingest body.
 #[derive(Debug, Clone)]
@@ -61,6 +62,11 @@ pub struct DecodedBatch {
     /// One per row when the payload carried request ids (KServe `id`, a JSON
     /// columns body's `request_ids`, or a `request_id` column given by name).
     pub request_ids: Option<Vec<String>>,
+    /// The body itself when it is an Arrow IPC stream of exactly one batch
+    /// whose schema is the `expected` one (set by [`decode_shared`] only):
+    /// those bytes are `batch` as an IPC stream, so the daemon logs them as
+    /// they came instead of encoding the batch again.
+    pub ipc_stream: Option<Bytes>,
 }
 
 /// The body formats accepted by the ingest endpoint.
@@ -246,6 +252,37 @@ pub fn decode_on(
     cores: Cores,
 ) -> Result<DecodedBatch, PayloadError> {
     let format = detect(content_type, body)?;
+    decode_as(format, body, expected, request_id_column, cores)
+}
+
+/// [`decode_on`], for a body held as [`Bytes`] (the daemon's): an Arrow
+/// IPC stream is then read without copying its buffers, and
+/// [`DecodedBatch::ipc_stream`] is set when it is one batch with the
+/// `expected` schema.
+pub fn decode_shared(
+    content_type: &str,
+    body: &Bytes,
+    expected: Option<&Schema>,
+    request_id_column: Option<&str>,
+    cores: Cores,
+) -> Result<DecodedBatch, PayloadError> {
+    let format = detect(content_type, body)?;
+    if format != PayloadFormat::ArrowStream || body.is_empty() {
+        return decode_as(format, body, expected, request_id_column, cores);
+    }
+    let (batch, as_logged) = tabular::arrow_stream_shared(body, expected)?;
+    let mut decoded = finish(batch, None, request_id_column)?;
+    decoded.ipc_stream = as_logged.then(|| body.clone());
+    Ok(decoded)
+}
+
+fn decode_as(
+    format: PayloadFormat,
+    body: &[u8],
+    expected: Option<&Schema>,
+    request_id_column: Option<&str>,
+    cores: Cores,
+) -> Result<DecodedBatch, PayloadError> {
     if body.is_empty() {
         return Err(PayloadError::body("the body is empty (no rows)"));
     }
@@ -296,7 +333,11 @@ fn finish(
             batch.num_rows()
         )));
     }
-    Ok(DecodedBatch { batch, request_ids })
+    Ok(DecodedBatch {
+        batch,
+        request_ids,
+        ipc_stream: None,
+    })
 }
 
 fn ids_from_column(column: &ArrayRef, name: &str) -> Result<Vec<String>, PayloadError> {

@@ -20,7 +20,7 @@ fn config(dir: &Path) -> ModelConfig {
 }
 
 fn commit(runtime: &mut ModelRuntime, rows: usize) {
-    let prepared = runtime.spec().prepare(&batch(rows, 0.0)).unwrap();
+    let prepared = runtime.spec().prepare(&batch(rows, 0.0), None).unwrap();
     runtime.commit(prepared).unwrap();
 }
 
