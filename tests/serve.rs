@@ -250,6 +250,14 @@ fn bad_requests_get_clear_status_codes() {
         metrics.contains("assay_batches_rejected_total{model=\"credit\",reason=\"malformed\"} 3"),
         "{metrics}"
     );
+    assert_eq!(
+        metric(
+            &metrics,
+            "assay_batches_rejected_total{model=\"credit\",reason=\"too_large\"}"
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
 }
 
 /// A large JSON body posted alone is decoded on two cores (in halves): the

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +17,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
+use super::body::{BodyPool, GatherError};
 use super::closer::Progress;
 use super::metrics::Metrics;
 use super::model::{BatchOutcome, ClosedWindow, ModelRuntime, ServerError, now_ms};
@@ -33,6 +34,9 @@ pub struct AppState {
     pub max_batch_rows: usize,
     pub token: Option<String>,
     pub protect_metrics: bool,
+    /// Buffers for ingest bodies, kept between requests.
+    pub bodies: BodyPool,
+    pub max_body_bytes: usize,
 }
 
 impl AppState {
@@ -157,7 +161,7 @@ async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
         .into_response()
 }
 
-async fn ingest_default(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+async fn ingest_default(State(state): State<Shared>, headers: HeaderMap, body: Body) -> Response {
     let model = state.default_model.clone();
     ingest(state, model, headers, body).await
 }
@@ -166,12 +170,12 @@ async fn ingest_model(
     State(state): State<Shared>,
     Path(model): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     ingest(state, model, headers, body).await
 }
 
-async fn ingest(state: Shared, model: String, headers: HeaderMap, body: Bytes) -> Response {
+async fn ingest(state: Shared, model: String, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
     let reject = |reason: &str| {
         state
@@ -189,6 +193,20 @@ async fn ingest(state: Shared, model: String, headers: HeaderMap, body: Bytes) -
         Err(response) => {
             reject("unknown_model");
             return *response;
+        }
+    };
+    let body = match state.bodies.gather(body, state.max_body_bytes).await {
+        Ok(body) => body,
+        Err(GatherError::TooLarge { limit }) => {
+            reject("too_large");
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is over the limit of {limit} bytes ([limits] max_body_bytes)"),
+            );
+        }
+        Err(GatherError::Read(e)) => {
+            reject("malformed");
+            return error(StatusCode::BAD_REQUEST, format!("reading the body: {e}"));
         }
     };
     // A full queue answers 429 instead of growing memory.
@@ -218,9 +236,14 @@ async fn ingest(state: Shared, model: String, headers: HeaderMap, body: Bytes) -
         .to_string();
     let max_rows = state.max_batch_rows;
     let work = tokio::task::spawn_blocking(move || {
-        ingest_bytes(&runtime, &content_type, &body, max_rows, cores)
+        let result = ingest_bytes(&runtime, &content_type, &body, max_rows, cores);
+        (result, body)
     })
-    .await;
+    .await
+    .map(|(result, body)| {
+        state.bodies.give_back(body);
+        result
+    });
     drop(permit);
     state
         .metrics

@@ -14,6 +14,7 @@
 //! - `spool`: ingest of files dropped into a directory.
 
 mod app;
+mod body;
 mod closer;
 pub mod config;
 mod demo;
@@ -40,7 +41,14 @@ pub use model::{ModelRuntime, ServerError};
 pub use state::{WindowInfo, WindowState};
 pub use wal::{Wal, WalHeader};
 
+use body::BodyPool;
 use config::ServeConfig;
+
+/// Capacity the daemon keeps in ingest body buffers between requests
+/// (`body`): four Arrow IPC bodies of 10,000 rows × 30 features (2.4 MB
+/// each) with room to spare, or a dozen 1,000-row JSON bodies of 100
+/// features.
+const BODY_POOL_BYTES: usize = 16 << 20;
 
 /// Work to start once the daemon is ready (the demo's replayer).
 pub type OnReady = Box<dyn FnOnce(Arc<AppState>) + Send>;
@@ -109,6 +117,8 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
             max_batch_rows: config.limits.max_batch_rows,
             token,
             protect_metrics: config.auth.protect_metrics,
+            bodies: BodyPool::new(BODY_POOL_BYTES),
+            max_body_bytes: config.limits.max_body_bytes,
         });
         state
             .metrics
