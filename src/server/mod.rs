@@ -3,6 +3,7 @@
 //!
 //! - [`config`]: the TOML configuration (`assay check-config`).
 //! - `app`: routes, authentication, limits, the window timer.
+//! - `body`: ingest bodies gathered into buffers kept between requests.
 //! - `model`: one watched model — baseline, schema, suites, the open
 //!   window, what a window close computes and writes.
 //! - `closer`: each model's closer thread, which checks, reports and
