@@ -92,8 +92,9 @@ fn every_model(state: &AppState) -> Vec<Arc<Mutex<ModelRuntime>>> {
 
 type Shared = Arc<AppState>;
 
-/// The router with every route and the body limit.
-pub fn router(state: Shared, max_body_bytes: usize) -> Router {
+/// The router with every route and the body limit (the state's).
+pub fn router(state: Shared) -> Router {
+    let max_body_bytes = state.max_body_bytes;
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))

@@ -113,11 +113,11 @@ mod tests {
     fn chunked(chunks: &[&'static [u8]]) -> Body {
         let frames: Vec<Result<Bytes, std::io::Error>> =
             chunks.iter().map(|c| Ok(Bytes::from_static(c))).collect();
-        Body::from_stream(tokio_stream_iter(frames))
+        Body::from_stream(stream_of(frames))
     }
 
     /// A stream of the given items (`futures::stream::iter`).
-    fn tokio_stream_iter(
+    fn stream_of(
         items: Vec<Result<Bytes, std::io::Error>>,
     ) -> impl futures_core::Stream<Item = Result<Bytes, std::io::Error>> + Send {
         struct Iter(std::vec::IntoIter<Result<Bytes, std::io::Error>>);
@@ -168,7 +168,7 @@ mod tests {
             Ok(Bytes::from_static(b"ab")),
             Err(std::io::Error::other("connection reset")),
         ];
-        let got = run(pool.gather(Body::from_stream(tokio_stream_iter(frames)), 100));
+        let got = run(pool.gather(Body::from_stream(stream_of(frames)), 100));
         assert!(
             matches!(&got, Err(GatherError::Read(m)) if m.contains("connection reset")),
             "{got:?}"

@@ -125,7 +125,7 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
             .metrics
             .queue_capacity
             .set(config.limits.queue_depth as i64);
-        let app = router(state.clone(), config.limits.max_body_bytes);
+        let app = router(state.clone());
         tracing::info!(listen = %config.listen, "listening");
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
