@@ -1,9 +1,12 @@
 //! Profiling throughput.
 //!
-//! Two groups:
+//! Four groups:
 //! - `accumulate`: `TableAccumulator::update` on in-memory batches of each
 //!   column kind (no I/O), in rows per second — the hot path of every command
 //!   and of the daemon's windows.
+//! - `moments`: the moments and counts of a 10,000-value float column
+//!   (`NumericState::update_slice` without the quantile sketch).
+//! - `kll_batch`: a fresh KLL sketch taking a column at once.
 //! - `profile_file`: the whole `assay profile` pipeline (read, decode, profile
 //!   in parallel, merge, finish) on the file named by `ASSAY_BENCH_FILE`,
 //!   e.g. the 10M-row table from
@@ -26,10 +29,12 @@ use arrow::array::{
     ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int64Array, StringArray,
     TimestampMicrosecondArray,
 };
+use arrow::buffer::NullBuffer;
 use arrow::datatypes::{Int32Type, Schema};
 use arrow::record_batch::RecordBatch;
 use assay::pipeline::{ProfileRequest, profile_inputs};
 use assay::profile::kll::Kll;
+use assay::profile::numeric::NumericState;
 use assay::profile::table::{ProfileOptions, TableAccumulator};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::SmallRng;
@@ -107,6 +112,29 @@ fn accumulate(c: &mut Criterion) {
     group.finish();
 }
 
+/// The moments and counts of one daemon batch's float column, with and
+/// without nulls (no quantile sketch: `kll_batch` measures that).
+fn moments(c: &mut Criterion) {
+    let mut group = c.benchmark_group("moments");
+    let mut rng = SmallRng::seed_from_u64(7);
+    let rows = 10_000;
+    let values: Vec<f64> = (0..rows)
+        .map(|_| rng.random::<f64>() * 1e4 - 100.0)
+        .collect();
+    let nulls = NullBuffer::from_iter((0..rows).map(|_| rng.random::<f64>() > 0.05));
+    group.throughput(Throughput::Elements(rows as u64));
+    for (name, nulls) in [("dense", None), ("nulls", Some(&nulls))] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut state = NumericState::default();
+                state.update_slice(black_box(&values), nulls, |v| v, false);
+                black_box(state)
+            })
+        });
+    }
+    group.finish();
+}
+
 /// A fresh KLL sketch taking one batch's column at once, as the daemon
 /// sketches every batch before merging it into the window.
 fn kll_batch(c: &mut Criterion) {
@@ -150,5 +178,5 @@ fn profile_file(c: &mut Criterion) {
     eprintln!("profile_file: {rows} rows in {path}");
 }
 
-criterion_group!(benches, accumulate, kll_batch, profile_file);
+criterion_group!(benches, accumulate, moments, kll_batch, profile_file);
 criterion_main!(benches);

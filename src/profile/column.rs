@@ -207,7 +207,7 @@ impl ColumnAccumulator {
             {
                 // The common case needs no cast: read the i64 values in place.
                 let micros = array.as_primitive::<TimestampMicrosecondType>();
-                state.update_values(micros.iter().flatten().map(|v| v as f64), quantiles);
+                state.update_slice(micros.values(), micros.nulls(), |v| v as f64, quantiles);
             }
             ColumnState::Temporal(state) => {
                 let target = match array.data_type() {
@@ -217,7 +217,7 @@ impl ColumnAccumulator {
                 let cast_values = cast(array, &target).map_err(wrong)?;
                 let cast_values = cast(&cast_values, &DataType::Int64).map_err(wrong)?;
                 let ints = cast_values.as_primitive::<Int64Type>();
-                state.update_values(ints.iter().flatten().map(|v| v as f64), quantiles);
+                state.update_slice(ints.values(), ints.nulls(), |v| v as f64, quantiles);
             }
             ColumnState::List(state) => match array.data_type() {
                 DataType::List(_) => update_list_lengths(state, array.as_list::<i32>()),
