@@ -47,16 +47,10 @@ impl<I: Iterator<Item = (f64, bool)> + Clone> Values for Pairs<I> {
 }
 
 /// Every value of a slice, valid.
+#[derive(Clone)]
 pub(super) struct Dense<'a, T, F> {
     pub values: &'a [T],
     pub to_f64: F,
-}
-
-// Derived `Clone` would ask `T: Clone` of the slice's items.
-impl<T, F: Copy> Clone for Dense<'_, T, F> {
-    fn clone(&self) -> Self {
-        Self { ..*self }
-    }
 }
 
 impl<T: Copy, F: Fn(T) -> f64 + Copy> Values for Dense<'_, T, F> {
@@ -72,16 +66,11 @@ impl<T: Copy, F: Fn(T) -> f64 + Copy> Values for Dense<'_, T, F> {
 }
 
 /// A slice with its validity (a null's slot holds any value).
+#[derive(Clone)]
 pub(super) struct Nullable<'a, T, F> {
     pub values: &'a [T],
     pub nulls: &'a NullBuffer,
     pub to_f64: F,
-}
-
-impl<T, F: Copy> Clone for Nullable<'_, T, F> {
-    fn clone(&self) -> Self {
-        Self { ..*self }
-    }
 }
 
 impl<T: Copy, F: Fn(T) -> f64 + Copy> Values for Nullable<'_, T, F> {
