@@ -166,7 +166,13 @@ impl NumericState {
             .filter(|(v, ok)| *ok && v.is_finite())
             .map(|(v, _)| v);
         if quantiles {
-            self.kll.update_batch(finite.clone());
+            let mut gathered = Vec::with_capacity(n as usize);
+            if valid == n {
+                values.valid_into(&mut gathered);
+            } else {
+                gathered.extend(finite.clone());
+            }
+            self.kll.update_finite(gathered, pass.min_max());
         }
         if n == 0 {
             return;

@@ -19,6 +19,11 @@ use arrow::buffer::NullBuffer;
 pub(super) trait Values: Clone {
     fn quads(&self, each: impl FnMut([(f64, bool); 4]));
     fn pairs(&self) -> impl Iterator<Item = (f64, bool)> + Clone;
+
+    /// Appends the valid values to `out`, in order.
+    fn valid_into(&self, out: &mut Vec<f64>) {
+        out.extend(self.pairs().filter(|&(_, ok)| ok).map(|(v, _)| v));
+    }
 }
 
 /// Values from an iterator.
@@ -63,6 +68,10 @@ impl<T: Copy, F: Fn(T) -> f64 + Copy> Values for Dense<'_, T, F> {
         let to_f64 = self.to_f64;
         self.values.iter().map(move |&x| (to_f64(x), true))
     }
+
+    fn valid_into(&self, out: &mut Vec<f64>) {
+        out.extend(self.values.iter().map(|&x| (self.to_f64)(x)));
+    }
 }
 
 /// A slice with its validity (a null's slot holds any value).
@@ -90,6 +99,19 @@ impl<T: Copy, F: Fn(T) -> f64 + Copy> Values for Nullable<'_, T, F> {
             .iter()
             .zip(self.nulls.iter())
             .map(move |(&x, ok)| (to_f64(x), ok))
+    }
+
+    /// Every slot written, the next write moving on only past a valid
+    /// one: no branch on the validity.
+    fn valid_into(&self, out: &mut Vec<f64>) {
+        let start = out.len();
+        out.resize(start + self.values.len(), 0.0);
+        let mut end = start;
+        for (i, &x) in self.values.iter().enumerate() {
+            out[end] = (self.to_f64)(x);
+            end += usize::from(self.nulls.is_valid(i));
+        }
+        out.truncate(end);
     }
 }
 
