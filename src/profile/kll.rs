@@ -26,6 +26,7 @@ use datasketches::kll::{KllFloat, KllSketch, SortedView};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod batch;
+mod network;
 
 /// KLL parameter k. 200 is the DataSketches default: about 1.65% normalized
 /// rank error (single-sided, 99% confidence) in about 3 KB per column.

@@ -27,6 +27,7 @@
 //! rank by at most its level's weight, so the error stays within streaming's
 //! bound (the tests measure it against exact ranks and against streaming).
 
+use super::network::{PADDING, keys_at_ranks};
 use super::{Kll, item_order, level_capacity, merge_sorted};
 
 /// Below this many items a chunk is sorted by comparison; above, through
@@ -34,12 +35,15 @@ use super::{Kll, item_order, level_capacity, merge_sorted};
 /// 15 ns for `sort_unstable_by` on the floats).
 const KEY_SORT_FROM: usize = 64;
 
-/// How many items a bucket of [`bucket_keys`] holds on average.
-const ITEMS_PER_BUCKET: usize = 8;
+/// How many items a bucket of [`Buckets::fill`] holds on average. Six keep
+/// most buckets within the 8-key sorting network (see `kll/network.rs`):
+/// a 10,000-value batch took 35.5–36 µs against 40.6 µs with 8 and 36 µs
+/// with 5, which has more buckets to count and place (`kll_batch`).
+const ITEMS_PER_BUCKET: usize = 6;
 
 /// Chunks for level 1 keep every other rank, so every bucket would be
 /// sorted, and are sorted whole. From level 2 up the buckets win since
-/// their numbers are rounded cheaply (see [`bucket_keys`]): a fresh sketch
+/// their numbers are rounded cheaply (see [`Buckets::fill`]): a fresh sketch
 /// took a 1,000-value batch in 6.13 µs this way against 6.69 µs sorting
 /// level 2 and 3 chunks whole, and a 10,000-value one in about the same
 /// time either way (`kll_batch`).
@@ -195,7 +199,7 @@ impl Kll {
     /// Compacting sorted items keeps those at ranks known in advance: every
     /// 2^level-th from an offset the flips pick, and the odd ones out. So
     /// the items are spread over buckets of equal width (see
-    /// [`bucket_keys`]) and only the buckets holding a kept rank are
+    /// [`Buckets::fill`]) and only the buckets holding a kept rank are
     /// sorted: for a chunk bound for level 5, a fresh sketch's top level
     /// under a 10,000-row batch, one bucket in four.
     ///
@@ -212,17 +216,31 @@ impl Kll {
         level: usize,
         leftovers: &mut [Vec<f64>],
     ) -> &'a [f64] {
-        let buckets =
-            (items.len() >= KEY_SORT_FROM && level >= SELECT_FROM_LEVEL && !few_distinct(items))
-                .then(|| {
-                    let mut keys = vec![0; items.len()];
-                    bucket_keys(items, range, &mut keys).map(|starts| (keys, starts))
-                })
-                .flatten();
-        let Some((mut keys, starts)) = buckets else {
-            sort_items(items);
-            return self.compact_sorted(items, level, leftovers);
-        };
+        let bucketed = items.len() >= KEY_SORT_FROM
+            && level >= SELECT_FROM_LEVEL
+            && !few_distinct(items)
+            && BUCKETS.with_borrow_mut(|buckets| {
+                buckets.fill(items, range) && {
+                    self.compact_bucketed(items, level, leftovers, buckets);
+                    true
+                }
+            });
+        if bucketed {
+            return &items[..compacted_len(items.len(), level)];
+        }
+        sort_items(items);
+        self.compact_sorted(items, level, leftovers)
+    }
+
+    /// [`Kll::compact_chunk`] once `buckets` holds the chunk's keys: the
+    /// items for `level` are written to the front of `items`.
+    fn compact_bucketed(
+        &mut self,
+        items: &mut [f64],
+        level: usize,
+        leftovers: &mut [Vec<f64>],
+        buckets: &mut Buckets,
+    ) {
         // Current item i is the item of rank `first + stride * i`.
         let (mut first, mut stride, mut len) = (0usize, 1usize, items.len());
         let mut odd_ones: Vec<(usize, usize)> = Vec::new();
@@ -238,24 +256,16 @@ impl Kll {
         let kept = |i: usize| first + stride * i;
         // Ranks ascending: the odd ones out come before the kept.
         let ranks = odd_ones.iter().map(|&(_, r)| r).chain((0..len).map(kept));
-        let mut b = 0;
-        let mut sorted_to = 0;
-        for rank in ranks {
-            while starts[b + 1] <= rank {
-                b += 1;
-            }
-            if sorted_to <= starts[b] {
-                keys[starts[b]..starts[b + 1]].sort_unstable();
-                sorted_to = starts[b + 1];
-            }
+        let mut picked = Vec::with_capacity(odd_ones.len() + len);
+        keys_at_ranks(&mut buckets.keys, &buckets.starts, ranks, |key| {
+            picked.push(from_order_key(key));
+        });
+        let (odd, kept) = picked.split_at(odd_ones.len());
+        for (&(round, _), &item) in odd_ones.iter().zip(odd) {
+            leftovers[round].push(item);
         }
-        for (round, rank) in odd_ones {
-            leftovers[round].push(from_order_key(keys[rank]));
-        }
-        for (i, item) in items[..len].iter_mut().enumerate() {
-            *item = from_order_key(keys[kept(i)]);
-        }
-        &items[..len]
+        items[..len].copy_from_slice(kept);
+        buckets.release();
     }
 
     /// Compacts sorted `items` from level 0 up to `level`, in place: each
@@ -307,54 +317,100 @@ fn value_range(values: &[f64]) -> (f64, f64) {
     )
 }
 
-/// Writes the keys of `items` to `keys` grouped into buckets of equal
-/// width between `lo` and `hi` (at most and at least every item: the
-/// batch's range, which holds the chunk's), buckets in order, each bucket's
-/// keys in arrival order, and returns where each bucket starts (and, last,
-/// where the last ends). `None`, with nothing written, when the range spans
-/// no finite width (an infinity, or every item equal). Items bunched into a
-/// few buckets (heavy tails) make sorting those buckets the comparison sort
-/// again, at about its old cost.
-///
-/// An item's bucket is `(v - lo) * scale`, clamped to the last bucket and
-/// rounded to the nearest integer by adding 2^52 (whose ulp is 1) and
-/// reading the low bits: every step a rounded monotone operation, so every
-/// key of a bucket is at most every key of the buckets after it. Rounding
-/// makes the first and the last bucket half as wide, which does not matter;
-/// what it saves is the saturating float-to-integer conversion, whose
-/// checks kept this loop from being vectorized (the bucket numbers were a
-/// third of this function's time in `kll_batch`).
-fn bucket_keys(items: &[f64], (lo, hi): (f64, f64), keys: &mut [u64]) -> Option<Vec<usize>> {
-    const ROUND: f64 = (1u64 << 52) as f64;
-    let span = hi - lo;
-    if !(span.is_finite() && span > 0.0) {
-        return None;
+/// How many items compacting `len` items up `level` times leaves.
+fn compacted_len(mut len: usize, level: usize) -> usize {
+    for _ in 0..level {
+        len /= 2;
     }
-    let buckets = (items.len() / ITEMS_PER_BUCKET).max(1);
-    let scale = buckets as f64 / span;
-    let last = (buckets - 1) as f64;
-    let bucket = |v: f64| {
-        let x = (v - lo) * scale;
-        // `x` is at least 0 (v >= lo), finite, and below 2^32 after the clamp.
-        ((if x < last { x } else { last }) + ROUND).to_bits() as u32
-    };
-    // Each item's bucket computed once: computing it again to place the
-    // item cost 11% of a 10,000-value batch (`kll_batch` bench).
-    let of: Vec<u32> = items.iter().map(|&v| bucket(v)).collect();
-    let mut starts = vec![0usize; buckets + 1];
-    for &b in &of {
-        starts[b as usize + 1] += 1;
+    len
+}
+
+/// The keys of a chunk's items grouped into buckets, and the buffers that
+/// group them. One per thread, kept between chunks: allocated afresh for
+/// every chunk, a 65,536-value chunk's buffers sometimes went past glibc's
+/// mmap threshold, and the page faults of fresh memory more than doubled
+/// `accumulate/float` (1.14 ms against 0.48 ms).
+#[derive(Default)]
+struct Buckets {
+    /// The keys, bucket after bucket, then [`PADDING`] more.
+    keys: Vec<u64>,
+    /// Where each bucket starts in `keys`, and last where the last ends.
+    starts: Vec<usize>,
+    /// Each item's bucket.
+    of: Vec<u32>,
+    /// Where the next key of each bucket goes.
+    next: Vec<usize>,
+}
+
+thread_local! {
+    static BUCKETS: std::cell::RefCell<Buckets> = std::cell::RefCell::default();
+}
+
+impl Buckets {
+    /// Buffers past this many keys are dropped after use rather than kept
+    /// for the thread's next chunk (8 MiB of keys).
+    const KEEP_UP_TO: usize = 1 << 20;
+
+    /// Writes the keys of `items` grouped into buckets of equal width
+    /// between `lo` and `hi` (at most and at least every item: the batch's
+    /// range, which holds the chunk's), buckets in order, each bucket's
+    /// keys in arrival order. `false`, with nothing grouped, when the range
+    /// spans no finite width (an infinity, or every item equal). Items
+    /// bunched into a few buckets (heavy tails) make sorting those buckets
+    /// the comparison sort again, at about its old cost.
+    ///
+    /// An item's bucket is `(v - lo) * scale`, clamped to the last bucket
+    /// and rounded to the nearest integer by adding 2^52 (whose ulp is 1)
+    /// and reading the low bits: every step a rounded monotone operation,
+    /// so every key of a bucket is at most every key of the buckets after
+    /// it. Rounding makes the first and the last bucket half as wide, which
+    /// does not matter; what it saves is the saturating float-to-integer
+    /// conversion, whose checks kept this loop from being vectorized (the
+    /// bucket numbers were a third of this function's time in `kll_batch`).
+    fn fill(&mut self, items: &[f64], (lo, hi): (f64, f64)) -> bool {
+        const ROUND: f64 = (1u64 << 52) as f64;
+        let span = hi - lo;
+        if !(span.is_finite() && span > 0.0) {
+            return false;
+        }
+        let buckets = (items.len() / ITEMS_PER_BUCKET).max(1);
+        let scale = buckets as f64 / span;
+        let last = (buckets - 1) as f64;
+        let bucket = |v: f64| {
+            let x = (v - lo) * scale;
+            // `x` is at least 0 (v >= lo), finite, and below 2^32 after
+            // the clamp.
+            ((if x < last { x } else { last }) + ROUND).to_bits() as u32
+        };
+        // Each item's bucket computed once: computing it again to place the
+        // item cost 11% of a 10,000-value batch (`kll_batch` bench).
+        self.of.clear();
+        self.of.extend(items.iter().map(|&v| bucket(v)));
+        self.starts.clear();
+        self.starts.resize(buckets + 1, 0);
+        for &b in &self.of {
+            self.starts[b as usize + 1] += 1;
+        }
+        for b in 1..=buckets {
+            self.starts[b] += self.starts[b - 1];
+        }
+        self.next.clone_from(&self.starts);
+        self.keys.clear();
+        self.keys.resize(items.len() + PADDING, 0);
+        for (&v, &b) in items.iter().zip(&self.of) {
+            let at = &mut self.next[b as usize];
+            self.keys[*at] = order_key(v);
+            *at += 1;
+        }
+        true
     }
-    for b in 1..=buckets {
-        starts[b] += starts[b - 1];
+
+    /// Drops buffers too large to keep for the next chunk.
+    fn release(&mut self) {
+        if self.keys.capacity() > Self::KEEP_UP_TO {
+            *self = Self::default();
+        }
     }
-    let mut next = starts.clone();
-    for (&v, &b) in items.iter().zip(&of) {
-        let at = &mut next[b as usize];
-        keys[*at] = order_key(v);
-        *at += 1;
-    }
-    Some(starts)
 }
 
 /// Whether the first [`KEY_SORT_FROM`] items hold at most a quarter as
