@@ -13,7 +13,7 @@
 //! the fewest whose total capacity holds the batch, as streaming ends with.
 //! A chunk for level h is compacted h times as if sorted once (every other
 //! item, a coin flip picks which half, as a streaming compaction does;
-//! from level 4 up only the ranks it keeps are put in order, see
+//! from level 2 up only the ranks it keeps are put in order, see
 //! [`Kll::compact_chunk`]) and merged into its level. Sorting the whole
 //! batch and halving it to the top instead left only the top level holding
 //! items: windows merged from 1,000-value batches had a worst percentile
@@ -200,15 +200,18 @@ impl Kll {
     /// 2^level-th from an offset the flips pick, and the odd ones out. So
     /// the items are spread over buckets of equal width (see
     /// [`Buckets::fill`]) and only the buckets holding a kept rank are
-    /// sorted: for a chunk bound for level 5, a fresh sketch's top level
-    /// under a 10,000-row batch, one bucket in four.
+    /// sorted (by the networks of `kll/network.rs`): for a chunk bound for
+    /// level 5, a fresh sketch's top level under a 10,000-row batch, about
+    /// one bucket in five.
     ///
     /// Why not sort the chunk (as before): perf on the daemon (Arrow IPC,
     /// 10,000-row batches) had those sorts at a quarter of its CPU. A fresh
-    /// sketch takes a 10,000-value batch in 62–64 µs this way against
+    /// sketch took a 10,000-value batch in 62–64 µs with buckets against
     /// 98–101 µs sorting (`cargo bench --profile perf --bench profile --
-    /// kll_batch`, builds alternated). Selecting the kept ranks through
-    /// `select_nth_unstable` instead was slower than the sort (134 µs).
+    /// kll_batch`, builds alternated), and takes it in 35.5 µs since the
+    /// buckets' numbers are rounded cheaply and their keys sorted by
+    /// networks. Selecting the kept ranks through `select_nth_unstable`
+    /// instead was slower than the sort (134 µs).
     fn compact_chunk<'a>(
         &mut self,
         items: &'a mut [f64],
