@@ -219,31 +219,32 @@ impl Kll {
         level: usize,
         leftovers: &mut [Vec<f64>],
     ) -> &'a [f64] {
-        let bucketed = items.len() >= KEY_SORT_FROM
-            && level >= SELECT_FROM_LEVEL
-            && !few_distinct(items)
-            && BUCKETS.with_borrow_mut(|buckets| {
-                buckets.fill(items, range) && {
-                    self.compact_bucketed(items, level, leftovers, buckets);
-                    true
-                }
+        if items.len() >= KEY_SORT_FROM && level >= SELECT_FROM_LEVEL && !few_distinct(items) {
+            let kept = BUCKETS.with_borrow_mut(|buckets| {
+                let kept = buckets
+                    .fill(items, range)
+                    .then(|| self.compact_bucketed(items, level, leftovers, buckets));
+                buckets.release();
+                kept
             });
-        if bucketed {
-            return &items[..compacted_len(items.len(), level)];
+            if let Some(len) = kept {
+                return &items[..len];
+            }
         }
         sort_items(items);
         self.compact_sorted(items, level, leftovers)
     }
 
     /// [`Kll::compact_chunk`] once `buckets` holds the chunk's keys: the
-    /// items for `level` are written to the front of `items`.
+    /// items for `level` are written to the front of `items`, and their
+    /// number returned.
     fn compact_bucketed(
         &mut self,
         items: &mut [f64],
         level: usize,
         leftovers: &mut [Vec<f64>],
         buckets: &mut Buckets,
-    ) {
+    ) -> usize {
         // Current item i is the item of rank `first + stride * i`.
         let (mut first, mut stride, mut len) = (0usize, 1usize, items.len());
         let mut odd_ones: Vec<(usize, usize)> = Vec::new();
@@ -268,7 +269,7 @@ impl Kll {
             leftovers[round].push(item);
         }
         items[..len].copy_from_slice(kept);
-        buckets.release();
+        len
     }
 
     /// Compacts sorted `items` from level 0 up to `level`, in place: each
@@ -318,14 +319,6 @@ fn value_range(values: &[f64]) -> (f64, f64) {
         lo.fold(f64::INFINITY, |m, v| if v < m { v } else { m }),
         hi.fold(f64::NEG_INFINITY, |m, v| if v > m { v } else { m }),
     )
-}
-
-/// How many items compacting `len` items up `level` times leaves.
-fn compacted_len(mut len: usize, level: usize) -> usize {
-    for _ in 0..level {
-        len /= 2;
-    }
-    len
 }
 
 /// The keys of a chunk's items grouped into buckets, and the buffers that
