@@ -1,7 +1,7 @@
 //! The keys at given ranks of bucketed keys, each bucket of up to 16 keys
 //! sorted by a fixed network of compare-exchanges, without branches.
 //!
-//! The buckets of [`super::batch`] hold about eight keys each. The standard
+//! The buckets of [`super::batch`] hold about six keys each. The standard
 //! library sorts so few by insertion, whose every step is a branch on the
 //! data: on random keys about half of them mispredict. perf on the daemon
 //! (Arrow IPC, 10,000-row batches) had those insertion sorts at about 10%
