@@ -5,11 +5,11 @@
 //! window's log as `closing-ID.wal`. The window's profile and the index are
 //! serialised and written here, on the model's state-writer thread, and the
 //! fsyncs that make all three survive a power cut happen here too; only
-//! then is the closing log released (`wal::release`). Until then the
-//! log holds every row of the window, so a crash at any point loses nothing
-//! acknowledged: on start, the model settles each closing log it finds
-//! (`model::close`), syncing files that are whole and closing the window
-//! again from its log when they are not.
+//! then is the closing log retired (`wal::retire`: kept as the spare, or
+//! released). Until then the log holds every row of the window, so a crash
+//! at any point loses nothing acknowledged: on start, the model settles
+//! each closing log it finds (`model::close`), syncing files that are whole
+//! and closing the window again from its log when they are not.
 //!
 //! Why a thread: the fsyncs (three files, their directories) were about
 //! 6 ms of a 17 ms close (benches/daemon.rs), and serialising the profile
@@ -76,10 +76,11 @@ pub fn run(job: DurableJob) -> Result<(), String> {
         files.push(path);
     }
     sync_files(&files)?;
-    // In steps, so that the open log's fsyncs do not wait for all its
-    // blocks to be freed at once (see `wal::release`). The window is
-    // durable by now, so a release that fails only leaves disk space taken.
-    if let Err(e) = super::wal::release(&job.closing_log, job.closing_batches) {
+    // Kept as the spare log, or freed in steps, so that the open log's
+    // fsyncs do not wait for all its blocks to be freed at once (see
+    // `wal::retire`). The window is durable by now, so a release that
+    // fails only leaves disk space taken.
+    if let Err(e) = super::wal::retire(&job.closing_log, job.closing_batches) {
         tracing::warn!("{e}; the window's files are durable, and the next start removes the log");
     }
     for path in &job.expired {

@@ -18,6 +18,21 @@
 //! mismatch or an undecodable frame elsewhere means the file is damaged: it
 //! is moved aside (`*.corrupt-<unix time>`) and reported, and the daemon
 //! starts a fresh log instead of crashing.
+//!
+//! Logs are recycled: once a closed window's files are durable its log is
+//! blanked (its first frame head zeroed and synced) and kept as
+//! `spare.wal`, and the next rotation writes the new window's header over
+//! it and the window's frames over the old ones ([`retire`]). Overwriting
+//! blocks the file already has spares the filesystem their allocation and
+//! freeing, and an fdatasync then has no metadata to commit (measured: a
+//! 250 KB frame's sync 0.32-0.43 ms appended, 0.20-0.22 ms overwritten;
+//! see BENCHMARKS.md). A recycled log's header carries a non-zero salt
+//! that is XORed into each of its frames' checksums, so the old window's
+//! frames after the new ones fail their check and end the log, as in
+//! SQLite's WAL. In a recycled log a frame that fails its check ends the
+//! log unless a frame after it (following the lengths) checks: then it is
+//! damage, handled as above. A fresh log has salt 0 and keeps the strict
+//! reading (a complete frame that fails is damage).
 
 use std::fs::{File, OpenOptions};
 use std::io::{IoSlice, Seek, SeekFrom, Write};
@@ -41,6 +56,20 @@ pub struct WalHeader {
     pub start_ms: i64,
 }
 
+/// The header frame as stored: a recycled log's salt beside the header
+/// (absent, and 0, in a fresh log, as in logs written before recycling).
+#[derive(Serialize, Deserialize)]
+struct HeaderFrame {
+    #[serde(flatten)]
+    header: WalHeader,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    salt: u32,
+}
+
+fn is_zero(salt: &u32) -> bool {
+    *salt == 0
+}
+
 /// What opening a log found.
 #[derive(Debug, Default)]
 pub struct Recovered {
@@ -48,11 +77,15 @@ pub struct Recovered {
     pub batches: Vec<RecordBatch>,
     /// Problems found and handled (a cut tail, a quarantined file).
     pub notes: Vec<String>,
+    /// The log's salt (0 for a fresh log).
+    salt: u32,
 }
 
 pub struct Wal {
     path: PathBuf,
     file: Arc<File>,
+    /// XORed into the checksum of each frame written after the header.
+    salt: u32,
     /// Whether the directory entry of `file` is known durable: false from
     /// a reset or rotation (a rename) until an fsync of the directory.
     /// Shared with the [`Durability`]s of the frames written to `file`.
@@ -160,33 +193,86 @@ fn frame(payload: &[u8]) -> Vec<u8> {
     [&head(payload)[..], payload].concat()
 }
 
-/// The frames of `bytes`, and the offset where the valid prefix ends; `Err`
-/// names the first damaged frame (a damaged frame that is the last one and
-/// is short is a cut tail, not damage).
-fn frames(bytes: &[u8]) -> Result<(Vec<&[u8]>, usize, bool), String> {
+/// How a log's valid prefix ends.
+#[derive(Debug, PartialEq)]
+enum Tail {
+    /// At the end of the file.
+    Clean,
+    /// In a last frame cut short: a write the daemon never acknowledged.
+    Cut,
+    /// At a frame of a recycled log that fails its check (or is cut) with
+    /// nothing after it that passes: the earlier window's frames (or a
+    /// write cut short over them).
+    Recycled,
+}
+
+/// A log's salt, read from its header frame (0 when it has none or the
+/// frame is not a header: [`Wal::read`] reports the latter).
+fn header_salt(payload: &[u8]) -> u32 {
+    serde_json::from_slice::<HeaderFrame>(payload).map_or(0, |h| h.salt)
+}
+
+/// The frame at `at` if it is whole: its payload and its stored checksum.
+fn frame_at(bytes: &[u8], at: usize) -> Option<(&[u8], u32)> {
+    let head = bytes.get(at..at.checked_add(FRAME_HEAD)?)?;
+    let len = u32::from_le_bytes(head[..4].try_into().ok()?) as usize;
+    let crc = u32::from_le_bytes(head[4..].try_into().ok()?);
+    let start = at + FRAME_HEAD;
+    Some((bytes.get(start..start.checked_add(len)?)?, crc))
+}
+
+/// Whether a frame after the one at `at` (following the stored lengths)
+/// passes its check under `salt`: then a failing frame at `at` is damage,
+/// not the end of a recycled log.
+fn any_later_frame_checks(bytes: &[u8], mut at: usize, salt: u32) -> bool {
+    let mut first = true;
+    while let Some((payload, crc)) = frame_at(bytes, at) {
+        if !first && crc32fast::hash(payload) ^ salt == crc {
+            return true;
+        }
+        first = false;
+        at += FRAME_HEAD + payload.len();
+    }
+    false
+}
+
+/// The frames of `bytes`, the offset where the valid prefix ends, and how
+/// it ends; `Err` names the first damaged frame. The header frame (the
+/// first) is checked without salt, the others under the header's salt.
+fn frames(bytes: &[u8]) -> Result<(Vec<&[u8]>, usize, Tail), String> {
     let mut out = Vec::new();
     let mut at = 0;
+    let mut salt = 0;
     while at < bytes.len() {
-        if bytes.len() - at < FRAME_HEAD {
-            return Ok((out, at, true));
-        }
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or([0; 4])) as usize;
-        let crc = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap_or([0; 4]));
-        let start = at + FRAME_HEAD;
-        if bytes.len() - start < len {
-            return Ok((out, at, true));
-        }
-        let payload = &bytes[start..start + len];
-        if crc32fast::hash(payload) != crc {
+        let Some((payload, crc)) = frame_at(bytes, at) else {
+            // In a recycled log, what follows the window's frames is the
+            // old window's bytes, whose head may name more than the file
+            // holds.
+            let tail = if salt == 0 { Tail::Cut } else { Tail::Recycled };
+            return Ok((out, at, tail));
+        };
+        if crc32fast::hash(payload) ^ salt != crc {
+            if salt != 0 && !any_later_frame_checks(bytes, at, salt) {
+                return Ok((out, at, Tail::Recycled));
+            }
             return Err(format!(
                 "frame {} at byte {at}: checksum mismatch",
                 out.len()
             ));
         }
+        if out.is_empty() {
+            salt = header_salt(payload);
+        }
         out.push(payload);
-        at = start + len;
+        at += FRAME_HEAD + payload.len();
     }
-    Ok((out, at, false))
+    Ok((out, at, Tail::Clean))
+}
+
+/// Whether `bytes` is a blanked log ([`retire`]): its first frame head
+/// zeroed. Such a log holds no window.
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.len() >= FRAME_HEAD && bytes[..FRAME_HEAD] == [0; FRAME_HEAD]
 }
 
 /// One batch as the log stores it (length, CRC-32, Arrow IPC), ready to be
@@ -275,6 +361,48 @@ fn io_err(path: &Path, what: &str, e: std::io::Error) -> String {
     format!("{}: {what}: {e}", path.display())
 }
 
+/// Writes the header frame at the start of `file`, leaving the file's
+/// position after it (where the window's first batch goes).
+fn write_header(file: &mut File, header: &WalHeader, salt: u32) -> std::io::Result<()> {
+    let payload = serde_json::to_vec(&HeaderFrame {
+        header: header.clone(),
+        salt,
+    })?;
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(&frame(&payload))
+}
+
+/// A salt for a recycled log: not 0 (a fresh log's) and not `previous`,
+/// so that no frame of the last window checks under it; random otherwise,
+/// so that frames of older windows still in the file almost surely do not
+/// either (one chance in 2^32 per frame met at the log's end).
+fn new_salt(previous: u32) -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut attempt = 0u64;
+    loop {
+        // `RandomState` is seeded randomly per process; the time and the
+        // attempt vary the salt within one.
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        hasher.write_u128(nanos);
+        hasher.write_u64(attempt);
+        let salt = hasher.finish() as u32;
+        if salt != 0 && salt != previous {
+            return salt;
+        }
+        attempt += 1;
+    }
+}
+
+/// Where a model's spare log waits to be recycled (beside its open log).
+fn spare_path(log: &Path) -> PathBuf {
+    log.with_file_name(SPARE)
+}
+
+const SPARE: &str = "spare.wal";
+
 impl Wal {
     /// Reads the log at `path` without opening it for appending (a closed
     /// window's log kept until its files are durable): what it holds, and
@@ -287,31 +415,37 @@ impl Wal {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(io_err(path, "reading the log", e)),
         };
-        let parsed = frames(&bytes).and_then(|(frames, end, cut)| {
+        if is_blank(&bytes) {
+            // A spare whose new header was never written (a stop right
+            // after a rotation, before any batch of the window was synced).
+            return Ok((recovered, 0));
+        }
+        let parsed = frames(&bytes).and_then(|(frames, end, tail)| {
             let mut header = None;
             let mut batches = Vec::new();
             for (i, f) in frames.iter().enumerate() {
                 if i == 0 {
                     header = Some(
-                        serde_json::from_slice::<WalHeader>(f)
+                        serde_json::from_slice::<HeaderFrame>(f)
                             .map_err(|e| format!("frame 0: not a log header: {e}"))?,
                     );
                 } else {
                     batches.extend(decode(f).map_err(|e| format!("frame {i}: {e}"))?);
                 }
             }
-            Ok((header, batches, end, cut))
+            Ok((header, batches, end, tail))
         });
         let valid_end = match parsed {
-            Ok((header, batches, end, cut)) => {
-                if cut {
+            Ok((header, batches, end, tail)) => {
+                if tail == Tail::Cut {
                     recovered.notes.push(format!(
                         "{}: cut off an incomplete last write ({} bytes, never acknowledged)",
                         path.display(),
                         bytes.len() - end
                     ));
                 }
-                recovered.header = header;
+                recovered.salt = header.as_ref().map_or(0, |h| h.salt);
+                recovered.header = header.map(|h| h.header);
                 recovered.batches = batches;
                 end
             }
@@ -346,15 +480,15 @@ impl Wal {
         let wal = Wal {
             path: path.to_path_buf(),
             file: Arc::new(file),
+            salt: recovered.salt,
             dir_synced: Arc::new(AtomicBool::new(true)),
         };
         Ok((wal, recovered))
     }
 
     /// Writes a fresh log holding only `header` beside the log, ready to
-    /// be renamed into place.
-    fn fresh(&self, header: &WalHeader) -> Result<(File, PathBuf), String> {
-        let payload = serde_json::to_vec(header).map_err(|e| e.to_string())?;
+    /// be renamed into place (salt 0).
+    fn fresh(&self, header: &WalHeader) -> Result<(File, PathBuf, u32), String> {
         let fresh_path = fresh_path(&self.path);
         let mut fresh = OpenOptions::new()
             .create(true)
@@ -363,10 +497,24 @@ impl Wal {
             .truncate(true)
             .open(&fresh_path)
             .map_err(|e| io_err(&fresh_path, "starting the log", e))?;
-        fresh
-            .write_all(&frame(&payload))
+        write_header(&mut fresh, header, 0)
             .map_err(|e| io_err(&fresh_path, "starting the log", e))?;
-        Ok((fresh, fresh_path))
+        Ok((fresh, fresh_path, 0))
+    }
+
+    /// The spare log ([`retire`]) with `header` written over its start
+    /// under a new salt, ready to be renamed into place; `None` when there
+    /// is no spare (or it cannot be written: a fresh log is used instead).
+    fn recycled(&self, header: &WalHeader) -> Option<(File, PathBuf, u32)> {
+        let spare_path = spare_path(&self.path);
+        let mut spare = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&spare_path)
+            .ok()?;
+        let salt = new_salt(self.salt);
+        write_header(&mut spare, header, salt).ok()?;
+        Some((spare, spare_path, salt))
     }
 
     /// Starts a new window, discarding the old log: a fresh log with its
@@ -380,10 +528,11 @@ impl Wal {
     /// place (as this did before) made the close wait ~6.5 ms for the
     /// filesystem to free a 10,000-row window's blocks (benches/daemon.rs).
     pub fn reset(&mut self, header: &WalHeader) -> Result<(), String> {
-        let (fresh, fresh_path) = self.fresh(header)?;
+        let (fresh, fresh_path, salt) = self.fresh(header)?;
         std::fs::rename(&fresh_path, &self.path)
             .map_err(|e| io_err(&self.path, "starting the log", e))?;
         let old = std::mem::replace(&mut self.file, Arc::new(fresh));
+        self.salt = salt;
         self.dir_synced = Arc::new(AtomicBool::new(false));
         // Should no thread start, the old log is released here instead:
         // slower, the same otherwise.
@@ -395,12 +544,18 @@ impl Wal {
 
     /// Starts a new window, keeping the closed window's log as `closing`
     /// until the caller has made that window's files durable (and then
-    /// removes it). Two renames, no fsync: the next batch's fsync of the
-    /// directory makes both durable before it is acknowledged. A crash in
-    /// between leaves the old log in place, or no log and `closing`, or
-    /// both logs; [`Wal::open`] and the model's recovery handle each.
+    /// retires it: [`retire`]). The new log is the spare when there is one,
+    /// else a fresh file. Two renames, no fsync: the next batch's fsync of
+    /// the directory makes both durable before it is acknowledged (and its
+    /// `sync_data` the new header). A crash in between leaves the old log
+    /// in place, or no log and `closing`, or both logs, or a blank log (a
+    /// spare whose header was not written yet); [`Wal::open`] and the
+    /// model's recovery handle each.
     pub fn rotate(&mut self, header: &WalHeader, closing: &Path) -> Result<(), String> {
-        let (fresh, fresh_path) = self.fresh(header)?;
+        let (fresh, fresh_path, salt) = match self.recycled(header) {
+            Some(spare) => spare,
+            None => self.fresh(header)?,
+        };
         std::fs::rename(&self.path, closing)
             .map_err(|e| io_err(&self.path, "keeping the closed window's log", e))?;
         if let Err(e) = std::fs::rename(&fresh_path, &self.path) {
@@ -411,6 +566,7 @@ impl Wal {
         // The old file stays linked (as `closing`): closing it frees
         // nothing and costs nothing.
         self.file = Arc::new(fresh);
+        self.salt = salt;
         self.dir_synced = Arc::new(AtomicBool::new(false));
         Ok(())
     }
@@ -426,9 +582,12 @@ impl Wal {
     /// Writes a frame encoded beforehand; it is durable once the returned
     /// [`Durability`] has been waited on.
     pub fn write_frame(&mut self, frame: &Frame) -> Result<Durability, String> {
+        let mut head = frame.head;
+        let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) ^ self.salt;
+        head[4..].copy_from_slice(&crc.to_le_bytes());
         write_all_vectored(
             &self.file,
-            &mut [IoSlice::new(&frame.head), IoSlice::new(&frame.payload)],
+            &mut [IoSlice::new(&head), IoSlice::new(&frame.payload)],
         )
         .map_err(|e| io_err(&self.path, "appending to the log", e))?;
         Ok(Durability {
@@ -438,14 +597,47 @@ impl Wal {
         })
     }
 
-    /// Bytes in the log (for tests and metrics).
+    /// Bytes in the log (for tests and metrics): where the next frame
+    /// goes, which in a recycled log is short of the file's end.
     pub fn len(&mut self) -> u64 {
-        self.file.metadata().map(|m| m.len()).unwrap_or(0)
+        (&*self.file).stream_position().unwrap_or(0)
     }
 
     pub fn is_empty(&mut self) -> bool {
         self.len() == 0
     }
+}
+
+/// The largest closed log kept as the spare: a spare keeps its disk space
+/// until a rotation reuses it, so larger logs are released instead.
+const SPARE_MAX: u64 = 1 << 30;
+
+/// Settles a closed window's log once nothing needs it (its window's files
+/// are durable): blanked and kept as the model's spare for the next
+/// rotation to overwrite (see the module's docs), or released ([`release`])
+/// when there is a spare already, the log is larger than [`SPARE_MAX`], or
+/// it cannot be blanked. The blank is synced before the rename, so that a
+/// spare never holds a header: were the next rotation's header lost in a
+/// crash, the log reads as blank, not as this closed window.
+pub fn retire(path: &Path, batches: u64) -> Result<(), String> {
+    let spare = spare_path(path);
+    if !spare.exists() && blank(path).unwrap_or(false) && std::fs::rename(path, &spare).is_ok() {
+        return Ok(());
+    }
+    release(path, batches)
+}
+
+/// Zeroes the head of the log's first frame and syncs it; `false` when
+/// the log is too small or too large to keep.
+fn blank(path: &Path) -> std::io::Result<bool> {
+    let mut file = OpenOptions::new().write(true).open(path)?;
+    let len = file.metadata()?.len();
+    if len < FRAME_HEAD as u64 || len > SPARE_MAX {
+        return Ok(false);
+    }
+    file.write_all(&[0; FRAME_HEAD])?;
+    file.sync_data()?;
+    Ok(true)
 }
 
 /// What a closed log is renamed to while [`release`] frees it.
@@ -500,11 +692,19 @@ fn truncate_in_steps(file: &File, mut len: u64, step: u64) -> std::io::Result<()
 }
 
 /// Removes the logs a crash left half released in `dir` (their windows'
-/// files were durable before their release began); a note for each.
+/// files were durable before their release began); a note for each. The
+/// spare goes too, without a note (a clean stop leaves one): a stop in a
+/// rotation may have left a header on it.
 pub fn remove_released(dir: &Path) -> Vec<String> {
     let mut notes = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
+        if name == SPARE {
+            if let Err(e) = std::fs::remove_file(entry.path()) {
+                notes.push(io_err(&entry.path(), "removing the spare log", e));
+            }
+            continue;
+        }
         if name.starts_with(RELEASED) && name.ends_with(".wal") {
             let path = entry.path();
             notes.push(match std::fs::remove_file(&path) {

@@ -290,6 +290,7 @@ fn logs_left_half_released_are_removed_and_noted_at_start() {
         "released-closing-m-000001.wal",
         "closing-m-000002.wal",
         "open.wal",
+        SPARE,
     ] {
         std::fs::write(dir.path().join(name), b"x").unwrap();
     }
@@ -305,4 +306,228 @@ fn logs_left_half_released_are_removed_and_noted_at_start() {
         .collect();
     left.sort();
     assert_eq!(left, ["closing-m-000002.wal", "open.wal"]);
+}
+
+fn window(seq: u32) -> WalHeader {
+    WalHeader {
+        window: format!("m-{seq:06}"),
+        ..header()
+    }
+}
+
+fn rows_of(batches: &[RecordBatch]) -> Vec<usize> {
+    batches.iter().map(|b| b.num_rows()).collect()
+}
+
+/// A log whose window 1 held three batches, closed and retired; window 2
+/// (one batch) closed so that window 3 is written over the spare: the log
+/// returned is window 3's, empty, with window 1's frames after its header.
+fn recycled_log() -> (tempfile::TempDir, PathBuf, Wal) {
+    let (dir, path, mut wal) = fresh_log();
+    for n in [300, 200, 100] {
+        wal.append(&batch(&vec![1; n])).unwrap();
+    }
+    let closing_1 = dir.path().join("closing-m-000001.wal");
+    wal.rotate(&window(2), &closing_1).unwrap();
+    retire(&closing_1, 3).unwrap();
+    assert!(!closing_1.exists());
+    assert!(dir.path().join(SPARE).exists());
+    wal.append(&batch(&[2])).unwrap();
+    let closing_2 = dir.path().join("closing-m-000002.wal");
+    wal.rotate(&window(3), &closing_2).unwrap();
+    assert!(!dir.path().join(SPARE).exists(), "window 3 took the spare");
+    assert_ne!(wal.salt, 0);
+    (dir, path, wal)
+}
+
+#[test]
+fn a_recycled_log_reads_back_only_its_own_window() {
+    let (_dir, path, mut wal) = recycled_log();
+    wal.append(&batch(&[7, 7])).unwrap();
+    let end = wal.len();
+    drop(wal);
+    assert!(
+        std::fs::metadata(&path).unwrap().len() > end,
+        "window 1's frames are still in the file"
+    );
+    let (mut wal, rec) = Wal::open(&path).unwrap();
+    assert_eq!(rec.header, Some(window(3)));
+    assert_eq!(rec.batches, vec![batch(&[7, 7])]);
+    assert!(rec.notes.is_empty(), "{:?}", rec.notes);
+    // Reopened, the log goes on under the same salt.
+    wal.append(&batch(&[8])).unwrap();
+    drop(wal);
+    let (_, rec) = Wal::open(&path).unwrap();
+    assert_eq!(rec.batches, vec![batch(&[7, 7]), batch(&[8])]);
+}
+
+/// Byte offsets of the frames in the log at `path` that pass their check.
+fn frame_offsets(path: &Path) -> Vec<usize> {
+    let bytes = std::fs::read(path).unwrap();
+    let (payloads, _, _) = frames(&bytes).unwrap();
+    let mut at = 0;
+    payloads
+        .iter()
+        .map(|p| {
+            let here = at;
+            at += FRAME_HEAD + p.len();
+            here
+        })
+        .collect()
+}
+
+fn flip_byte(path: &Path, at: usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[at] ^= 0xff;
+    std::fs::write(path, &bytes).unwrap();
+}
+
+#[test]
+fn damage_inside_a_recycled_log_is_still_quarantined() {
+    let (dir, path, mut wal) = recycled_log();
+    wal.append(&batch(&[7, 7])).unwrap();
+    wal.append(&batch(&[8])).unwrap();
+    drop(wal);
+    let offsets = frame_offsets(&path);
+    assert_eq!(offsets.len(), 3, "the header and two batches");
+    flip_byte(&path, offsets[1] + FRAME_HEAD + 10);
+    let (_, rec) = Wal::open(&path).unwrap();
+    assert!(rec.header.is_none() && rec.batches.is_empty());
+    assert!(rec.notes[0].contains("checksum"), "{:?}", rec.notes);
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("corrupt"))
+    );
+}
+
+/// The last frame of a recycled log failing its check, with the old
+/// window's bytes after it: a write cut short by a stop, never
+/// acknowledged. The log ends before it.
+#[test]
+fn a_write_cut_short_over_a_recycled_log_ends_it() {
+    let (_dir, path, mut wal) = recycled_log();
+    wal.append(&batch(&[7, 7])).unwrap();
+    wal.append(&batch(&[8])).unwrap();
+    drop(wal);
+    let offsets = frame_offsets(&path);
+    flip_byte(&path, offsets[2] + FRAME_HEAD + 10);
+    let (_, rec) = Wal::open(&path).unwrap();
+    assert_eq!(rec.header, Some(window(3)));
+    assert_eq!(rec.batches, vec![batch(&[7, 7])]);
+}
+
+/// A stop right after a rotation took the spare, before the window's
+/// first batch synced the new header: the log is blank and holds nothing.
+#[test]
+fn a_blank_log_holds_no_window() {
+    let (dir, path, mut wal) = fresh_log();
+    wal.append(&batch(&[1, 2, 3])).unwrap();
+    drop(wal);
+    let closing = dir.path().join("closing-m-000001.wal");
+    std::fs::rename(&path, &closing).unwrap();
+    retire(&closing, 1).unwrap();
+    std::fs::rename(dir.path().join(SPARE), &path).unwrap();
+    let (mut wal, rec) = Wal::open(&path).unwrap();
+    assert!(rec.header.is_none() && rec.batches.is_empty());
+    assert!(rec.notes.is_empty(), "{:?}", rec.notes);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    // And the daemon starts a window in it as in an empty log.
+    wal.reset(&window(2)).unwrap();
+    wal.append(&batch(&[4])).unwrap();
+    drop(wal);
+    let (_, rec) = Wal::open(&path).unwrap();
+    assert_eq!(rec.header, Some(window(2)));
+    assert_eq!(rec.batches, vec![batch(&[4])]);
+}
+
+/// Logs written before recycling (no salt in the header, plain checksums)
+/// read as they did.
+#[test]
+fn a_log_without_a_salt_reads_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("open.wal");
+    let head = serde_json::to_vec(&header()).unwrap();
+    let bytes = [frame(&head), frame(&encode_for_test(&batch(&[5, 6])))].concat();
+    std::fs::write(&path, bytes).unwrap();
+    let (mut wal, rec) = Wal::open(&path).unwrap();
+    assert_eq!(rec.header, Some(header()));
+    assert_eq!(rec.batches, vec![batch(&[5, 6])]);
+    assert_eq!(wal.salt, 0);
+    wal.append(&batch(&[7])).unwrap();
+    drop(wal);
+    let (_, rec) = Wal::open(&path).unwrap();
+    assert_eq!(rows_of(&rec.batches), [2, 1]);
+}
+
+#[test]
+fn one_spare_is_kept_and_later_logs_are_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = frame(&serde_json::to_vec(&header()).unwrap());
+    for name in ["closing-a.wal", "closing-b.wal"] {
+        std::fs::write(dir.path().join(name), &header).unwrap();
+        retire(&dir.path().join(name), 1).unwrap();
+    }
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, [SPARE]);
+    let spare = std::fs::read(dir.path().join(SPARE)).unwrap();
+    assert!(is_blank(&spare), "the spare holds no header");
+    // Already gone: nothing to do.
+    retire(&dir.path().join("closing-a.wal"), 1).unwrap();
+}
+
+/// Windows of varying sizes, each written over whatever the spare held
+/// (or into a fresh log when the last close's log is not retired yet),
+/// read back after every window exactly as written.
+#[test]
+fn windows_over_recycled_logs_read_back_exactly() {
+    let (dir, path, mut wal) = fresh_log();
+    let mut pending: Option<PathBuf> = None;
+    let mut seed = 7u64;
+    let mut next = |bound: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % bound
+    };
+    for seq in 2..40u32 {
+        let sizes: Vec<usize> = (0..next(6)).map(|_| 1 + next(400) as usize).collect();
+        for &n in &sizes {
+            wal.append(&batch(&vec![seq as i64; n])).unwrap();
+        }
+        let (rec, _) = Wal::read(&path).unwrap();
+        assert_eq!(rows_of(&rec.batches), sizes, "window {}", seq - 1);
+        assert!(rec.notes.is_empty(), "{:?}", rec.notes);
+        let closing = dir.path().join(format!("closing-{seq}.wal"));
+        wal.rotate(&window(seq), &closing).unwrap();
+        // Retired at once, one close later, or (every fifth) never: the
+        // next rotations then find the spare or start fresh logs.
+        if let Some(old) = pending.take() {
+            retire(&old, 1).unwrap();
+        }
+        match next(5) {
+            0 => release(&closing, 1).unwrap(),
+            1 | 2 => pending = Some(closing),
+            _ => retire(&closing, 1).unwrap(),
+        }
+    }
+    drop(wal);
+    let (_, rec) = Wal::open(&path).unwrap();
+    assert_eq!(rec.header, Some(window(39)));
+    assert!(rec.batches.is_empty());
+}
+
+#[test]
+fn a_new_salt_is_never_zero_nor_the_last() {
+    for previous in [0, 1, u32::MAX] {
+        for _ in 0..100 {
+            let salt = new_salt(previous);
+            assert!(salt != 0 && salt != previous);
+        }
+    }
 }
