@@ -376,21 +376,24 @@ fn frame_offsets(path: &Path) -> Vec<usize> {
         .collect()
 }
 
-fn flip_byte(path: &Path, at: usize) {
-    let mut bytes = std::fs::read(path).unwrap();
-    bytes[at] ^= 0xff;
-    std::fs::write(path, &bytes).unwrap();
-}
-
-#[test]
-fn damage_inside_a_recycled_log_is_still_quarantined() {
+/// A recycled log holding two batches (`[7, 7]` and `[8]`) with a byte
+/// of the given batch's payload (0 or 1) flipped.
+fn recycled_log_with_a_flipped_batch(which: usize) -> (tempfile::TempDir, PathBuf) {
     let (dir, path, mut wal) = recycled_log();
     wal.append(&batch(&[7, 7])).unwrap();
     wal.append(&batch(&[8])).unwrap();
     drop(wal);
     let offsets = frame_offsets(&path);
     assert_eq!(offsets.len(), 3, "the header and two batches");
-    flip_byte(&path, offsets[1] + FRAME_HEAD + 10);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[offsets[1 + which] + FRAME_HEAD + 10] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn damage_inside_a_recycled_log_is_still_quarantined() {
+    let (dir, path) = recycled_log_with_a_flipped_batch(0);
     let (_, rec) = Wal::open(&path).unwrap();
     assert!(rec.header.is_none() && rec.batches.is_empty());
     assert!(rec.notes[0].contains("checksum"), "{:?}", rec.notes);
@@ -408,12 +411,7 @@ fn damage_inside_a_recycled_log_is_still_quarantined() {
 /// acknowledged. The log ends before it.
 #[test]
 fn a_write_cut_short_over_a_recycled_log_ends_it() {
-    let (_dir, path, mut wal) = recycled_log();
-    wal.append(&batch(&[7, 7])).unwrap();
-    wal.append(&batch(&[8])).unwrap();
-    drop(wal);
-    let offsets = frame_offsets(&path);
-    flip_byte(&path, offsets[2] + FRAME_HEAD + 10);
+    let (_dir, path) = recycled_log_with_a_flipped_batch(1);
     let (_, rec) = Wal::open(&path).unwrap();
     assert_eq!(rec.header, Some(window(3)));
     assert_eq!(rec.batches, vec![batch(&[7, 7])]);
