@@ -26,8 +26,9 @@
 //! blocks the file already has spares the filesystem their allocation and
 //! freeing, and an fdatasync then has no metadata to commit (measured: a
 //! 250 KB frame's sync 0.32-0.43 ms appended, 0.20-0.22 ms overwritten;
-//! see BENCHMARKS.md). A recycled log's header carries a non-zero salt
-//! that is XORed into each of its frames' checksums, so the old window's
+//! see BENCHMARKS.md). A recycled log's header carries a non-zero salt,
+//! higher than any its file can hold frames of ([`next_salt`]), that is
+//! XORed into each of its frames' checksums, so the old window's
 //! frames after the new ones fail their check and end the log, as in
 //! SQLite's WAL. In a recycled log a frame that fails its check ends the
 //! log unless a frame after it (following the lengths) checks: then it is
@@ -86,6 +87,8 @@ pub struct Wal {
     file: Arc<File>,
     /// XORed into the checksum of each frame written after the header.
     salt: u32,
+    /// The highest salt this log has used or recovered (see [`next_salt`]).
+    last_salt: u32,
     /// Whether the directory entry of `file` is known durable: false from
     /// a reset or rotation (a rename) until an fsync of the directory.
     /// Shared with the [`Durability`]s of the frames written to `file`.
@@ -372,28 +375,14 @@ fn write_header(file: &mut File, header: &WalHeader, salt: u32) -> std::io::Resu
     file.write_all(&frame(&payload))
 }
 
-/// A salt for a recycled log: not 0 (a fresh log's) and not `previous`,
-/// so that no frame of the last window checks under it; random otherwise,
-/// so that frames of older windows still in the file almost surely do not
-/// either (one chance in 2^32 per frame met at the log's end).
-fn new_salt(previous: u32) -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut attempt = 0u64;
-    loop {
-        // `RandomState` is seeded randomly per process; the time and the
-        // attempt vary the salt within one.
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        hasher.write_u128(nanos);
-        hasher.write_u64(attempt);
-        let salt = hasher.finish() as u32;
-        if salt != 0 && salt != previous {
-            return salt;
-        }
-        attempt += 1;
-    }
+/// The salt after `last`: salts only grow (wrapping past 0, which is a
+/// fresh log's, after 2^32 - 1 recycled windows), so that none equals the
+/// salt of any frame a spare can still hold. A spare holds frames of this
+/// process's windows (a start removes the spare) and of the log recovered
+/// at the start, which is cut to its own window and whose salt the count
+/// starts from.
+fn next_salt(last: u32) -> u32 {
+    last.checked_add(1).unwrap_or(1)
 }
 
 /// Where a model's spare log waits to be recycled (beside its open log).
@@ -481,6 +470,7 @@ impl Wal {
             path: path.to_path_buf(),
             file: Arc::new(file),
             salt: recovered.salt,
+            last_salt: recovered.salt,
             dir_synced: Arc::new(AtomicBool::new(true)),
         };
         Ok((wal, recovered))
@@ -505,15 +495,16 @@ impl Wal {
     /// The spare log ([`retire`]) with `header` written over its start
     /// under a new salt, ready to be renamed into place; `None` when there
     /// is no spare (or it cannot be written: a fresh log is used instead).
-    fn recycled(&self, header: &WalHeader) -> Option<(File, PathBuf, u32)> {
+    fn recycled(&mut self, header: &WalHeader) -> Option<(File, PathBuf, u32)> {
         let spare_path = spare_path(&self.path);
         let mut spare = OpenOptions::new()
             .read(true)
             .write(true)
             .open(&spare_path)
             .ok()?;
-        let salt = new_salt(self.salt);
+        let salt = next_salt(self.last_salt);
         write_header(&mut spare, header, salt).ok()?;
+        self.last_salt = salt;
         Some((spare, spare_path, salt))
     }
 
