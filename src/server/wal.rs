@@ -25,7 +25,7 @@
 //! it and the window's frames over the old ones ([`retire`]). Overwriting
 //! blocks the file already has spares the filesystem their allocation and
 //! freeing, and an fdatasync then has no metadata to commit (measured: a
-//! 250 KB frame's sync 0.32-0.43 ms appended, 0.20-0.22 ms overwritten;
+//! 250 KB frame's sync 0.34-0.38 ms appended, 0.20-0.22 ms overwritten;
 //! see BENCHMARKS.md). A recycled log's header carries a non-zero salt,
 //! higher than any its file can hold frames of ([`next_salt`]), that is
 //! XORed into each of its frames' checksums, so the old window's
