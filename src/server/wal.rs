@@ -478,7 +478,7 @@ impl Wal {
 
     /// Writes a fresh log holding only `header` beside the log, ready to
     /// be renamed into place (salt 0).
-    fn fresh(&self, header: &WalHeader) -> Result<(File, PathBuf, u32), String> {
+    fn fresh(&self, header: &WalHeader) -> Result<(File, PathBuf), String> {
         let fresh_path = fresh_path(&self.path);
         let mut fresh = OpenOptions::new()
             .create(true)
@@ -489,7 +489,7 @@ impl Wal {
             .map_err(|e| io_err(&fresh_path, "starting the log", e))?;
         write_header(&mut fresh, header, 0)
             .map_err(|e| io_err(&fresh_path, "starting the log", e))?;
-        Ok((fresh, fresh_path, 0))
+        Ok((fresh, fresh_path))
     }
 
     /// The spare log ([`retire`]) with `header` written over its start
@@ -519,11 +519,11 @@ impl Wal {
     /// place (as this did before) made the close wait ~6.5 ms for the
     /// filesystem to free a 10,000-row window's blocks (benches/daemon.rs).
     pub fn reset(&mut self, header: &WalHeader) -> Result<(), String> {
-        let (fresh, fresh_path, salt) = self.fresh(header)?;
+        let (fresh, fresh_path) = self.fresh(header)?;
         std::fs::rename(&fresh_path, &self.path)
             .map_err(|e| io_err(&self.path, "starting the log", e))?;
         let old = std::mem::replace(&mut self.file, Arc::new(fresh));
-        self.salt = salt;
+        self.salt = 0;
         self.dir_synced = Arc::new(AtomicBool::new(false));
         // Should no thread start, the old log is released here instead:
         // slower, the same otherwise.
@@ -545,7 +545,10 @@ impl Wal {
     pub fn rotate(&mut self, header: &WalHeader, closing: &Path) -> Result<(), String> {
         let (fresh, fresh_path, salt) = match self.recycled(header) {
             Some(spare) => spare,
-            None => self.fresh(header)?,
+            None => {
+                let (fresh, fresh_path) = self.fresh(header)?;
+                (fresh, fresh_path, 0)
+            }
         };
         std::fs::rename(&self.path, closing)
             .map_err(|e| io_err(&self.path, "keeping the closed window's log", e))?;
