@@ -74,8 +74,9 @@ enum Command {
     Skew(CompareArgs),
     /// Run the monitoring daemon: HTTP ingest, windows, checks, Prometheus metrics.
     Serve(ServeArgs),
-    /// The daemon on the example data, fed by a built-in replayer that injects
-    /// drift and a broken column halfway (run from the repository root).
+    /// The daemon with examples/demo/assay.toml, fed by a built-in replayer of
+    /// the example serving data that injects drift, a new category and an empty
+    /// column halfway through each round (run from the repository root).
     Demo(DemoArgs),
     /// Check a daemon configuration file and report every problem at once.
     CheckConfig(CheckConfigArgs),
@@ -261,7 +262,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Skew(args) => cli::compare::run(args, Comparison::Skew),
         Command::Serve(args) => serve(args),
         Command::Demo(args) => {
-            assay::server::run_demo(args.listen).map_err(|e| usage(e.to_string()))?;
+            assay::server::run_demo(args.listen, args.state_dir)
+                .map_err(|e| usage(e.to_string()))?;
             Ok(0)
         }
         Command::CheckConfig(args) => check_config(args),
@@ -287,6 +289,10 @@ struct DemoArgs {
     /// Listen here instead of 127.0.0.1:9464.
     #[arg(long, value_name = "ADDR:PORT")]
     listen: Option<std::net::SocketAddr>,
+    /// Keep state here (a new or empty directory) instead of
+    /// target/assay-demo-state, which the demo empties first.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
