@@ -11,6 +11,7 @@ use arrow::array::{Array, ArrayRef, AsArray};
 use serde_json::{Value as Json, json};
 
 use super::exact;
+use super::kl;
 use super::suite::*;
 use super::types;
 use super::values::*;
@@ -459,7 +460,28 @@ pub fn column(
             let observed: Vec<Json> = modes.iter().map(|k| k.to_json(temporal)).collect();
             (ok, Json::Array(observed), None)
         }
-        A::KlDivergence(spec) => super::kl::evaluate(spec, fam, counts, values)?,
+        A::KlDivergence(spec) => {
+            // Without the values (a saved profile), the sketch's CDF.
+            let cdf = |edges: &[f64]| -> Option<Vec<f64>> {
+                let finite: Vec<f64> = edges.iter().copied().filter(|e| e.is_finite()).collect();
+                let mut at = kll()?.cdf(&finite)?.into_iter();
+                Some(
+                    edges
+                        .iter()
+                        .map(|e| match *e {
+                            f64::NEG_INFINITY => 0.0,
+                            f64::INFINITY => 1.0,
+                            _ => at.next().unwrap_or(1.0),
+                        })
+                        .collect(),
+                )
+            };
+            let observed = match values {
+                Some(sorted) => kl::Observed::Values(sorted),
+                None => kl::Observed::Cdf(&cdf),
+            };
+            kl::evaluate(spec, fam, counts, Some(observed))?
+        }
         A::OfType(_) | A::InTypeList(_) => {
             match types::judge(check, &profile.arrow_type, profile.logical_type) {
                 types::TypeJudgement::Column(verdict) => verdict,

@@ -257,13 +257,22 @@ fn verdict(kl: f64, threshold: Option<f64>, details: Json) -> Verdict {
     (ok, observed, Some(details))
 }
 
-/// Evaluates the check: `counts` for categorical partitions, `sorted` (the
-/// column's non-missing values, ascending) for binned ones.
+/// What a binned partition is compared with.
+pub enum Observed<'a> {
+    /// The column's non-missing values, ascending: exact.
+    Values(&'a [f64]),
+    /// A saved profile's sketch: the share of values at or below each
+    /// point (approximate; `auto` partitions need the values).
+    Cdf(&'a dyn Fn(&[f64]) -> Option<Vec<f64>>),
+}
+
+/// Evaluates the check: `counts` for categorical partitions, `observed`
+/// for binned ones.
 pub fn evaluate(
     spec: &KlSpec,
     fam: Family,
     counts: Option<&ValueCounts>,
-    sorted: Option<&[f64]>,
+    observed: Option<Observed<'_>>,
 ) -> Result<Verdict, String> {
     if spec.categorical() {
         let counts = counts.ok_or("exact value counts are not available")?;
@@ -272,13 +281,16 @@ pub fn evaluate(
     if fam != Family::Num {
         return Err("a binned partition needs a numeric column".into());
     }
-    let sorted = sorted.ok_or("the column's values are not available")?;
+    let observed = observed.ok_or("the column's values are not available")?;
     let own;
-    let partition = match &spec.partition {
-        Some(p) => p,
-        None => {
+    let partition = match (&spec.partition, &observed) {
+        (Some(p), _) => p,
+        (None, Observed::Values(sorted)) => {
             own = auto_partition(sorted)?;
             &own
+        }
+        (None, Observed::Cdf(_)) => {
+            return Err("a partition built from the data needs the data, not a profile".into());
         }
     };
     let Partition::Bins {
@@ -289,7 +301,38 @@ pub fn evaluate(
     else {
         return Err("a binned partition is needed".into());
     };
-    binned(spec, sorted, edges, weights, *tail_weights)
+    let shares = match observed {
+        Observed::Values(sorted) => exact_shares(sorted, edges),
+        Observed::Cdf(cdf) => {
+            let at = cdf(edges).ok_or("the column has no values")?;
+            Shares {
+                bins: at.windows(2).map(|w| (w[1] - w[0]).max(0.0)).collect(),
+                below: at[0],
+                above: 1.0 - at[at.len() - 1],
+            }
+        }
+    };
+    Ok(binned(spec, &shares, edges, weights, *tail_weights))
+}
+
+/// Shares of the values in each bin, below the first and above the last edge.
+struct Shares {
+    bins: Vec<f64>,
+    below: f64,
+    above: f64,
+}
+
+fn exact_shares(sorted: &[f64], edges: &[f64]) -> Shares {
+    let n = sorted.len() as f64;
+    let (below, above) = exact::outside(sorted, edges[0], edges[edges.len() - 1]);
+    Shares {
+        bins: exact::histogram(sorted, edges)
+            .iter()
+            .map(|c| *c as f64 / n)
+            .collect(),
+        below: below as f64 / n,
+        above: above as f64 / n,
+    }
 }
 
 fn categorical(spec: &KlSpec, fam: Family, counts: &ValueCounts) -> Result<Verdict, String> {
@@ -353,16 +396,13 @@ fn sorted_counts(counts: &ValueCounts) -> Vec<(Key, u64)> {
 
 fn binned(
     spec: &KlSpec,
-    sorted: &[f64],
+    shares: &Shares,
     edges: &[f64],
     weights: &[f64],
     tail_weights: Option<[f64; 2]>,
-) -> Result<Verdict, String> {
-    let n = sorted.len() as f64;
-    let hist = exact::histogram(sorted, edges);
-    let (below, above) = exact::outside(sorted, edges[0], edges[edges.len() - 1]);
-    let (below, above) = (below as f64 / n, above as f64 / n);
-    let observed: Vec<f64> = hist.iter().map(|c| *c as f64 / n).collect();
+) -> Verdict {
+    let (below, above) = (shares.below, shares.above);
+    let observed = &shares.bins;
     let twh = spec.tail_weight_holdout;
     let iwh = spec.internal_weight_holdout;
     let mut expected: Vec<f64> = weights.iter().map(|w| w * (1.0 - twh - iwh)).collect();
@@ -434,7 +474,7 @@ fn binned(
             "tail_weights": weights_json(&exp_tails),
         },
     });
-    Ok(verdict(kl, spec.threshold, details))
+    verdict(kl, spec.threshold, details)
 }
 
 /// GE's partition of the data itself (`bins = "auto"`): numpy's `auto` bin
