@@ -124,8 +124,22 @@ fn medians_and_quantiles_match_numpy_in_memory() {
         serde_json::from_str(&std::fs::read_to_string(FIXTURE).unwrap()).unwrap();
     for case in &fixture.cases {
         let values = column(&case.kind, case.n);
-        let result = evaluate_batches(&suite(&case.quantiles), &batches(&values, 8192)).unwrap();
+        let data = batches(&values, 8192);
+        let result = evaluate_batches(&suite(&case.quantiles), &data).unwrap();
         check(case, &result, "in memory");
+        // A column whose only exact statistic is its median keeps just its
+        // middle values.
+        let text = json!({"name": "m", "expectations": [{
+            "type": "expect_column_median_to_be_between", "kwargs": {"column": "x"}}]});
+        let median_only = parse_json(&text.to_string(), "m.json").unwrap();
+        let result = evaluate_batches(&median_only, &data).unwrap();
+        let median = result.results[0].result["observed_value"].as_f64().unwrap();
+        assert!(
+            close(median, case.median),
+            "{} n={}: median alone {median}",
+            case.kind,
+            case.n
+        );
     }
 }
 

@@ -444,7 +444,8 @@ fn great_expectations_own_test_cases_pass() {
         .collect();
 
     // GE_CONFORMANCE_VERBOSE=1 shows how assay answers each case that
-    // must raise (to check it raises for the right reason).
+    // must raise (to check it raises for the right reason), and assay's
+    // numeric observed values beside GE's (whose tolerance is loose).
     let verbose = std::env::var_os("GE_CONFORMANCE_VERBOSE").is_some();
     // expectation → (passed, total)
     let mut table: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -458,6 +459,15 @@ fn great_expectations_own_test_cases_pass() {
         for case in &fixture.cases {
             let answer = run(&fixture.expectation_type, case, &batches[case.dataset]);
             let verdict = judge(case, &answer);
+            if verbose
+                && let (Some(want), Ok(r)) = (case.out.get("observed_value"), &answer)
+                && want.is_number()
+            {
+                println!(
+                    "{} observed_value {} (GE {want})",
+                    case.id, r["result"]["observed_value"]
+                );
+            }
             if verbose && case.error.is_some() {
                 let how = match &answer {
                     Err(e) => format!("rejected: {e}"),

@@ -72,6 +72,27 @@ pub fn median(sorted: &[f64]) -> Option<f64> {
     })
 }
 
+/// The one or two middle values of `values` (any order), ascending: they
+/// have the same median as all of them. Linear time, where sorting a
+/// column only for its median would be O(n log n).
+pub fn middle(values: &mut [f64]) -> Vec<f64> {
+    let n = values.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let (lower, upper, _) = values.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let upper = *upper;
+    if n % 2 == 1 {
+        return vec![upper];
+    }
+    let below = lower
+        .iter()
+        .copied()
+        .max_by(f64::total_cmp)
+        .unwrap_or(upper);
+    vec![below, upper]
+}
+
 /// `np.histogram(values, edges)` counts: bins are `[e_i, e_{i+1})`, the
 /// last one closed; values outside the edges are not counted. `edges`
 /// ascending (infinite ends allowed), `sorted` ascending.
@@ -110,6 +131,18 @@ mod tests {
         assert_eq!(median(&[3.0]), Some(3.0));
         assert_eq!(median(&[1.0, 2.0, 3.0, 4.0]), Some(2.5));
         assert_eq!(median(&[1.0, 2.0, 9.0]), Some(2.0));
+    }
+
+    #[test]
+    fn the_middle_values_keep_the_median() {
+        for n in [1usize, 2, 3, 4, 7, 10, 101, 1000] {
+            let mut values: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1009) as f64).collect();
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let middle = middle(&mut values);
+            assert_eq!(median(&middle), median(&sorted), "n = {n}");
+        }
+        assert_eq!(middle(&mut []), Vec::<f64>::new());
     }
 
     #[test]

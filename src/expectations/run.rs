@@ -21,6 +21,7 @@ use serde_json::{Value as Json, json};
 use super::ExpectationError;
 use super::aggregate::{self, ValueCounts, Verdict};
 use super::compare::{self, query_rows};
+use super::exact;
 use super::result::{self, ExpectationResult, SuiteResult};
 use super::rowcheck::{MapCheck, MultiCheck, Prepared};
 use super::suite::*;
@@ -51,9 +52,10 @@ struct Scope {
     counts: Vec<ValueCounts>,
     /// Columns whose every value is kept (exact medians, quantiles and
     /// histograms), as f64 (dates and times as microseconds); sorted after
-    /// the pass.
+    /// the pass, or cut to their middle values when only a median is read.
     value_columns: Vec<String>,
     values: Vec<Vec<f64>>,
+    median_only: Vec<bool>,
     rows: u64,
     /// Whether to keep the scope's batches (for query comparisons, whose
     /// base query runs on all of the data at once).
@@ -281,9 +283,15 @@ fn plan(suite: &Suite, schema: &Schema, read: &Schema) -> Plan {
                     s.count_columns.push(column.clone());
                     s.counts.push(ValueCounts::default());
                 }
-                if check.needs_values() && !s.value_columns.contains(column) {
-                    s.value_columns.push(column.clone());
-                    s.values.push(Vec::new());
+                let median = matches!(check, AggregateCheck::Median(_));
+                match s.value_columns.iter().position(|c| c == column) {
+                    Some(i) if check.needs_values() => s.median_only[i] &= median,
+                    None if check.needs_values() => {
+                        s.value_columns.push(column.clone());
+                        s.values.push(Vec::new());
+                        s.median_only.push(median);
+                    }
+                    _ => {}
                 }
                 let _ = f;
             }
@@ -409,6 +417,7 @@ fn new_scope(filter: Option<RowFilter>) -> Scope {
         counts: Vec::new(),
         value_columns: Vec::new(),
         values: Vec::new(),
+        median_only: Vec::new(),
         rows: 0,
         keep: false,
         kept: Vec::new(),
@@ -524,8 +533,12 @@ pub fn run(
     let plan = plan(suite, &schema, &read_schema);
     let mut state = pass(&plan.state, openers)?;
     for scope in &mut state.scopes {
-        for values in &mut scope.values {
-            values.sort_unstable_by(f64::total_cmp);
+        for (values, median_only) in scope.values.iter_mut().zip(&scope.median_only) {
+            if *median_only {
+                *values = exact::middle(values);
+            } else {
+                values.sort_unstable_by(f64::total_cmp);
+            }
         }
     }
     let profiles: Vec<Option<Profile>> = state
@@ -549,6 +562,7 @@ pub fn run(
             s.counts.clear();
             s.value_columns.clear();
             s.values.clear();
+            s.median_only.clear();
         }
         for &index in &plan.zscores {
             let e = &suite.expectations[index];
