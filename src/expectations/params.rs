@@ -261,7 +261,7 @@ fn multiply(a: Value, b: Value) -> Result<Value, String> {
 
 fn divide(a: Value, b: Value) -> Result<Value, String> {
     match (a, b) {
-        (_, Value::Num(y)) if y == 0.0 => Err("division by zero".into()),
+        (_, Value::Num(0.0)) => Err("division by zero".into()),
         (Value::Num(x), Value::Num(y)) => Ok(Value::Num(x / y)),
         (Value::Span(d), Value::Num(y)) => Ok(Value::Span(scale(d, 1.0 / y)?)),
         _ => Err("these values cannot be divided".into()),
