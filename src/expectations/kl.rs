@@ -498,8 +498,15 @@ fn auto_partition(sorted: &[f64]) -> Result<Partition, String> {
     if max <= min {
         return Err("the column has a single value: no partition can be built".into());
     }
+    // numpy's linspace: the last edge is the maximum itself.
     let edges: Vec<f64> = (0..=bins)
-        .map(|i| min + (max - min) * i as f64 / bins as f64)
+        .map(|i| {
+            if i == bins {
+                max
+            } else {
+                min + (max - min) * i as f64 / bins as f64
+            }
+        })
         .collect();
     let weights: Vec<f64> = exact::histogram(sorted, &edges)
         .iter()

@@ -211,8 +211,9 @@ impl Prepared {
         // Lengths and date formats are string operations: GE raises on a
         // column of other values (regular expressions, like GE's, read
         // other values as their text).
+        // (Other types, such as binary, are read as their text.)
         let strings_only = |r: TextRule, what: &str| match fam {
-            Family::Text => Ok(Prepared::Text(r)),
+            Family::Text | Family::Other => Ok(Prepared::Text(r)),
             _ => Err(format!(
                 "{what} needs string values, but the column holds {}",
                 fam.describe()
@@ -221,7 +222,7 @@ impl Prepared {
         // JSON text: any other value is not JSON text (GE's `json.loads`
         // fails on it).
         let json_text = |r: TextRule| match fam {
-            Family::Text => Ok(Prepared::Text(r)),
+            Family::Text | Family::Other => Ok(Prepared::Text(r)),
             _ => Ok(Prepared::Every(false)),
         };
         match rule {
