@@ -265,7 +265,7 @@ fn plan(suite: &Suite, schema: &Schema, read: &Schema) -> Plan {
                 ) {
                     // A text column is judged value by value (GE's pandas
                     // `object` columns): a map check over the column.
-                    if let Ok(TypeJudgement::PerValue { ok }) = judge_type(check, f) {
+                    if let Ok(TypeJudgement::PerValue { ok }) = types::judge_field(check, f) {
                         maps.push(MapCheck::new(e, scope, column, Prepared::Every(ok)));
                     }
                     continue;
@@ -475,7 +475,10 @@ pub fn columns_read(suite: &Suite, schema: &Schema) -> Option<Vec<String>> {
             } => {
                 // A text column is judged value by value: read it.
                 let per_value = schema.field_with_name(column).is_ok_and(|f| {
-                    matches!(judge_type(check, f), Ok(TypeJudgement::PerValue { .. }))
+                    matches!(
+                        types::judge_field(check, f),
+                        Ok(TypeJudgement::PerValue { .. })
+                    )
                 });
                 if per_value {
                     mark(column);
@@ -628,7 +631,8 @@ pub fn run(
                             Some(per_value) => {
                                 per_value.finish().map(|t| result::map(e, &t, false))
                             }
-                            None => type_check(check, &schema, column).map(|v| verdict(e, v)),
+                            None => types::column_verdict_of(check, &schema, column)
+                                .map(|v| verdict(e, v)),
                         }
                     }
                     _ => {
@@ -717,23 +721,6 @@ pub fn run(
 
 fn verdict(e: &Expectation, (success, observed, details): Verdict) -> ExpectationResult {
     result::aggregate(e, success, observed, details)
-}
-
-fn judge_type(
-    check: &AggregateCheck,
-    field: &arrow::datatypes::Field,
-) -> Result<TypeJudgement, String> {
-    let logical = crate::profile::column::logical_type_of(field.name(), field.data_type())
-        .map_err(|e| e.to_string())?;
-    Ok(types::judge(check, &field.data_type().to_string(), logical))
-}
-
-fn type_check(check: &AggregateCheck, schema: &Schema, column: &str) -> Result<Verdict, String> {
-    let field = schema.field_with_name(column).map_err(|e| e.to_string())?;
-    match judge_type(check, field)? {
-        TypeJudgement::Column(verdict) => Ok(verdict),
-        TypeJudgement::PerValue { .. } => Err("the per-value type check did not run".into()),
-    }
 }
 
 fn empty_profile(schema: &Schema, column: &str) -> Result<crate::profile::ColumnProfile, String> {

@@ -9,6 +9,7 @@
 //! `float64`, `bool_`, `object_`, `datetime64`, `Timestamp` for a
 //! time-zone-aware column); `details.arrow_type` is the Arrow type.
 
+use arrow::datatypes::{Field, Schema};
 use serde_json::{Value as Json, json};
 
 use super::aggregate::Verdict;
@@ -49,6 +50,27 @@ pub fn judge(check: &AggregateCheck, arrow_type: &str, logical: LogicalType) -> 
     }
     let ok = wanted.iter().any(|w| type_matches(w, arrow_type, logical));
     TypeJudgement::Column(column_verdict(ok, arrow_type))
+}
+
+/// [`judge`] for a field of the data.
+pub fn judge_field(check: &AggregateCheck, field: &Field) -> Result<TypeJudgement, String> {
+    let logical = crate::profile::column::logical_type_of(field.name(), field.data_type())
+        .map_err(|e| e.to_string())?;
+    Ok(judge(check, &field.data_type().to_string(), logical))
+}
+
+/// The verdict of a type check judged by the column's type (a text column
+/// judged value by value is a map check instead).
+pub fn column_verdict_of(
+    check: &AggregateCheck,
+    schema: &Schema,
+    column: &str,
+) -> Result<Verdict, String> {
+    let field = schema.field_with_name(column).map_err(|e| e.to_string())?;
+    match judge_field(check, field)? {
+        TypeJudgement::Column(verdict) => Ok(verdict),
+        TypeJudgement::PerValue { .. } => Err("the per-value type check did not run".into()),
+    }
 }
 
 fn column_verdict(ok: bool, arrow_type: &str) -> Verdict {
