@@ -6,6 +6,7 @@
 //! and [`report`] renders them for people and machines. [`query`] is the
 //! bridge to polars for relational work (row filters, derived slice columns).
 
+pub mod alerts;
 pub mod checks;
 pub mod error;
 pub mod expectations;

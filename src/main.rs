@@ -81,6 +81,9 @@ enum Command {
     Demo(DemoArgs),
     /// Check a daemon configuration file and report every problem at once.
     CheckConfig(CheckConfigArgs),
+    /// Alerts of a daemon configuration (`assay alerts test`).
+    #[command(subcommand)]
+    Alerts(cli::alerts::AlertsCommand),
     /// Work with schema files (import a TFDV schema.pbtxt).
     #[command(subcommand)]
     Schema(SchemaCommand),
@@ -229,6 +232,8 @@ fn main() -> ExitCode {
     // commands print their results and log only errors.
     let default_level = match cli.command {
         Command::Serve(_) | Command::Demo(_) => "info",
+        // The log receiver's test line and the retries are warnings.
+        Command::Alerts(_) => "warn",
         _ => "error",
     };
     tracing_subscriber::fmt()
@@ -268,6 +273,7 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::CheckConfig(args) => check_config(args),
+        Command::Alerts(command) => cli::alerts::run(command),
         Command::Schema(SchemaCommand::Import(args)) => schema_import(args),
     }
 }
@@ -322,8 +328,18 @@ fn serve(args: ServeArgs) -> Result<u8> {
 
 fn check_config(args: CheckConfigArgs) -> Result<u8> {
     let config = load_config(&args.config)?;
+    let alerts = match &config.alerts {
+        Some(a) => format!(
+            ", alerts: {} receiver{}, {} route{}",
+            a.receivers.len(),
+            if a.receivers.len() == 1 { "" } else { "s" },
+            a.routes.len(),
+            if a.routes.len() == 1 { "" } else { "s" }
+        ),
+        None => String::new(),
+    };
     println!(
-        "{}: ok ({} model{}, listening on {})",
+        "{}: ok ({} model{}, listening on {}{alerts})",
         args.config.display(),
         config.models.len(),
         if config.models.len() == 1 { "" } else { "s" },

@@ -12,7 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -44,6 +44,8 @@ pub struct AppState {
     /// Set once the server has stopped accepting requests: background work
     /// started at ready (the demo's replayer) stops.
     pub stopping: std::sync::atomic::AtomicBool,
+    /// The alerts (`[alerts]`), when configured.
+    pub alerts: Option<Arc<crate::alerts::AlertService>>,
 }
 
 impl AppState {
@@ -144,11 +146,17 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/windows", get(windows))
         .route("/v1/reports/latest", get(latest_report))
         .route("/v1/reports/{id}", get(report))
+        .route("/v1/alerts", get(super::alerting::alerts))
+        .route(
+            "/v1/silences",
+            get(super::alerting::silences).post(super::alerting::add_silence),
+        )
+        .route("/v1/silences/{id}", delete(super::alerting::delete_silence))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": message.into()}))).into_response()
 }
 
@@ -158,7 +166,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
+pub(super) fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(token) = &state.token else {
         return true;
     };
@@ -169,7 +177,7 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
         .is_some_and(|given| same(given.trim().as_bytes(), token.as_bytes()))
 }
 
-fn unauthorized() -> Response {
+pub(super) fn unauthorized() -> Response {
     let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
     r.headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

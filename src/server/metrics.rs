@@ -286,6 +286,11 @@ impl Metrics {
         metrics
     }
 
+    /// The registry, for metrics defined elsewhere (the alerts').
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut out = Vec::new();

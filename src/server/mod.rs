@@ -14,6 +14,7 @@
 //! - `metrics`: the Prometheus registry.
 //! - `spool`: ingest of files dropped into a directory.
 
+mod alerting;
 mod app;
 mod body;
 mod closer;
@@ -107,6 +108,8 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| ServerError::State(format!("binding {}: {e}", config.listen)))?;
+        let metrics = Metrics::new();
+        let alerts = alerting::start(&config, &metrics, &tokio::runtime::Handle::current())?;
         let state = Arc::new(AppState {
             models: OnceLock::new(),
             default_model: config
@@ -115,7 +118,7 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
                 .or_else(|| config.models.first().map(|m| m.name.clone()))
                 .unwrap_or_default(),
             model_names: config.models.iter().map(|m| m.name.clone()).collect(),
-            metrics: Metrics::new(),
+            metrics,
             limiter: Arc::new(Semaphore::new(config.limits.queue_depth)),
             queue_depth: config.limits.queue_depth,
             max_batch_rows: config.limits.max_batch_rows,
@@ -124,6 +127,7 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
             bodies: BodyPool::new(BODY_POOL_BYTES),
             max_body_bytes: config.limits.max_body_bytes,
             stopping: std::sync::atomic::AtomicBool::new(false),
+            alerts,
         });
         state
             .metrics
@@ -163,8 +167,18 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
                 runtime.on_close(Arc::new(move |closed| {
                     if let Some(state) = weak.upgrade() {
                         app::record_close(&state, &model, closed);
+                        if let Some(alerts) = &state.alerts {
+                            alerting::window_closed(alerts, closed);
+                        }
                     }
                 }));
+            }
+        }
+        // The windows that closed while the alerts were not told, before
+        // any new one closes.
+        if let Some(alerts) = &state.alerts {
+            for (name, runtime) in &loaded {
+                alerting::catch_up(alerts, name, runtime);
             }
         }
         let _ = state.models.set(loaded);
@@ -204,6 +218,11 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
                     runtime.finish_background();
                 }
             }
+        }
+        // Then the alerts evaluate those closes and queue their
+        // notifications; undelivered ones wait in the outbox.
+        if let Some(alerts) = &state.alerts {
+            alerts.shutdown();
         }
         match served {
             Ok(Ok(())) => {

@@ -84,6 +84,7 @@ use thiserror::Error;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use crate::alerts::config::{AlertsConfig, AlertsParts, read_alerts};
 use crate::schema::{
     Diagnostic, DiagnosticKind, Locator, PathSegment, closest, dotted_path, span_of, toml_key,
     with_suggestion,
@@ -125,6 +126,8 @@ pub struct ServeConfig {
     pub spool: Option<SpoolConfig>,
     /// In file order; at least one.
     pub models: Vec<ModelConfig>,
+    /// `[alerts]` (see `alerts::config`); `None` without the section.
+    pub alerts: Option<AlertsConfig>,
     /// The config file (for messages).
     pub source: PathBuf,
 }

@@ -81,6 +81,7 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "limits",
     "spool",
     "models",
+    "alerts",
 ];
 pub(super) const AUTH_KEYS: &[&str] = &["token_file", "token_env", "protect_metrics"];
 pub(super) const LIMITS_KEYS: &[&str] = &["max_body_bytes", "queue_depth", "max_batch_rows"];
@@ -114,6 +115,8 @@ pub(super) struct RawTop {
     pub(super) _spool: Option<IgnoredAny>,
     #[serde(default, rename = "models")]
     pub(super) _models: Option<IgnoredAny>,
+    #[serde(default, rename = "alerts")]
+    pub(super) _alerts: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -201,6 +204,8 @@ pub(super) struct Parts {
     /// `models`, read or not).
     pub(super) models_table: Read<()>,
     pub(super) models: Vec<ModelPart>,
+    /// `[alerts]`, read by `alerts::config`.
+    pub(super) alerts: AlertsParts,
 }
 
 pub(super) struct ModelPart {
@@ -241,6 +246,14 @@ impl Reader<'_> {
                 }
             },
         };
+        let alerts = match top.remove_entry("alerts") {
+            None => AlertsParts::absent(),
+            Some((key, value)) => {
+                let (parts, diagnostics) = read_alerts(value, key.span(), self.locate);
+                self.diagnostics.extend(diagnostics);
+                parts
+            }
+        };
         let top = self.deserialize(DeValue::Table(top), root_span, None, top_had_unknown_keys);
         Parts {
             top,
@@ -249,6 +262,7 @@ impl Reader<'_> {
             spool,
             models_table,
             models,
+            alerts,
         }
     }
 

@@ -168,6 +168,12 @@ pub(super) fn check_rules(parts: &Parts, base: &Path, c: &mut Problems) -> Optio
         check_model(model, base, c);
     }
 
+    // `[alerts]`: its routes may name models.
+    let models = models_read.then_some(names.as_slice());
+    for p in crate::alerts::config::check(&parts.alerts, models, base) {
+        c.add(p.path, p.message);
+    }
+
     Some(Resolved {
         listen: listen?,
         default_model: default_model?,
@@ -437,6 +443,7 @@ pub(super) fn build(parts: Parts, resolved: Resolved, path: &Path) -> ServeConfi
                 .unwrap_or_else(|| resolved.default_model.clone()),
         ),
     });
+    let alerts = crate::alerts::config::build(parts.alerts, base);
     let models = parts
         .models
         .into_iter()
@@ -481,6 +488,7 @@ pub(super) fn build(parts: Parts, resolved: Resolved, path: &Path) -> ServeConfi
         limits,
         spool,
         models,
+        alerts,
         source: path.to_path_buf(),
     }
 }
