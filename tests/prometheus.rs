@@ -8,12 +8,19 @@
 //! variable's query) must return data through Prometheus' HTTP API; the
 //! test fails listing those that return nothing. Every alerting rule must be
 //! healthy, the skew and rejected-batch alerts must be pending or firing,
-//! and `promtool check rules` must pass.
+//! and `promtool check rules` must pass. Prometheus sends its alerts to a
+//! REAL Alertmanager (Debian's `prometheus-alertmanager`), which must
+//! receive the rejected-batch alert once it fires: the wiring
+//! dashboards/README.md documents. And the demo's own alerts (its `log`
+//! receiver) must show in its output a grouped alert firing and resolving.
 //!
-//! Needs `prometheus` and `promtool` on PATH (Debian: `apt-get install -y
-//! --no-install-recommends prometheus`). Without them the test fails, unless
-//! `ASSAY_SKIP_PROMETHEUS=1` is set.
+//! Needs `prometheus`, `promtool` and `prometheus-alertmanager` on PATH
+//! (Debian: `apt-get install -y --no-install-recommends prometheus
+//! prometheus-alertmanager`, as .ci/run does). Without them the test fails,
+//! unless `ASSAY_SKIP_PROMETHEUS=1` is set.
 
+#[path = "common/alerts.rs"]
+mod alerts;
 #[path = "common/daemon.rs"]
 mod daemon;
 
@@ -37,7 +44,7 @@ struct Prometheus {
 }
 
 impl Prometheus {
-    fn start(dir: &Path, target_port: u16, rules: &Path) -> Prometheus {
+    fn start(dir: &Path, target_port: u16, rules: &Path, alertmanager_port: u16) -> Prometheus {
         let port = free_port();
         let config = dir.join("prometheus.yml");
         std::fs::write(
@@ -45,6 +52,7 @@ impl Prometheus {
             format!(
                 "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
                  rule_files:\n  - {rules}\n\
+                 alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{alertmanager_port}']\n\
                  scrape_configs:\n  - job_name: {JOB}\n    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n",
                 rules = rules.display()
             ),
@@ -348,16 +356,19 @@ const DEMO_DEADLINE: Duration = Duration::from_secs(120);
 
 #[test]
 fn dashboards_and_alerts_return_data_from_a_real_prometheus_scraping_the_demo() {
-    if !tool_available("prometheus") || !tool_available("promtool") {
+    if !tool_available("prometheus")
+        || !tool_available("promtool")
+        || !tool_available(alerts::ALERTMANAGER)
+    {
         if std::env::var("ASSAY_SKIP_PROMETHEUS").as_deref() == Ok("1") {
             eprintln!(
-                "note: `prometheus`/`promtool` not on PATH and ASSAY_SKIP_PROMETHEUS=1: skipping the Prometheus test"
+                "note: `prometheus`/`promtool`/`prometheus-alertmanager` not on PATH and ASSAY_SKIP_PROMETHEUS=1: skipping the Prometheus test"
             );
             return;
         }
         panic!(
-            "`prometheus` and `promtool` must be on PATH for this test \
-             (Debian/Ubuntu: `apt-get install -y --no-install-recommends prometheus`); \
+            "`prometheus`, `promtool` and `prometheus-alertmanager` must be on PATH for this test \
+             (Debian/Ubuntu: `apt-get install -y --no-install-recommends prometheus prometheus-alertmanager`); \
              set ASSAY_SKIP_PROMETHEUS=1 to skip it"
         );
     }
@@ -423,7 +434,8 @@ fn dashboards_and_alerts_return_data_from_a_real_prometheus_scraping_the_demo() 
     // target is down until the demo listens.
     let dir = tempfile::tempdir().unwrap();
     let demo_port = free_port();
-    let prometheus = Prometheus::start(dir.path(), demo_port, &rules_path);
+    let alertmanager = alerts::Alertmanager::start(dir.path());
+    let prometheus = Prometheus::start(dir.path(), demo_port, &rules_path, alertmanager.port);
     let demo = Demo::start_on(dir.path(), demo_port);
 
     // Every dashboard expression (and variable query) returns data within
@@ -558,10 +570,54 @@ fn dashboards_and_alerts_return_data_from_a_real_prometheus_scraping_the_demo() 
         !rejected.is_empty(),
         "no ALERTS series for the demo's malformed batch"
     );
+
+    // Prometheus sends the rejected-batch alert (`for: 1m`) to the real
+    // Alertmanager once it fires.
+    let received = alertmanager.wait_for(Duration::from_secs(120), |alerts| {
+        alerts.iter().any(|a| {
+            a["labels"]["alertname"] == "AssayBatchesRejected"
+                && a["labels"]["model"] == MODEL
+                && a["status"]["state"] == "active"
+        })
+    });
+    assert!(
+        received
+            .iter()
+            .any(|a| a["labels"]["alertname"] == "AssayBatchesRejected"),
+        "Alertmanager did not receive AssayBatchesRejected from Prometheus: {received:?}\n\
+         Alertmanager log:\n{}\nPrometheus log:\n{}",
+        alertmanager.log(),
+        prometheus.log()
+    );
+    let in_alertmanager = demo.started.elapsed();
+
+    // The demo's own alerts, to its `log` receiver: a grouped alert fires
+    // with the faulted half of a round and resolves with the clean half.
+    let log = demo.log();
+    let fired = log
+        .lines()
+        .find(|l| l.contains("[assay] FIRING credit: schema on"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no schema alert fired in the demo's log:\n{}",
+                tail(&log, 60)
+            )
+        });
+    assert!(
+        fired.contains("receiver=\"log\"") || fired.contains("receiver=log"),
+        "{fired}"
+    );
+    assert!(
+        log.contains("[assay] RESOLVED credit: schema on"),
+        "no schema alert resolved in the demo's log:\n{}",
+        tail(&log, 60)
+    );
     eprintln!(
-        "{total} dashboard queries returned data {:.1} s after the demo's start; {} alert rules checked",
+        "{total} dashboard queries returned data {:.1} s after the demo's start; {} alert rules checked; \
+         Alertmanager had Prometheus' alert {:.1} s after the start",
         all_data_after.as_secs_f64(),
-        rules.len()
+        rules.len(),
+        in_alertmanager.as_secs_f64()
     );
 }
 
