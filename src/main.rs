@@ -155,6 +155,10 @@ struct InferArgs {
     /// Most distinct values an int column may have to count as categorical.
     #[arg(long, default_value_t = InferOptions::default().max_int_categories)]
     max_int_categories: usize,
+    /// Treat this int column as categorical (codes, ratings, flags) even when
+    /// some of its values are rare. Repeatable.
+    #[arg(long = "categorical", value_name = "COLUMN")]
+    categorical: Vec<String>,
     #[command(flatten)]
     common: Common,
 }
@@ -493,8 +497,11 @@ fn infer(args: InferArgs) -> Result<u8> {
         ranges: args.ranges,
         max_domain_size: args.max_domain_size,
         max_int_categories: args.max_int_categories,
+        categorical: args.categorical.clone(),
         ..InferOptions::default()
     };
+    schema::infer::check_hints(&profile, &options)
+        .map_err(|e| usage(format!("--categorical: {e}")))?;
     let inferred = infer_with_notes(&profile, &options);
     let toml = to_toml_string_with_notes(&inferred.schema, &inferred.notes);
     if let Some(path) = &args.output {
