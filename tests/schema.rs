@@ -213,7 +213,12 @@ fn ints_with_rare_values_are_counts_unless_declared_categorical() {
         &[("10", 5), ("2", 50), ("1", 45)],
         0,
     );
-    let inferred = infer_from_summaries(100, &[rating.clone()], &[], &InferOptions::default());
+    let inferred = infer_from_summaries(
+        100,
+        std::slice::from_ref(&rating),
+        &[],
+        &InferOptions::default(),
+    );
     let f = &inferred.schema.features[0];
     assert!(!f.categorical);
     assert_eq!((&f.domain, f.min_domain_mass), (&None, None));

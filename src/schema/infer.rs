@@ -60,6 +60,7 @@
 //! - **slices**: the slice specifications of the profile.
 
 mod domain;
+mod ints;
 mod range;
 
 use thiserror::Error;
@@ -408,7 +409,7 @@ fn infer_feature(
                 .push(format!("{} column: no domain", c.role.as_str()));
         }
         LogicalType::String => {
-            match candidates(c, options.max_domain_size, options)
+            match domain::categories(c, options.max_domain_size, options)
                 .and_then(|values| domain::domain_rule(values, options))
             {
                 Ok(rule) => {
@@ -418,7 +419,7 @@ fn infer_feature(
                         "categorical: the domain lists every observed value (row counts alongside)"
                             .into(),
                     );
-                    set_domain(
+                    domain::set_domain(
                         &mut f,
                         &mut notes,
                         &rule,
@@ -433,7 +434,7 @@ fn infer_feature(
             }
         }
         LogicalType::Int if !keyed && c.role != ColumnRole::Weight => {
-            int_feature(c, options, &mut f, &mut notes)
+            ints::int_feature(c, options, &mut f, &mut notes)
         }
         LogicalType::Float if !keyed && options.ranges => f.range = range::tight_range(c, options),
         LogicalType::List => f.value_count = value_count(c),
@@ -505,139 +506,6 @@ fn presence(rows: u64, c: &ColumnSummary, options: &InferOptions) -> Presence {
         min_fraction: Some(fraction),
         min_count: Some(1),
     }
-}
-
-/// [`domain::categories`] of a summary.
-fn candidates(
-    c: &ColumnSummary,
-    max: usize,
-    options: &InferOptions,
-) -> Result<Vec<(String, u64)>, String> {
-    domain::categories(
-        c.distinct,
-        c.distinct_exact,
-        c.count,
-        &c.top,
-        c.top_exact,
-        max,
-        options,
-    )
-}
-
-/// An int feature: categorical with a domain when declared or when every
-/// value is established; otherwise numeric, with a range.
-fn int_feature(
-    c: &ColumnSummary,
-    options: &InferOptions,
-    f: &mut FeatureSchema,
-    notes: &mut FeatureNotes,
-) {
-    let int_domain =
-        |values: Vec<(i64, u64)>| Domain::Ints(values.into_iter().map(|(v, _)| v).collect());
-    if options.categorical.iter().any(|n| *n == c.name) {
-        f.categorical = true;
-        notes.lines.push(
-            "categorical int: declared categorical, the domain lists every observed value".into(),
-        );
-        match candidates(c, options.max_domain_size, options)
-            .and_then(|values| domain::domain_rule(values, options))
-            .and_then(|rule| int_values(&rule.values).map(|values| (rule, values)))
-        {
-            Ok((rule, mut values)) => {
-                values.sort();
-                set_domain(f, notes, &rule, &values, |v| v.to_string(), int_domain);
-            }
-            Err(why) => notes
-                .lines
-                .extend(wrap(&format!("no domain: {why}"), NOTE_WIDTH)),
-        }
-        return;
-    }
-    let verdict = candidates(c, options.max_int_categories, options).and_then(|values| {
-        let rule = domain::domain_rule(values, options)?;
-        if !rule.established {
-            return Err(count_like(&rule.values, options.min_category_count));
-        }
-        let ints = int_values(&rule.values)?;
-        Ok((rule, ints))
-    });
-    match verdict {
-        Ok((rule, mut values)) => {
-            values.sort();
-            f.categorical = true;
-            notes.lines.push(
-                "categorical int: few distinct values, each seen often, listed in the domain"
-                    .into(),
-            );
-            set_domain(f, notes, &rule, &values, |v| v.to_string(), int_domain);
-        }
-        Err(why) => {
-            let why = format!("numeric, not categorical: {why}");
-            notes.lines.extend(wrap(&why, NOTE_WIDTH));
-            if options.ranges {
-                f.range = range::tight_range(c, options);
-            } else {
-                let (bounds, note) = range::sanity_range(c, options);
-                f.range = bounds;
-                notes.lines.extend(wrap(&note, NOTE_WIDTH));
-            }
-        }
-    }
-}
-
-/// Why few int values seen rarely make a count rather than categories.
-fn count_like(values: &[(String, u64)], min_count: u64) -> String {
-    let rare = values.iter().filter(|(_, n)| *n < min_count).count();
-    let (value, count) = values
-        .iter()
-        .min_by_key(|(_, n)| *n)
-        .map_or(("", 0), |(v, n)| (v.as_str(), *n));
-    let seen = match count {
-        1 => "once".to_string(),
-        n => format!("{} times", thousands(n)),
-    };
-    format!(
-        "{rare} of its {} values seen fewer than {} times (the rarest, {value}, {seen}): \
-         like a count, it tails off into rare values, and values past them are merely unseen",
-        values.len(),
-        thousands(min_count),
-    )
-}
-
-/// Sets the domain and `min_domain_mass` of `rule` on `f`, and the per-value
-/// counts and the reason in the notes; `values` are sorted.
-fn set_domain<T>(
-    f: &mut FeatureSchema,
-    notes: &mut FeatureNotes,
-    rule: &domain::DomainRule,
-    values: &[(T, u64)],
-    key: impl Fn(&T) -> String,
-    domain: impl FnOnce(Vec<(T, u64)>) -> Domain,
-) where
-    T: Clone,
-{
-    notes.domain_values = values
-        .iter()
-        .map(|(v, n)| (key(v), format!("{} rows", thousands(*n))))
-        .collect();
-    notes.lines.extend(wrap(
-        &format!("min_domain_mass {}: {}", rule.min_domain_mass, rule.reason),
-        NOTE_WIDTH,
-    ));
-    f.domain = Some(domain(values.to_vec()));
-    f.min_domain_mass = Some(rule.min_domain_mass);
-}
-
-fn int_values(values: &[(String, u64)]) -> Result<Vec<(i64, u64)>, String> {
-    values
-        .iter()
-        .map(|(v, n)| {
-            v.trim()
-                .parse::<i64>()
-                .map(|v| (v, *n))
-                .map_err(|_| format!("value {v:?} is not an integer"))
-        })
-        .collect()
 }
 
 /// `v` rounded (down or up, by `round`) to a multiple of 10^exponent; by

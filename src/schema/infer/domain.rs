@@ -28,8 +28,10 @@
 //! simulation (`scripts/infer_rules_sim.py`; results in
 //! `docs/schema-inference.md`).
 
-use super::{InferOptions, share, thousands};
-use crate::profile::ValueCount;
+use super::{
+    ColumnSummary, FeatureNotes, FeatureSchema, InferOptions, NOTE_WIDTH, share, thousands, wrap,
+};
+use crate::schema::Domain;
 
 /// The probability with which a set of values of total share above the
 /// unseen bound would have shown up in the sample.
@@ -57,22 +59,19 @@ pub(super) struct DomainRule {
 /// The complete value list of a column that counts as categorical under a
 /// cap of `max` distinct values, or why it does not.
 pub(super) fn categories(
-    distinct: Option<f64>,
-    distinct_exact: bool,
-    count: u64,
-    top: &[ValueCount],
-    top_exact: bool,
+    c: &ColumnSummary,
     max: usize,
     options: &InferOptions,
 ) -> Result<Vec<(String, u64)>, String> {
-    let Some(distinct) = distinct else {
+    let count = c.count;
+    let Some(distinct) = c.distinct else {
         return Err("the profile has no distinct count".to_string());
     };
     if count == 0 {
         return Err("no values observed".to_string());
     }
     let shown = thousands(distinct.round() as u64);
-    if !distinct_exact {
+    if !c.distinct_exact {
         return Err(format!(
             "about {shown} distinct values (estimated), more than {max}"
         ));
@@ -91,13 +90,13 @@ pub(super) fn categories(
     }
     // Only a complete list makes a domain; a partial one would flag the
     // values the profile did not show.
-    if top.len() as f64 != distinct || !top_exact {
+    if c.top.len() as f64 != distinct || !c.top_exact {
         return Err(format!(
             "the profile lists {} of its {shown} values",
-            top.len()
+            c.top.len()
         ));
     }
-    Ok(top.iter().map(|v| (v.value.clone(), v.count)).collect())
+    Ok(c.top.iter().map(|v| (v.value.clone(), v.count)).collect())
 }
 
 /// The largest share a set of values can have and still be missing from `n`
@@ -163,6 +162,30 @@ pub(super) fn domain_rule(
         min_domain_mass: complement(allowance),
         reason,
     })
+}
+
+/// Sets the domain and `min_domain_mass` of `rule` on `f`, and the per-value
+/// counts and the reason in the notes; `values` are sorted.
+pub(super) fn set_domain<T>(
+    f: &mut FeatureSchema,
+    notes: &mut FeatureNotes,
+    rule: &DomainRule,
+    values: &[(T, u64)],
+    key: impl Fn(&T) -> String,
+    domain: impl FnOnce(Vec<(T, u64)>) -> Domain,
+) where
+    T: Clone,
+{
+    notes.domain_values = values
+        .iter()
+        .map(|(v, n)| (key(v), format!("{} rows", thousands(*n))))
+        .collect();
+    notes.lines.extend(wrap(
+        &format!("min_domain_mass {}: {}", rule.min_domain_mass, rule.reason),
+        NOTE_WIDTH,
+    ));
+    f.domain = Some(domain(values.to_vec()));
+    f.min_domain_mass = Some(rule.min_domain_mass);
 }
 
 /// `v` rounded up to one significant digit: 0.000092 → 0.0001, 0.0123 → 0.02.

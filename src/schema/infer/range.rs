@@ -204,10 +204,12 @@ fn count_trail(c: &ColumnSummary, min_count: u64) -> Option<Trail> {
 
 /// 2.0 → "twice", 1.0 → "once", 0.5 → "0.5 times".
 fn times(factor: f64) -> String {
-    match factor {
-        f if f == 1.0 => "once".to_string(),
-        f if f == 2.0 => "twice".to_string(),
-        f => format!("{} times", short(f)),
+    if factor == 1.0 {
+        "once".to_string()
+    } else if factor == 2.0 {
+        "twice".to_string()
+    } else {
+        format!("{} times", short(factor))
     }
 }
 
