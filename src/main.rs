@@ -34,7 +34,8 @@ use cli::compare::CompareArgs;
     about = "Data validation and monitoring for machine learning",
     long_about = "assay profiles datasets into mergeable statistics, infers a schema for review, \
                   validates data against the schema and Great Expectations-style suites, \
-                  and (in later versions) compares and monitors data over time.\n\n\
+                  measures training/serving skew and drift, and monitors a model's data in \
+                  production as a daemon with Prometheus metrics.\n\n\
                   Exit codes: 0 all good, 1 a check failed, 2 usage or input error."
 )]
 struct Cli {
@@ -74,8 +75,9 @@ enum Command {
     Skew(CompareArgs),
     /// Run the monitoring daemon: HTTP ingest, windows, checks, Prometheus metrics.
     Serve(ServeArgs),
-    /// The daemon on the example data, fed by a built-in replayer that injects
-    /// drift and a broken column halfway (run from the repository root).
+    /// The daemon with examples/demo/assay.toml, fed by a built-in replayer of
+    /// the example serving data that injects drift, a new category and an empty
+    /// column halfway through each round (run from the repository root).
     Demo(DemoArgs),
     /// Check a daemon configuration file and report every problem at once.
     CheckConfig(CheckConfigArgs),
@@ -86,7 +88,7 @@ enum Command {
 
 #[derive(Args)]
 struct ProfileArgs {
-    /// Files, globs or directories (CSV, Parquet, NDJSON, Arrow IPC; .gz/.zst for CSV and NDJSON).
+    /// Files, globs or directories (CSV, Parquet, NDJSON, Arrow IPC; .gz, .zst or .zstd compressed CSV, NDJSON and IPC streams).
     #[arg(required = true)]
     inputs: Vec<String>,
     /// Write the profile (JSON) to this file; the table (or JSON with --format json) still goes to stdout.
@@ -266,7 +268,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Skew(args) => cli::compare::run(args, Comparison::Skew),
         Command::Serve(args) => serve(args),
         Command::Demo(args) => {
-            assay::server::run_demo(args.listen).map_err(|e| usage(e.to_string()))?;
+            assay::server::run_demo(args.listen, args.state_dir)
+                .map_err(|e| usage(e.to_string()))?;
             Ok(0)
         }
         Command::CheckConfig(args) => check_config(args),
@@ -292,6 +295,10 @@ struct DemoArgs {
     /// Listen here instead of 127.0.0.1:9464.
     #[arg(long, value_name = "ADDR:PORT")]
     listen: Option<std::net::SocketAddr>,
+    /// Keep state here (a new or empty directory) instead of
+    /// target/assay-demo-state, which the demo empties first.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -386,12 +393,30 @@ fn read_options(args: &ProfileArgs) -> Result<ReadOptions> {
             .push((column.to_string(), ty.to_string()));
     }
     csv.null_values.extend(args.null_values.iter().cloned());
-    Ok(ReadOptions {
-        format: input_format(args.input_format.as_deref())?,
-        csv,
-        columns: args.columns.clone(),
-        ..ReadOptions::default()
-    })
+    read_options_for(
+        args.input_format.as_deref(),
+        args.delimiter.is_some(),
+        ReadOptions {
+            csv,
+            columns: args.columns.clone(),
+            ..ReadOptions::default()
+        },
+    )
+}
+
+/// `base` with the format `--input-format` names. `tsv` also means a tab
+/// delimiter, unless `--delimiter` was given (the file's name cannot tell
+/// the reader, as `.tsv` would).
+pub(crate) fn read_options_for(
+    format: Option<&str>,
+    delimiter_given: bool,
+    mut base: ReadOptions,
+) -> Result<ReadOptions> {
+    base.format = input_format(format)?;
+    if format.is_some_and(|f| f.eq_ignore_ascii_case("tsv")) && !delimiter_given {
+        base.csv.delimiter = b'\t';
+    }
+    Ok(base)
 }
 
 pub(crate) fn input_format(text: Option<&str>) -> Result<Option<Format>> {
@@ -587,10 +612,7 @@ fn validate(args: ValidateArgs) -> Result<u8> {
     if let (Some(env), Some(schema)) = (environment, &schema) {
         check_environment(schema, env).map_err(|e| usage(format!("--environment {env}: {e}")))?;
     }
-    let read = ReadOptions {
-        format: input_format(args.input_format.as_deref())?,
-        ..ReadOptions::default()
-    };
+    let read = read_options_for(args.input_format.as_deref(), false, ReadOptions::default())?;
     let saved = match &args.profile {
         Some(path) => Some(profile_io::load(path).map_err(AssayError::from)?),
         None => None,

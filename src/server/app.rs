@@ -19,15 +19,19 @@ use tokio::sync::Semaphore;
 
 use super::body::{BodyPool, GatherError};
 use super::closer::Progress;
+use super::metric_labels;
 use super::metrics::Metrics;
 use super::model::{BatchOutcome, ClosedWindow, ModelRuntime, ServerError, now_ms};
 use crate::sources::payload;
 
 /// Shared state of the running daemon.
 pub struct AppState {
-    /// Filled once every model's baseline is loaded (`/readyz` turns ready).
+    /// Filled once every model is loaded and its state recovered (`/readyz`
+    /// turns ready; until then reads of recovered state answer 503).
     pub models: OnceLock<BTreeMap<String, Arc<Mutex<ModelRuntime>>>>,
     pub default_model: String,
+    /// The models of the configuration (known before they are loaded).
+    pub model_names: Vec<String>,
     pub metrics: Metrics,
     pub limiter: Arc<Semaphore>,
     pub queue_depth: usize,
@@ -37,15 +41,17 @@ pub struct AppState {
     /// Buffers for ingest bodies, kept between requests.
     pub bodies: BodyPool,
     pub max_body_bytes: usize,
+    /// Set once the server has stopped accepting requests: background work
+    /// started at ready (the demo's replayer) stops.
+    pub stopping: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
+    /// The model's runtime; 503 (with `Retry-After`) while the daemon is
+    /// still recovering, 404 for a model it does not watch.
     fn model(&self, name: &str) -> Result<Arc<Mutex<ModelRuntime>>, Box<Response>> {
         let Some(models) = self.models.get() else {
-            return Err(Box::new(error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the daemon is loading its baselines; retry shortly",
-            )));
+            return Err(Box::new(recovering()));
         };
         models.get(name).cloned().ok_or_else(|| {
             Box::new(error(
@@ -61,6 +67,39 @@ impl AppState {
     fn all_models(&self) -> impl Iterator<Item = (&String, &Arc<Mutex<ModelRuntime>>)> {
         self.models.get().into_iter().flatten()
     }
+
+    /// Every model, once recovery is done; until then the 503 to answer.
+    /// Reads of recovered state (windows, reports) go through here: before
+    /// the logs are replayed they would see nothing, or part of it.
+    fn recovered_models(&self) -> Result<Vec<Arc<Mutex<ModelRuntime>>>, Box<Response>> {
+        match self.models.get() {
+            Some(models) => Ok(models.values().cloned().collect()),
+            None => Err(Box::new(recovering())),
+        }
+    }
+
+    /// The `model` label to count a rejection under: the name asked for
+    /// when this daemon watches it, else [`metric_labels::UNKNOWN_MODEL`]
+    /// (clients must not be able to create series at will).
+    fn model_label<'a>(&self, name: &'a str) -> &'a str {
+        if self.model_names.iter().any(|m| m == name) {
+            name
+        } else {
+            metric_labels::UNKNOWN_MODEL
+        }
+    }
+}
+
+/// 503 with `Retry-After` while the daemon loads its baselines and
+/// recovers its state: never a partial answer.
+fn recovering() -> Response {
+    let mut r = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the daemon is recovering its state (loading baselines, replaying its logs); retry shortly",
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
 }
 
 /// Waits until every window close of `models` submitted before this call
@@ -178,11 +217,12 @@ async fn ingest_model(
 
 async fn ingest(state: Shared, model: String, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
+    let label = state.model_label(&model).to_string();
     let reject = |reason: &str| {
         state
             .metrics
             .batches_rejected
-            .with_label_values(&[&model, reason])
+            .with_label_values(&[&label, reason])
             .inc();
     };
     if !authorized(&state, &headers) {
@@ -192,7 +232,11 @@ async fn ingest(state: Shared, model: String, headers: HeaderMap, body: Body) ->
     let runtime = match state.model(&model) {
         Ok(r) => r,
         Err(response) => {
-            reject("unknown_model");
+            reject(if state.models.get().is_none() {
+                "not_ready"
+            } else {
+                "unknown_model"
+            });
             return *response;
         }
     };
@@ -266,22 +310,24 @@ async fn ingest(state: Shared, model: String, headers: HeaderMap, body: Body) ->
             }
             (StatusCode::OK, Json(body)).into_response()
         }
-        Ok(Err(IngestError::Payload(e))) => {
-            reject("malformed");
-            let mut body = serde_json::to_value(&e).unwrap_or_else(|_| json!({}));
-            if let Value::Object(map) = &mut body {
-                map.insert("error".into(), Value::String(e.to_string()));
+        Ok(Err(e)) => {
+            reject(e.reason());
+            match e {
+                IngestError::Payload(e) => {
+                    let mut body = serde_json::to_value(&e).unwrap_or_else(|_| json!({}));
+                    if let Value::Object(map) = &mut body {
+                        map.insert("error".into(), Value::String(e.to_string()));
+                    }
+                    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+                }
+                IngestError::Server(ServerError::BadRequest(e)) => {
+                    error(StatusCode::BAD_REQUEST, e)
+                }
+                IngestError::Server(e) => {
+                    tracing::error!(model = %model, "ingest failed: {e}");
+                    error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+                }
             }
-            (StatusCode::BAD_REQUEST, Json(body)).into_response()
-        }
-        Ok(Err(IngestError::Server(ServerError::BadRequest(e)))) => {
-            reject("malformed");
-            error(StatusCode::BAD_REQUEST, e)
-        }
-        Ok(Err(IngestError::Server(e))) => {
-            reject("internal");
-            tracing::error!(model = %model, "ingest failed: {e}");
-            error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
         }
         Err(join) => {
             reject("internal");
@@ -295,6 +341,16 @@ async fn ingest(state: Shared, model: String, headers: HeaderMap, body: Body) ->
 pub enum IngestError {
     Payload(payload::PayloadError),
     Server(ServerError),
+}
+
+impl IngestError {
+    /// The `reason` label of the rejection.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Payload(_) | Self::Server(ServerError::BadRequest(_)) => "malformed",
+            Self::Server(_) => "internal",
+        }
+    }
 }
 
 impl std::fmt::Display for IngestError {
@@ -381,14 +437,15 @@ fn count_batch_findings(m: &Metrics, model: &str, report: &Value) {
         }
     }
     if let Some(results) = report["results"].as_array() {
-        for r in results.iter().filter(|r| r["success"] == false) {
-            let kind = r["expectation_config"]["type"]
-                .as_str()
-                .unwrap_or("expectation");
-            m.findings
-                .with_label_values(&[model, "batch_expectations", kind, "error"])
-                .inc();
-        }
+        m.count_failed_expectations(
+            model,
+            "batch_expectations",
+            results.iter().filter(|r| r["success"] == false).map(|r| {
+                r["expectation_config"]["type"]
+                    .as_str()
+                    .unwrap_or("expectation")
+            }),
+        );
     }
 }
 
@@ -401,6 +458,17 @@ pub fn record_close(state: &AppState, model: &str, closed: &ClosedWindow) {
         .observe(closed.duration.as_secs_f64());
     if let Some(schema) = &closed.validation.schema {
         m.count_findings(model, "window_schema", &schema.findings);
+    }
+    if let Some(suite) = &closed.validation.suite {
+        m.count_failed_expectations(
+            model,
+            "window_expectations",
+            suite
+                .results
+                .iter()
+                .filter(|r| !r.success)
+                .map(|r| r.expectation_config.type_name.as_str()),
+        );
     }
     for (check, report) in [("skew", &closed.skew), ("drift", &closed.drift)] {
         if let Some(r) = report {
@@ -501,22 +569,7 @@ async fn labels(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
         lines.push('\n');
     }
     let count = items.len();
-    let stored = tokio::task::spawn_blocking(move || -> Result<(), String> {
-        use std::io::Write;
-        let path = runtime
-            .lock()
-            .map_err(|_| "poisoned".to_string())?
-            .labels_path();
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        f.write_all(lines.as_bytes())
-            .and_then(|_| f.sync_data())
-            .map_err(|e| format!("{}: {e}", path.display()))
-    })
-    .await;
+    let stored = tokio::task::spawn_blocking(move || store_labels(&runtime, &lines)).await;
     match stored {
         Ok(Ok(())) => {
             state
@@ -531,13 +584,35 @@ async fn labels(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
     }
 }
 
+/// Appends label lines (NDJSON: `request_id`, `label`, `received_ms`) to
+/// the model's labels file, durably: the work behind `/v1/labels`.
+pub fn store_labels(runtime: &Mutex<ModelRuntime>, lines: &str) -> Result<(), String> {
+    use std::io::Write;
+    let path = runtime
+        .lock()
+        .map_err(|_| "poisoned".to_string())?
+        .labels_path();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(lines.as_bytes())
+        .and_then(|_| f.sync_data())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 async fn windows(State(state): State<Shared>, headers: HeaderMap) -> Response {
     if !authorized(&state, &headers) {
         return unauthorized();
     }
-    settled(every_model(&state)).await;
+    let models = match state.recovered_models() {
+        Ok(m) => m,
+        Err(response) => return *response,
+    };
+    settled(models.clone()).await;
     let mut all = Vec::new();
-    for (_, runtime) in state.all_models() {
+    for runtime in &models {
         if let Ok(guard) = runtime.lock() {
             all.extend(guard.windows());
         }
@@ -549,9 +624,12 @@ async fn latest_report(State(state): State<Shared>, headers: HeaderMap) -> Respo
     if !authorized(&state, &headers) {
         return unauthorized();
     }
-    let model = state.model(&state.default_model).ok();
-    settled(model.iter().cloned().collect()).await;
-    let path = model.and_then(|r| r.lock().ok().and_then(|g| g.latest_report_path()));
+    let model = match state.model(&state.default_model) {
+        Ok(m) => m,
+        Err(response) => return *response,
+    };
+    settled(vec![model.clone()]).await;
+    let path = model.lock().ok().and_then(|g| g.latest_report_path());
     serve_report(path).await
 }
 
@@ -563,10 +641,14 @@ async fn report(
     if !authorized(&state, &headers) {
         return unauthorized();
     }
-    settled(every_model(&state)).await;
-    let path = state
-        .all_models()
-        .find_map(|(_, r)| r.lock().ok().and_then(|g| g.report_path(&id)));
+    let models = match state.recovered_models() {
+        Ok(m) => m,
+        Err(response) => return *response,
+    };
+    settled(models.clone()).await;
+    let path = models
+        .iter()
+        .find_map(|r| r.lock().ok().and_then(|g| g.report_path(&id)));
     serve_report(path).await
 }
 

@@ -8,6 +8,7 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
+use super::metric_labels;
 use crate::checks::Finding;
 use crate::checks::compare::{ComparisonReport, FeatureComparison, Verdict};
 use crate::profile::{ColumnProfile, Profile};
@@ -54,10 +55,36 @@ fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeV
 }
 
 impl Metrics {
-    /// Counters as the state directory knows them at start: rows, batches
-    /// and window closes survive restarts (rejections and findings start
-    /// again at 0, which `rate()` and `increase()` read as a reset).
-    pub fn restore(&self, model: &str, totals: super::state::Totals, open_rows: u64) {
+    /// The series of the configured models that need nothing loaded,
+    /// at 0 from the start: rejections by reason (a batch refused while
+    /// the daemon recovers is counted as `not_ready`) and labels received.
+    pub fn models_configured(&self, models: &[String]) {
+        for model in models {
+            for reason in metric_labels::REJECT_REASONS {
+                self.batches_rejected.with_label_values(&[model, reason]);
+            }
+            self.labels_received.with_label_values(&[model]);
+        }
+    }
+
+    /// A model's series once it is loaded: the counters the state
+    /// directory keeps (rows, batches and window closes survive restarts),
+    /// and, at 0, findings by check, kind and severity (the plan says which
+    /// checks run, `metric_labels` which kinds each reports), spool
+    /// outcomes (`spool`: the spool feeds this model), and the latency
+    /// histograms. Rejections and findings start again at 0 after a
+    /// restart, which `rate()` and `increase()` read as a reset.
+    ///
+    /// Called after the model's recovery, not before: a counter restored
+    /// after it had been exported at 0 would look like a burst of rows.
+    pub fn model_loaded(
+        &self,
+        model: &str,
+        totals: super::state::Totals,
+        open_rows: u64,
+        plan: &super::model::CheckPlan,
+        spool: bool,
+    ) {
         self.rows_ingested
             .with_label_values(&[model])
             .inc_by(totals.rows);
@@ -70,6 +97,26 @@ impl Metrics {
         self.window_rows
             .with_label_values(&[model])
             .set(open_rows as i64);
+        for (check, kind, severity) in metric_labels::finding_labels(plan) {
+            self.findings
+                .with_label_values(&[model, check, &kind, severity]);
+        }
+        if spool {
+            for outcome in metric_labels::SPOOL_OUTCOMES {
+                self.spool_files.with_label_values(&[model, outcome]);
+            }
+        }
+        self.ingest_latency.with_label_values(&[model]);
+        self.window_close_duration.with_label_values(&[model]);
+    }
+
+    /// Rejections of requests for models this daemon does not watch, at 0
+    /// from the start (they need no loaded model).
+    fn unknown_model_series(&self) {
+        for reason in metric_labels::UNKNOWN_MODEL_REASONS {
+            self.batches_rejected
+                .with_label_values(&[metric_labels::UNKNOWN_MODEL, reason]);
+        }
     }
 
     // The metric definitions are constants: `expect` here can only fail on a
@@ -121,7 +168,10 @@ impl Metrics {
             .register(Box::new(queue_capacity.clone()))
             .expect("unique metric");
         let ready =
-            IntGauge::new("assay_ready", "1 once every baseline is loaded.").expect("valid metric");
+            IntGauge::new(
+            "assay_ready",
+            "1 once every model is loaded and its state recovered (reads of recovered state answer 503 until then).",
+        ).expect("valid metric");
         registry
             .register(Box::new(ready.clone()))
             .expect("unique metric");
@@ -139,7 +189,7 @@ impl Metrics {
             // Registration fails only if registered twice.
             let _ = registry.register(Box::new(process));
         }
-        Self {
+        let metrics = Self {
             rows_ingested: counter(
                 &registry,
                 "assay_rows_ingested_total",
@@ -155,7 +205,7 @@ impl Metrics {
             batches_rejected: counter(
                 &registry,
                 "assay_batches_rejected_total",
-                "Batches refused, by reason (malformed, too_large, queue_full, unauthorized, unknown_model, internal).",
+                "Batches refused, by reason (malformed, too_large, queue_full, unauthorized, not_ready, internal; unknown_model without a model label).",
                 &["model", "reason"],
             ),
             window_closes: counter(
@@ -167,7 +217,7 @@ impl Metrics {
             findings: counter(
                 &registry,
                 "assay_findings_total",
-                "Findings, by kind and severity (per batch and per window; `check` says which).",
+                "Findings, by kind and severity (check = batch_schema | batch_expectations | window_schema | window_expectations | skew | drift).",
                 &["model", "check", "kind", "severity"],
             ),
             missing_ratio: gauge(
@@ -231,7 +281,9 @@ impl Metrics {
             window_rows,
             ready,
             registry,
-        }
+        };
+        metrics.unknown_model_series();
+        metrics
     }
 
     /// The text exposition format.
@@ -246,6 +298,20 @@ impl Metrics {
         for f in findings {
             self.findings
                 .with_label_values(&[model, check, f.kind.as_str(), f.severity.as_str()])
+                .inc();
+        }
+    }
+
+    /// Failed expectations, by expectation type (severity `error`).
+    pub fn count_failed_expectations<'a>(
+        &self,
+        model: &str,
+        check: &str,
+        failed_types: impl IntoIterator<Item = &'a str>,
+    ) {
+        for kind in failed_types {
+            self.findings
+                .with_label_values(&[model, check, kind, "error"])
                 .inc();
         }
     }

@@ -21,6 +21,7 @@ pub mod config;
 mod demo;
 mod durable;
 mod memory;
+mod metric_labels;
 mod metrics;
 pub mod model;
 mod priority;
@@ -60,28 +61,29 @@ pub fn run(config: ServeConfig) -> Result<(), ServerError> {
     run_with(config, None)
 }
 
-/// `assay demo`: the daemon on the example data (see `demo`), with its
-/// state in `target/assay-demo-state` (emptied first).
-pub fn run_demo(listen: Option<std::net::SocketAddr>) -> Result<(), ServerError> {
+/// `assay demo`: the daemon with the demo's configuration
+/// (`examples/demo/assay.toml`) and its replayer (see `demo`). The state
+/// starts empty: in `state_dir` when given (missing or empty), else in the
+/// configuration's `state_dir`, emptied first.
+pub fn run_demo(
+    listen: Option<std::net::SocketAddr>,
+    state_dir: Option<std::path::PathBuf>,
+) -> Result<(), ServerError> {
     let mut config = demo::demo_config()?;
     if let Some(listen) = listen {
         ServeConfig::check_listen(listen, &config.auth).map_err(ServerError::State)?;
         config.listen = listen;
     }
-    if config.state_dir.exists() {
-        std::fs::remove_dir_all(&config.state_dir)
-            .map_err(|e| ServerError::State(format!("{}: {e}", config.state_dir.display())))?;
-    }
+    config.state_dir = demo::fresh_state_dir(&config, state_dir).map_err(ServerError::State)?;
     tracing::info!(
-        "demo: metrics on http://{}/metrics, windows on /v1/windows, reports on /v1/reports/latest and in {}",
+        "demo: {}; metrics on http://{}/metrics, windows on /v1/windows, reports on /v1/reports/latest and in {}",
+        demo::DEMO_CONFIG,
         config.listen,
         config.state_dir.display()
     );
     run_with(
         config,
-        Some(Box::new(|state| {
-            demo::replay(state, std::time::Duration::from_millis(250))
-        })),
+        Some(Box::new(|state| demo::replay(state, demo::BATCH_INTERVAL))),
     )
 }
 
@@ -112,6 +114,7 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
                 .clone()
                 .or_else(|| config.models.first().map(|m| m.name.clone()))
                 .unwrap_or_default(),
+            model_names: config.models.iter().map(|m| m.name.clone()).collect(),
             metrics: Metrics::new(),
             limiter: Arc::new(Semaphore::new(config.limits.queue_depth)),
             queue_depth: config.limits.queue_depth,
@@ -120,11 +123,13 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
             protect_metrics: config.auth.protect_metrics,
             bodies: BodyPool::new(BODY_POOL_BYTES),
             max_body_bytes: config.limits.max_body_bytes,
+            stopping: std::sync::atomic::AtomicBool::new(false),
         });
         state
             .metrics
             .queue_capacity
             .set(config.limits.queue_depth as i64);
+        state.metrics.models_configured(&state.model_names);
         let app = router(state.clone());
         tracing::info!(listen = %config.listen, "listening");
         let server = tokio::spawn(async move {
@@ -138,11 +143,20 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
                 .await
                 .map_err(|e| ServerError::State(e.to_string()))??
         };
+        let spooled = config.spool.as_ref().map(|s| {
+            s.model
+                .clone()
+                .unwrap_or_else(|| state.default_model.clone())
+        });
         for (name, runtime) in &loaded {
             if let Ok(runtime) = runtime.lock() {
-                state
-                    .metrics
-                    .restore(name, runtime.totals(), runtime.open_window_rows());
+                state.metrics.model_loaded(
+                    name,
+                    runtime.totals(),
+                    runtime.open_window_rows(),
+                    &runtime.spec().check_plan(),
+                    spooled.as_deref() == Some(name),
+                );
                 // Closes are counted and logged by the closer thread. A weak
                 // reference: the models (in the state) own the hook.
                 let (weak, model) = (Arc::downgrade(&state), name.clone());
@@ -156,10 +170,10 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
         let _ = state.models.set(loaded);
         state.metrics.ready.set(1);
         tracing::info!("ready");
-        if let Some(f) = on_ready {
+        let background = on_ready.map(|f| {
             let ready_state = state.clone();
-            tokio::task::spawn_blocking(move || f(ready_state));
-        }
+            tokio::task::spawn_blocking(move || f(ready_state))
+        });
         let timer = tokio::spawn(app::window_timer(state.clone()));
         let spool = config.spool.clone().map(|spool| {
             tokio::spawn(spool::watch(
@@ -169,6 +183,14 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
             ))
         });
         let served = server.await;
+        // The replayer ingests like a client: it stops before the models
+        // finish their background work.
+        state
+            .stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(b) = background {
+            let _ = b.await;
+        }
         timer.abort();
         if let Some(s) = spool {
             s.abort();

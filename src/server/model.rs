@@ -486,7 +486,51 @@ impl ModelRuntime {
     }
 }
 
+/// The checks a model runs and the expectation types each can fail with:
+/// the closed label sets of its findings counter (`server::metric_labels`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckPlan {
+    pub batch_schema: bool,
+    /// Types of the row-level expectations checked on each batch.
+    pub batch_expectations: Vec<String>,
+    pub window_schema: bool,
+    /// Types of the table and aggregate expectations checked per window.
+    pub window_expectations: Vec<String>,
+    pub skew: bool,
+    pub drift: bool,
+}
+
 impl ModelSpec {
+    /// What [`ModelSpec::prepare`] and a window close will check.
+    pub fn check_plan(&self) -> CheckPlan {
+        let checks = &self.config.checks;
+        let types = |suite: &Option<Suite>| {
+            let mut out: Vec<String> = suite
+                .iter()
+                .flat_map(|s| s.expectations.iter().map(|e| e.type_name.clone()))
+                .collect();
+            out.sort();
+            out.dedup();
+            out
+        };
+        CheckPlan {
+            batch_schema: checks.per_batch.contains(&Check::Schema) && self.schema.is_some(),
+            batch_expectations: if checks.per_batch.contains(&Check::Expectations) {
+                types(&self.row_suite)
+            } else {
+                Vec::new()
+            },
+            window_schema: checks.per_window.contains(&Check::Schema) && self.schema.is_some(),
+            window_expectations: if checks.per_window.contains(&Check::Expectations) {
+                types(&self.window_suite)
+            } else {
+                Vec::new()
+            },
+            skew: checks.per_window.contains(&Check::Skew),
+            drift: checks.per_window.contains(&Check::Drift),
+        }
+    }
+
     /// How many closed windows the index keeps.
     pub(super) fn keep_windows(&self) -> usize {
         self.config.window.keep as usize

@@ -50,6 +50,14 @@ impl Daemon {
     /// Starts `assay serve --config CONFIG --state-dir STATE` on a free port
     /// and waits until `/readyz` answers 200.
     pub fn start(config: &Path, state: &Path) -> Daemon {
+        let daemon = Daemon::spawn(config, state);
+        daemon.wait_ready();
+        daemon
+    }
+
+    /// Starts `assay serve --config CONFIG --state-dir STATE` on a free port
+    /// without waiting for anything.
+    pub fn spawn(config: &Path, state: &Path) -> Daemon {
         let port = free_port();
         let stderr_path = state.with_extension(format!("stderr-{port}.log"));
         let stderr = std::fs::File::create(&stderr_path).expect("daemon log file");
@@ -65,14 +73,12 @@ impl Daemon {
             .stderr(stderr)
             .spawn()
             .expect("start assay serve");
-        let daemon = Daemon {
+        Daemon {
             child,
             base: format!("http://127.0.0.1:{port}"),
             port,
             stderr_path,
-        };
-        daemon.wait_ready();
-        daemon
+        }
     }
 
     /// Waits (up to two minutes) for `/readyz`; panics with the log if the
