@@ -37,6 +37,7 @@ mod run;
 mod suggest;
 mod suite;
 mod tally;
+mod unique;
 mod values;
 
 use std::sync::Arc;
