@@ -151,7 +151,8 @@ struct InferArgs {
     /// Write the schema (TOML, with explanatory comments) here.
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Also infer numeric value ranges (off by default: ranges are brittle).
+    /// Infer tight ranges (observed min/max, 10% margin) for int and float
+    /// columns, instead of the wide sanity ranges int columns get by default.
     #[arg(long)]
     ranges: bool,
     /// Most distinct values a string column may have to get a domain.
@@ -160,6 +161,10 @@ struct InferArgs {
     /// Most distinct values an int column may have to count as categorical.
     #[arg(long, default_value_t = InferOptions::default().max_int_categories)]
     max_int_categories: usize,
+    /// Treat this int column as categorical (codes, ratings, flags) even when
+    /// some of its values are rare. Repeatable.
+    #[arg(long = "categorical", value_name = "COLUMN")]
+    categorical: Vec<String>,
     #[command(flatten)]
     common: Common,
 }
@@ -534,8 +539,11 @@ fn infer(args: InferArgs) -> Result<u8> {
         ranges: args.ranges,
         max_domain_size: args.max_domain_size,
         max_int_categories: args.max_int_categories,
+        categorical: args.categorical.clone(),
         ..InferOptions::default()
     };
+    schema::infer::check_hints(&profile, &options)
+        .map_err(|e| usage(format!("--categorical: {e}")))?;
     let inferred = infer_with_notes(&profile, &options);
     let toml = to_toml_string_with_notes(&inferred.schema, &inferred.notes);
     if let Some(path) = &args.output {
