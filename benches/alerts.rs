@@ -15,6 +15,10 @@
 //! - `steady`: the next window of the same incident (every alert already
 //!   firing and notified).
 //!
+//! Twice: with every kind of grouping (976 alerts from one window), and
+//! with every route grouping by the default `["model", "check"]`
+//! (`_by_check`).
+//!
 //! ```text
 //! cargo bench --bench alerts
 //! ```
@@ -106,13 +110,19 @@ fn window(seq: u64) -> WindowFindings {
     }
 }
 
-fn routes() -> Vec<Route> {
-    let groupings = [
-        vec![GroupLabel::Model, GroupLabel::Check],
-        vec![GroupLabel::Model, GroupLabel::Feature],
-        vec![GroupLabel::Model, GroupLabel::Check, GroupLabel::Severity],
-        vec![GroupLabel::Model, GroupLabel::Slice, GroupLabel::Kind],
-    ];
+/// Every kind of grouping (a quarter of the routes make one alert per
+/// feature), or only the default `["model", "check"]`.
+fn routes(mixed_grouping: bool) -> Vec<Route> {
+    let groupings = if mixed_grouping {
+        vec![
+            vec![GroupLabel::Model, GroupLabel::Check],
+            vec![GroupLabel::Model, GroupLabel::Feature],
+            vec![GroupLabel::Model, GroupLabel::Check, GroupLabel::Severity],
+            vec![GroupLabel::Model, GroupLabel::Slice, GroupLabel::Kind],
+        ]
+    } else {
+        vec![vec![GroupLabel::Model, GroupLabel::Check]]
+    };
     let checks = [
         vec![],
         vec![AlertCheck::Skew, AlertCheck::Drift],
@@ -160,7 +170,12 @@ fn routes() -> Vec<Route> {
 }
 
 fn bench(c: &mut Criterion) {
-    let engine = Engine::new(routes(), BTreeMap::new());
+    bench_routes(c, true, "alerts/evaluate_100_features_50_routes");
+    bench_routes(c, false, "alerts/evaluate_100_features_50_routes_by_check");
+}
+
+fn bench_routes(c: &mut Criterion, mixed_grouping: bool, name: &str) {
+    let engine = Engine::new(routes(mixed_grouping), BTreeMap::new());
     let silences = Silences::default();
     let first = window(1);
     let second = window(2);
@@ -171,14 +186,14 @@ fn bench(c: &mut Criterion) {
             .evaluate(&mut steady, &second, &silences, 120_000)
             .len();
     eprintln!(
-        "{} findings, {} routes: {} alerts, {} notifications over two windows",
+        "{name}: {} findings, {} routes: {} alerts, {} notifications over two windows",
         first.findings.len(),
         ROUTES,
         steady.alerts.len(),
         sends
     );
     let third = window(3);
-    let mut group = c.benchmark_group("alerts/evaluate_100_features_50_routes");
+    let mut group = c.benchmark_group(name);
     group.bench_function("first", |b| {
         b.iter_batched_ref(
             AlertBook::default,

@@ -23,12 +23,13 @@
 //! re-notifies nor forgets.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::finding::{AlertFinding, WindowFindings, WindowRef};
-use super::route::{Labels, Route, fingerprint};
+use super::route::{Labels, Route, fingerprint_of};
 use super::silence::Silences;
 
 /// How long a resolved alert stays listed (`GET /v1/alerts`).
@@ -118,12 +119,16 @@ pub struct Alert {
     pub started_ms: i64,
     /// The last window that had the findings.
     pub last_seen_ms: i64,
-    pub window: WindowRef,
+    /// Shared with the window's other alerts.
+    #[serde(with = "shared")]
+    pub window: Arc<WindowRef>,
     /// Consecutive windows with, and without, the findings.
     pub present: u32,
     pub absent: u32,
-    /// The findings of the last window that had them.
-    pub findings: Vec<AlertFinding>,
+    /// The findings of the last window that had them (shared with the
+    /// window's other alerts: a finding may be in many routes' alerts).
+    #[serde(with = "shared::list")]
+    pub findings: Vec<Arc<AlertFinding>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -219,12 +224,32 @@ impl Engine {
             return Vec::new();
         }
         book.last_seq.insert(model.to_string(), window.seq);
+        // The window and each finding copied once, then shared by every
+        // alert that has them.
+        let window_ref = Arc::new(window.window.clone());
+        let shared: Vec<Arc<AlertFinding>> =
+            window.findings.iter().cloned().map(Arc::new).collect();
+        // Each route's open alerts of this model, before this window: the
+        // candidates for being absent from it.
+        let mut open: HashMap<&str, Vec<String>> = HashMap::new();
+        for a in book.alerts.values() {
+            if a.model == model && a.state != AlertState::Resolved {
+                open.entry(a.route.as_str())
+                    .or_default()
+                    .push(a.fingerprint.clone());
+            }
+        }
+        let mut open: HashMap<String, Vec<String>> = open
+            .into_iter()
+            .map(|(route, fps)| (route.to_string(), fps))
+            .collect();
         let mut touched = Vec::new();
         for route in self.routes.iter().filter(|r| r.applies_to(model)) {
             // The window's groups for this route, in first-seen order.
-            let mut groups: HashMap<Vec<&str>, Vec<&AlertFinding>> = HashMap::new();
+            let mut groups: foldhash::HashMap<Vec<&str>, Vec<&Arc<AlertFinding>>> =
+                foldhash::HashMap::default();
             let mut order: Vec<Vec<&str>> = Vec::new();
-            for f in window.findings.iter().filter(|f| route.matches(f)) {
+            for f in shared.iter().filter(|f| route.matches(f)) {
                 let key = route.group_values(model, f);
                 match groups.get_mut(&key) {
                     Some(members) => members.push(f),
@@ -234,27 +259,20 @@ impl Engine {
                     }
                 }
             }
-            let mut present = Vec::with_capacity(order.len());
+            let mut present: foldhash::HashSet<String> = foldhash::HashSet::default();
             for key in order {
-                let labels = route.labels(&key);
-                let fp = fingerprint(route.name(), &labels);
-                let findings: Vec<AlertFinding> =
-                    groups[&key].iter().map(|f| (*f).clone()).collect();
-                self.present(book, route, &fp, labels, window, findings);
-                present.push(fp.clone());
+                let findings: Vec<Arc<AlertFinding>> =
+                    groups[&key].iter().map(|f| Arc::clone(f)).collect();
+                let fp = self.present(book, route, &key, window.closed_ms, &window_ref, findings);
+                present.insert(fp.clone());
                 touched.push(fp);
             }
             // The route's alerts of this model without findings now.
-            let absent: Vec<String> = book
-                .alerts
-                .values()
-                .filter(|a| {
-                    a.route == route.name()
-                        && a.model == model
-                        && a.state != AlertState::Resolved
-                        && !present.contains(&a.fingerprint)
-                })
-                .map(|a| a.fingerprint.clone())
+            let absent: Vec<String> = open
+                .remove(route.name())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|fp| !present.contains(fp))
                 .collect();
             for fp in absent {
                 if self.absent(book, route, &fp, window) {
@@ -276,20 +294,21 @@ impl Engine {
         sends
     }
 
-    /// A group present in the window.
+    /// A group present in the window (its values in `group_by` order; the
+    /// window closed at `at`): its alert's fingerprint.
     fn present(
         &self,
         book: &mut AlertBook,
         route: &Route,
-        fp: &str,
-        labels: Labels,
-        window: &WindowFindings,
-        findings: Vec<AlertFinding>,
-    ) {
-        let at = window.closed_ms;
+        values: &[&str],
+        at: i64,
+        window_ref: &Arc<WindowRef>,
+        findings: Vec<Arc<AlertFinding>>,
+    ) -> String {
+        let fp = fingerprint_of(route, values);
         let alert = book
             .alerts
-            .entry(fp.to_string())
+            .entry(fp.clone())
             .and_modify(|a| {
                 if a.state == AlertState::Resolved {
                     // A new incident of the same group.
@@ -301,15 +320,15 @@ impl Engine {
                 }
             })
             .or_insert_with(|| Alert {
-                fingerprint: fp.to_string(),
+                fingerprint: fp.clone(),
                 route: route.name().to_string(),
-                model: window.window.model.clone(),
-                labels,
+                model: window_ref.model.clone(),
+                labels: route.labels(values),
                 state: AlertState::Pending,
                 since_ms: at,
                 started_ms: at,
                 last_seen_ms: at,
-                window: window.window.clone(),
+                window: Arc::clone(window_ref),
                 present: 0,
                 absent: 0,
                 findings: Vec::new(),
@@ -321,12 +340,13 @@ impl Engine {
         alert.present = alert.present.saturating_add(1);
         alert.absent = 0;
         alert.last_seen_ms = at;
-        alert.window = window.window.clone();
+        alert.window = Arc::clone(window_ref);
         alert.findings = findings;
         if alert.state == AlertState::Pending && alert.present >= route.config.for_windows {
             alert.state = AlertState::Firing;
             alert.since_ms = at;
         }
+        fp
     }
 
     /// A group absent from the window; whether the alert changed in a way
@@ -503,6 +523,44 @@ impl Engine {
             sends.extend(self.decide(book, &fp, silences, now_ms, &cause, now_ms));
         }
         sends
+    }
+}
+
+/// Shared parts of an alert (`Arc`s) on disk and in `GET /v1/alerts`: as
+/// the values themselves (the sharing is in memory only).
+mod shared {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(value: &Arc<T>, s: S) -> Result<S::Ok, S::Error> {
+        (**value).serialize(s)
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Arc<T>, D::Error> {
+        T::deserialize(d).map(Arc::new)
+    }
+
+    pub mod list {
+        use super::*;
+
+        pub fn serialize<T: Serialize, S: Serializer>(
+            values: &[Arc<T>],
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            s.collect_seq(values.iter().map(|v| &**v))
+        }
+
+        pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Vec<Arc<T>>, D::Error> {
+            Ok(Vec::<T>::deserialize(d)?
+                .into_iter()
+                .map(Arc::new)
+                .collect())
+        }
     }
 }
 

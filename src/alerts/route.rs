@@ -113,6 +113,31 @@ pub fn fingerprint(route: &str, labels: &Labels) -> String {
     hex(&hash.finalize()[..8])
 }
 
+/// [`fingerprint`] of a route's group from its values in `group_by`
+/// order, without building its labels (the evaluation of every window
+/// computes one per group).
+pub fn fingerprint_of(route: &Route, values: &[&str]) -> String {
+    let mut pairs: Vec<(&str, &str)> = route
+        .config
+        .group_by
+        .iter()
+        .map(|l| l.as_str())
+        .zip(values.iter().copied())
+        .collect();
+    // As the labels' map orders and dedups them.
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    pairs.dedup_by(|later, first| later.0 == first.0);
+    let mut hash = Sha256::new();
+    hash.update(route.name().as_bytes());
+    for (name, value) in pairs {
+        hash.update([0u8]);
+        hash.update(name.as_bytes());
+        hash.update([1u8]);
+        hash.update(value.as_bytes());
+    }
+    hex(&hash.finalize()[..8])
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::new(), |mut s, b| {
@@ -202,6 +227,7 @@ mod tests {
         assert_eq!(values, ["credit", "skew"]);
         let labels = r.labels(&values);
         let a = fingerprint("r", &labels);
+        assert_eq!(a, fingerprint_of(&r, &values));
         assert_eq!(a.len(), 16);
         assert_eq!(a, fingerprint("r", &labels.clone()));
         assert_ne!(a, fingerprint("other", &labels));

@@ -283,7 +283,7 @@ impl AlertService {
                     "started_at": rfc3339(a.started_ms),
                     "last_seen": rfc3339(a.last_seen_ms),
                     "resolved_at": a.resolved_ms.map(rfc3339),
-                    "window": a.window,
+                    "window": *a.window,
                     "windows_present": a.present,
                     "windows_absent": a.absent,
                     "silenced_by": silenced_by,
