@@ -144,6 +144,7 @@ fn a_receiver_down_while_an_alert_fires_and_resolves_gets_everything_after() {
         .collect();
     assert_eq!(waiting.len(), 4, "the outbox holds them on disk");
     // The receiver comes back on its port.
+    let back_unix = alerts::unix_now();
     let hook = Hook::start(port, Some("s3cr3t-hook-key"));
     let got = hook.wait_for(WAIT, |r| r.len() >= 4);
     let statuses: Vec<&str> = got
@@ -158,6 +159,17 @@ fn a_receiver_down_while_an_alert_fires_and_resolves_gets_everything_after() {
     let counts = hook.counts();
     assert_eq!(counts.len(), 4, "four distinct delivery ids: {counts:?}");
     assert!(got.iter().all(|r| r.signature_ok));
+    // Each attempt is signed with its own time, not the time it was
+    // queued (1.5 s before): a receiver refusing old timestamps (replays)
+    // still takes notifications held through an outage.
+    for r in &got {
+        let ts: i64 = r.timestamp.parse().unwrap();
+        assert!(
+            ts >= back_unix && ts <= r.received_unix,
+            "X-Assay-Timestamp {ts}: not the attempt's time (receiver back at {back_unix}, received at {})",
+            r.received_unix
+        );
+    }
     assert_eq!(got[0].body["findings"][0]["feature"], "income");
     assert_eq!(got[2].body["findings"][0]["feature"], "age");
     assert!(

@@ -33,6 +33,8 @@ pub struct Received {
     pub body: Value,
     pub raw: Vec<u8>,
     pub at: Instant,
+    /// When it arrived, Unix seconds (against `timestamp`: replays).
+    pub received_unix: i64,
 }
 
 #[derive(Default)]
@@ -50,6 +52,14 @@ pub struct Hook {
     pub port: u16,
     pub state: Arc<HookState>,
     runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// Unix seconds now.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 pub fn sign(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
@@ -90,6 +100,7 @@ async fn receive(
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         raw: body.to_vec(),
         at: Instant::now(),
+        received_unix: unix_now(),
     });
     let delay = *state.delay.lock().unwrap();
     if !delay.is_zero() {
