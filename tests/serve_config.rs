@@ -259,7 +259,7 @@ fn every_problem_is_reported_with_its_line_and_column() {
     let file = path.display().to_string();
     let expected = [
         // type errors, in file order
-        "5:1: unknown key `colour`; expected one of `listen`, `state_dir`, `default_model`, `auth`, `limits`, `spool`, `models`",
+        "5:1: unknown key `colour`; expected one of `listen`, `state_dir`, `default_model`, `auth`, `limits`, `spool`, `models`, `alerts`",
         "13:1: limits: unknown key `max_batch_rowz`; did you mean `max_batch_rows`?",
         "27:1: models.\"bad name\": unknown key `baselin`; did you mean `baseline`?",
         "30:23: models.\"bad name\".checks: unknown variant `drifts`, expected one of `schema`, `expectations`, `skew`, `drift`; did you mean `drift`?",
