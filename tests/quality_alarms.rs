@@ -255,3 +255,56 @@ fn level_alarms_are_opt_in() {
         describe(&levels)
     );
 }
+
+/// The figures docs/quality.md quotes: how often independent windows of
+/// one population raise any finding, and how often a label shift inside
+/// one group of 5,000 rows is caught, by its size.
+/// `cargo test --test quality_alarms -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement (about three minutes): run it for the documentation"]
+fn measured_false_alarms_and_power() {
+    let options = AlarmOptions::default();
+    let levels = AlarmOptions {
+        four_fifths: true,
+        ..AlarmOptions::default()
+    };
+    let seeds = 50u64;
+    let (mut any, mut level) = (0, 0);
+    for seed in 0..seeds {
+        let reference = window(10_000 + seed, Change::default());
+        let current = window(20_000 + seed, Change::default());
+        let found = findings(&reference, &current, &options);
+        any += usize::from(!found.is_empty());
+        let with_levels = findings(&reference, &current, &levels);
+        level += usize::from(
+            with_levels
+                .iter()
+                .any(|f| f.kind == FindingKind::DisparityLevel),
+        );
+    }
+    println!("independent windows: {any}/{seeds} pairs with any finding (default alarms)");
+    println!(
+        "same pairs, four-fifths level alarm on: {level}/{seeds} with a disparity_level finding"
+    );
+    println!("| label shift in one group of 5,000 rows | caught (label_drift in that group) |");
+    println!("|---|---|");
+    for shift in [0.02, 0.04, 0.06, 0.08] {
+        let runs = 30u64;
+        let mut caught = 0;
+        for seed in 0..runs {
+            let reference = window(30_000 + seed, Change::default());
+            let current = window(
+                40_000 + seed,
+                Change {
+                    label_shift: shift,
+                    ..Change::default()
+                },
+            );
+            let found = findings(&reference, &current, &options);
+            caught += usize::from(found.iter().any(|f| {
+                f.kind == FindingKind::LabelDrift && f.slice.as_deref() == Some("group=g3")
+            }));
+        }
+        println!("| {:.0} points | {caught}/{runs} |", shift * 100.0);
+    }
+}

@@ -277,6 +277,25 @@ fn bad_values_exit_2_naming_file_row_and_column() {
             assert!(err.contains(needle), "case {i}: `{needle}` not in:\n{err}");
         }
     }
+    // A label outside the declared classes.
+    let file = write(
+        dir.path(),
+        "domain.csv",
+        "label,score\n1,0.2\n0,0.4\n7,0.3\n",
+    );
+    let err = input_error(&assay(&[
+        "quality",
+        &file,
+        "--label",
+        "label",
+        "--score",
+        "score",
+        "--classes",
+        "0,1",
+    ]));
+    for needle in [file.as_str(), "`label`", "row 3", "declared classes"] {
+        assert!(err.contains(needle), "`{needle}` not in:\n{err}");
+    }
 }
 
 #[test]

@@ -474,11 +474,9 @@ fn fairness_equals_fairlearn_metric_frame_and_disparities() {
                 );
             }
         }
-        let d = if sensitive.len() == 1 {
-            &report.disparities
-        } else {
-            &report.disparities
-        };
+        // Over all the sensitive columns together: their intersections
+        // when there are several, as MetricFrame with several features.
+        let d = &report.disparities;
         for (name, want) in case["disparities"].as_object().unwrap() {
             close(
                 d.values.get(name).unwrap(),
@@ -507,4 +505,57 @@ fn cbpe_calibration_equals_scikit_learn_isotonic_regression() {
         let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
         close(estimator.probability(x), y, &format!("isotonic at {x}"));
     }
+}
+
+#[test]
+fn a_list_score_column_equals_one_column_per_class() {
+    use arrow::array::{Float64Builder, ListBuilder};
+    let e = expected();
+    let batch = read_csv("multiclass.csv");
+    let classes: Vec<String> = serde_json::from_value(e["multiclass"]["classes"].clone()).unwrap();
+    let columns: Vec<&Float64Array> = classes
+        .iter()
+        .map(|c| {
+            batch
+                .column_by_name(&format!("p_{c}"))
+                .unwrap()
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .unwrap()
+        })
+        .collect();
+    let mut list = ListBuilder::new(Float64Builder::new());
+    for row in 0..batch.num_rows() {
+        for c in &columns {
+            list.values().append_value(c.value(row));
+        }
+        list.append(true);
+    }
+    let label = batch.column_by_name("label").unwrap().clone();
+    let probs: ArrayRef = Arc::new(list.finish());
+    let schema = Schema::new(vec![
+        Field::new("label", DataType::Utf8, true),
+        Field::new("probs", probs.data_type().clone(), true),
+    ]);
+    let listed = RecordBatch::try_new(Arc::new(schema), vec![label, probs]).unwrap();
+    let spec = QualitySpec {
+        scores: ScoreColumns::List("probs".into()),
+        classes: Some(classes.clone()),
+        ..QualitySpec::new("label")
+    };
+    let report = quality(&listed, &spec, Task::Multiclass);
+    check_metrics(
+        &report.summary,
+        &e["multiclass"]["argmax"],
+        &[
+            "accuracy",
+            "f1_macro",
+            "roc_auc",
+            "average_precision",
+            "log_loss",
+            "brier",
+            "ece",
+        ],
+        "list column",
+    );
 }

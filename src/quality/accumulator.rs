@@ -21,16 +21,18 @@ use super::{QualityError, QualitySpec, ScoreColumns, Task};
 #[serde(rename_all = "snake_case")]
 pub enum TaskState {
     Binary(BinaryState),
-    Multiclass(MulticlassState),
-    Regression(RegressionState),
+    // Boxed: the three states differ in size by hundreds of bytes, and a
+    // sliced accumulator holds one per slice.
+    Multiclass(Box<MulticlassState>),
+    Regression(Box<RegressionState>),
 }
 
 impl TaskState {
     pub fn new(spec: &QualitySpec, task: Task) -> Self {
         match task {
             Task::Binary => Self::Binary(BinaryState::default()),
-            Task::Multiclass => Self::Multiclass(MulticlassState::new(spec)),
-            Task::Regression => Self::Regression(RegressionState::default()),
+            Task::Multiclass => Self::Multiclass(Box::new(MulticlassState::new(spec))),
+            Task::Regression => Self::Regression(Box::default()),
         }
     }
 
@@ -92,10 +94,13 @@ pub struct QualityAccumulator {
 }
 
 /// Rows of a batch grouped by slice key, per slice spec.
+/// A slice spec's rows of one batch, by the values of its columns.
+pub(crate) type RowGroups = BTreeMap<Vec<Option<String>>, Vec<u32>>;
+
 pub(crate) fn group_rows(
     batch: &RecordBatch,
     specs: &[Vec<String>],
-) -> Result<Vec<BTreeMap<Vec<Option<String>>, Vec<u32>>>, QualityError> {
+) -> Result<Vec<RowGroups>, QualityError> {
     let mut out = Vec::with_capacity(specs.len());
     for spec in specs {
         let arrays = spec

@@ -40,7 +40,7 @@ use super::intervals::{
     Alternative, TestResult, auc_test, difference_change_test, two_proportion_test, welch_test,
 };
 use super::report::{
-    Basis, FairnessReport, GroupEntry, Key, QualityReport, Summary, key_name, names,
+    Basis, FairnessReport, GroupEntry, Key, QualityReport, Summary, group_name, names,
 };
 use super::{QualityError, Task};
 use crate::checks::compare::benjamini_hochberg;
@@ -361,12 +361,6 @@ fn proportion(entry: &GroupEntry, metric: &str) -> Option<(u64, u64)> {
     }
 }
 
-fn group_name(key: &Key) -> String {
-    let parts: Vec<(String, Option<String>)> =
-        key.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    key_name(&parts)
-}
-
 /// Findings of `current`'s fairness against `reference`'s: label drift per
 /// group and disparities that widened (see the module docs). Level alarms
 /// are [`fairness_levels`].
@@ -409,7 +403,7 @@ pub fn compare_fairness(
                 .collect(),
             ..Summary::default()
         };
-        let slice = (!c.group.is_empty()).then(|| group_name(&c.group));
+        let slice = (!c.group.is_empty()).then(|| group_name(&c.group, &current.sensitive));
         quality_candidates(
             &summary(r),
             &summary(c),
@@ -474,7 +468,11 @@ pub fn compare_fairness(
                 let now = hi.1 - lo.1;
                 let before = r1.0 as f64 / r1.1 as f64 - r2.0 as f64 / r2.1 as f64;
                 let change = now - before;
-                let groups = format!("{} vs {}", group_name(&hi.0.group), group_name(&lo.0.group));
+                let groups = format!(
+                    "{} vs {}",
+                    group_name(&hi.0.group, &current.sensitive),
+                    group_name(&lo.0.group, &current.sensitive)
+                );
                 candidates.push(Candidate {
                     kind: FindingKind::DisparityChanged,
                     severity: Severity::Error,

@@ -57,13 +57,13 @@ use super::{QualityError, QualitySpec, ScoreColumns, Task};
 pub enum GroupState {
     /// Counts only (no score statistics).
     Binary(BinaryState),
-    Regression(RegressionState),
+    Regression(Box<RegressionState>),
 }
 
 impl GroupState {
     fn new(task: Task) -> Self {
         match task {
-            Task::Regression => Self::Regression(RegressionState::default()),
+            Task::Regression => Self::Regression(Box::default()),
             _ => Self::Binary(BinaryState::default()),
         }
     }

@@ -89,7 +89,7 @@ fn p_value(z: f64, alternative: Alternative) -> f64 {
 }
 
 fn z_result(diff: f64, se: f64, alternative: Alternative) -> Option<TestResult> {
-    if !(se > 0.0) || !se.is_finite() || !diff.is_finite() {
+    if se.is_nan() || se <= 0.0 || !se.is_finite() || !diff.is_finite() {
         // No spread: no evidence either way unless the values differ.
         if diff == 0.0 {
             return Some(TestResult {

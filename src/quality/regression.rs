@@ -26,7 +26,7 @@ use crate::profile::kll::Kll;
 pub const RESIDUAL_QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
 /// A regression's quality state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RegressionState {
     pub n: u64,
     /// Σ e.
@@ -42,22 +42,6 @@ pub struct RegressionState {
     pub label: Moments,
     pub prediction: Moments,
     pub residuals: Kll,
-}
-
-impl Default for RegressionState {
-    fn default() -> Self {
-        Self {
-            n: 0,
-            error: Sum::default(),
-            abs_error: Sum::default(),
-            sq_error: Sum::default(),
-            sq_error_sq: Sum::default(),
-            ape: Sum::default(),
-            label: Moments::default(),
-            prediction: Moments::default(),
-            residuals: Kll::default(),
-        }
-    }
 }
 
 impl RegressionState {

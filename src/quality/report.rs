@@ -255,6 +255,21 @@ pub fn key_name(key: &[(String, Option<String>)]) -> String {
         .join(",")
 }
 
+/// A group's name with its columns in `order` (the sensitive columns as
+/// given), e.g. `sex=F,race=asian`; columns not in `order` follow.
+pub fn group_name(key: &Key, order: &[String]) -> String {
+    let mut parts: Vec<(String, Option<String>)> = order
+        .iter()
+        .filter_map(|c| key.get(c).map(|v| (c.clone(), v.clone())))
+        .collect();
+    parts.extend(
+        key.iter()
+            .filter(|(c, _)| !order.contains(c))
+            .map(|(c, v)| (c.clone(), v.clone())),
+    );
+    key_name(&parts)
+}
+
 /// One group of the sensitive columns (or the whole data as `overall`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupEntry {

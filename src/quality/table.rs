@@ -3,7 +3,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
-use super::report::{FairnessReport, GroupEntry, QualityReport, Summary, key_name, names};
+use super::report::{FairnessReport, GroupEntry, QualityReport, Summary, group_name, names};
 use crate::checks::{Finding, Severity};
 
 fn table(header: Vec<&str>) -> Table {
@@ -32,7 +32,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -195,16 +195,11 @@ pub fn quality_table(report: &QualityReport, data: &str) -> String {
     out
 }
 
-fn group_label(g: &GroupEntry) -> String {
-    let parts: Vec<(String, Option<String>)> = g
-        .group
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if parts.is_empty() {
+fn group_label(g: &GroupEntry, order: &[String]) -> String {
+    if g.group.is_empty() {
         "(all)".into()
     } else {
-        key_name(&parts)
+        group_name(&g.group, order)
     }
 }
 
@@ -238,7 +233,7 @@ pub fn fairness_table(report: &FairnessReport, data: &str) -> String {
         let mut row = vec![
             format!(
                 "{}{}",
-                group_label(g),
+                group_label(g, &report.sensitive),
                 if g.insufficient {
                     " (insufficient)"
                 } else {
