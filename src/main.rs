@@ -35,7 +35,8 @@ use cli::quality::{FairnessArgs, QualityArgs};
     about = "Data validation and monitoring for machine learning",
     long_about = "assay profiles datasets into mergeable statistics, infers a schema for review, \
                   validates data against the schema and Great Expectations-style suites, \
-                  and (in later versions) compares and monitors data over time.\n\n\
+                  measures training/serving skew and drift, and monitors a model's data in \
+                  production as a daemon with Prometheus metrics.\n\n\
                   Exit codes: 0 all good, 1 a check failed, 2 usage or input error."
 )]
 struct Cli {
@@ -94,7 +95,7 @@ enum Command {
 
 #[derive(Args)]
 struct ProfileArgs {
-    /// Files, globs or directories (CSV, Parquet, NDJSON, Arrow IPC; .gz/.zst for CSV and NDJSON).
+    /// Files, globs or directories (CSV, Parquet, NDJSON, Arrow IPC; .gz, .zst or .zstd compressed CSV, NDJSON and IPC streams).
     #[arg(required = true)]
     inputs: Vec<String>,
     /// Write the profile (JSON) to this file; the table (or JSON with --format json) still goes to stdout.
@@ -154,7 +155,8 @@ struct InferArgs {
     /// Write the schema (TOML, with explanatory comments) here.
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Also infer numeric value ranges (off by default: ranges are brittle).
+    /// Infer tight ranges (observed min/max, 10% margin) for int and float
+    /// columns, instead of the wide sanity ranges int columns get by default.
     #[arg(long)]
     ranges: bool,
     /// Most distinct values a string column may have to get a domain.
@@ -163,6 +165,10 @@ struct InferArgs {
     /// Most distinct values an int column may have to count as categorical.
     #[arg(long, default_value_t = InferOptions::default().max_int_categories)]
     max_int_categories: usize,
+    /// Treat this int column as categorical (codes, ratings, flags) even when
+    /// some of its values are rare. Repeatable.
+    #[arg(long = "categorical", value_name = "COLUMN")]
+    categorical: Vec<String>,
     #[command(flatten)]
     common: Common,
 }
@@ -396,12 +402,30 @@ fn read_options(args: &ProfileArgs) -> Result<ReadOptions> {
             .push((column.to_string(), ty.to_string()));
     }
     csv.null_values.extend(args.null_values.iter().cloned());
-    Ok(ReadOptions {
-        format: input_format(args.input_format.as_deref())?,
-        csv,
-        columns: args.columns.clone(),
-        ..ReadOptions::default()
-    })
+    read_options_for(
+        args.input_format.as_deref(),
+        args.delimiter.is_some(),
+        ReadOptions {
+            csv,
+            columns: args.columns.clone(),
+            ..ReadOptions::default()
+        },
+    )
+}
+
+/// `base` with the format `--input-format` names. `tsv` also means a tab
+/// delimiter, unless `--delimiter` was given (the file's name cannot tell
+/// the reader, as `.tsv` would).
+pub(crate) fn read_options_for(
+    format: Option<&str>,
+    delimiter_given: bool,
+    mut base: ReadOptions,
+) -> Result<ReadOptions> {
+    base.format = input_format(format)?;
+    if format.is_some_and(|f| f.eq_ignore_ascii_case("tsv")) && !delimiter_given {
+        base.csv.delimiter = b'\t';
+    }
+    Ok(base)
 }
 
 pub(crate) fn input_format(text: Option<&str>) -> Result<Option<Format>> {
@@ -508,8 +532,11 @@ fn infer(args: InferArgs) -> Result<u8> {
         ranges: args.ranges,
         max_domain_size: args.max_domain_size,
         max_int_categories: args.max_int_categories,
+        categorical: args.categorical.clone(),
         ..InferOptions::default()
     };
+    schema::infer::check_hints(&profile, &options)
+        .map_err(|e| usage(format!("--categorical: {e}")))?;
     let inferred = infer_with_notes(&profile, &options);
     let toml = to_toml_string_with_notes(&inferred.schema, &inferred.notes);
     if let Some(path) = &args.output {
@@ -594,10 +621,7 @@ fn validate(args: ValidateArgs) -> Result<u8> {
     if let (Some(env), Some(schema)) = (environment, &schema) {
         check_environment(schema, env).map_err(|e| usage(format!("--environment {env}: {e}")))?;
     }
-    let read = ReadOptions {
-        format: input_format(args.input_format.as_deref())?,
-        ..ReadOptions::default()
-    };
+    let read = read_options_for(args.input_format.as_deref(), false, ReadOptions::default())?;
     let saved = match &args.profile {
         Some(path) => Some(profile_io::load(path).map_err(AssayError::from)?),
         None => None,

@@ -243,7 +243,7 @@ fn profile_json_has_the_documented_fields() {
     for ty in ["int", "float", "string", "bool", "timestamp"] {
         assert!(seen_types.contains(ty), "no {ty} column: {seen_types:?}");
     }
-    // The README's role conventions.
+    // The role conventions (docs/profiles.md).
     let cols = columns(&p);
     assert_eq!(cols["label"]["role"], "label");
     assert_eq!(cols["prediction"]["role"], "prediction");
@@ -465,7 +465,7 @@ fn csv_and_parquet_profiles_agree() {
     for (name, x) in &a {
         let y = &b[name];
         assert_eq!(x["type"], y["type"], "{name}: type");
-        // The empty field is a CSV null marker (README, Inputs), so empty
+        // The empty field is a CSV null marker (docs/inputs.md), so empty
         // strings of the Parquet file are nulls in the CSV.
         let empty = x["empty_count"].as_u64().unwrap_or(0);
         assert_eq!(u(&x["count"]) - empty, u(&y["count"]), "{name}: count");
@@ -722,7 +722,7 @@ fn csv_that_is_not_utf8() {
     assert_mentions(&err, &["late.csv", "line 10007", "column \"b\"", "UTF-8"]);
 }
 
-/// README (Inputs) shows `latin.csv: line 4, column "b": invalid UTF-8 text`,
+/// docs/inputs.md shows `latin.csv: line 4, column "b": invalid UTF-8 text`,
 /// but within the type-inference sample the message names no column.
 #[test]
 fn csv_not_utf8_in_the_inference_sample_names_the_column() {
@@ -846,4 +846,38 @@ fn merge_rejects_profiles_with_different_columns() {
     ]);
     let err = fails(&["merge".as_ref(), a.as_os_str(), c.as_os_str()]);
     assert_mentions(&err, &["c.profile.json", "sliced differently"]);
+}
+
+/// `--input-format tsv` on a file whose name does not say `.tsv`: tab-
+/// delimited in every command that reads data, unless `--delimiter` says
+/// otherwise.
+#[test]
+fn input_format_tsv_means_tab_delimited_whatever_the_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rows.txt");
+    let mut body = String::from("a\tb,c\n");
+    for i in 0..50 {
+        body.push_str(&format!("{i}\tx,{i}\n"));
+    }
+    std::fs::write(&file, body).unwrap();
+    let path = file.display().to_string();
+    let p = profile_json(&[&path, "--input-format", "tsv"]);
+    assert_eq!(column_names(&p), ["a", "b,c"]);
+    let p = profile_json(&[&path, "--input-format", "tsv", "--delimiter", ","]);
+    assert_eq!(column_names(&p), ["a\tb", "c"]);
+    let drift: Value = serde_json::from_str(&ok(&[
+        "drift",
+        &path,
+        &path,
+        "--input-format",
+        "tsv",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let text = drift.to_string();
+    assert!(
+        text.contains("\"b,c\""),
+        "drift compares the tab-separated columns: {text}"
+    );
 }

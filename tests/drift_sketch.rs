@@ -15,7 +15,7 @@ const WASSERSTEIN_BOUND: f64 = 0.06;
 const ENERGY_BOUND: f64 = 0.04;
 const PSI_BOUND: f64 = 0.04;
 const KL_DIV_BOUND: f64 = 0.015;
-const HELLINGER_JS_BOUND: f64 = 0.03;
+const HELLINGER_JS_BOUND: f64 = 0.05;
 const RELATIVE_BOUND: f64 = 0.05;
 /// Limiting standard deviation of the 2-sample A², √(2(π² − 9)/3), to turn
 /// the normalised `anderson` statistic back into A² (within 1% for N ≥ 1000).

@@ -107,7 +107,7 @@ fn generate_bench_data_writes_a_profilable_table() {
 #[test]
 fn loadgen_drives_the_daemon_and_reports_throughput() {
     // A short run against the debug binary: checks the example works end to
-    // end (the figures in the README come from release builds).
+    // end (the figures in BENCHMARKS.md come from release builds).
     let out = Command::new(example_binary("loadgen"))
         .args(["--assay", env!("CARGO_BIN_EXE_assay")])
         .args([

@@ -30,9 +30,9 @@ use serde_json::Value;
 
 /// Tolerance of floating-point aggregates (sum, mean, variance, stddev).
 const REL: f64 = 1e-9;
-/// Values in `top` when the frequencies are exact (see README: "up to 100").
+/// Values in `top` when the frequencies are exact (docs/profiles.md: "up to 100").
 const TOP_VALUES: usize = 100;
-/// The exact-distinct bound documented in the README.
+/// The exact-distinct bound documented in docs/profiles.md.
 const EXACT_DISTINCT_LIMIT: usize = 4096;
 
 // ---------------------------------------------------------------------------

@@ -167,14 +167,15 @@ fn domain_limits_follow_the_options() {
 
 #[test]
 fn few_valued_ints_are_categorical_with_int_domains() {
+    // Every value seen at least 30 times: established categories.
     let column = listed(
         "rating",
         LogicalType::Int,
-        &[("10", 5), ("2", 50), ("1", 45)],
+        &[("10", 30), ("2", 50), ("1", 45)],
         0,
     );
     let (schema, f) = infer_one(
-        100,
+        125,
         column,
         &InferOptions {
             ranges: true,
@@ -187,6 +188,8 @@ fn few_valued_ints_are_categorical_with_int_domains() {
         Some(Domain::Ints(vec![1, 2, 10])),
         "sorted as numbers"
     );
+    // ln(100) / 125 = 0.037 -> 0.04 may be values never seen in 125 rows.
+    assert_eq!(f.min_domain_mass, Some(0.96));
     assert_eq!(f.range, None, "a categorical int is bounded by its domain");
     assert!(validate(&schema).is_empty());
 
@@ -199,6 +202,43 @@ fn few_valued_ints_are_categorical_with_int_domains() {
     );
     assert!(!f.categorical);
     assert_eq!(f.domain, None);
+}
+
+#[test]
+fn ints_with_rare_values_are_counts_unless_declared_categorical() {
+    // A value seen 5 times: the column tails off like a count.
+    let rating = listed(
+        "rating",
+        LogicalType::Int,
+        &[("10", 5), ("2", 50), ("1", 45)],
+        0,
+    );
+    let inferred = infer_from_summaries(
+        100,
+        std::slice::from_ref(&rating),
+        &[],
+        &InferOptions::default(),
+    );
+    let f = &inferred.schema.features[0];
+    assert!(!f.categorical);
+    assert_eq!((&f.domain, f.min_domain_mass), (&None, None));
+    let why = inferred.notes.features["rating"].lines.join(" ");
+    assert!(
+        why.contains("numeric, not categorical: 1 of its 3 values seen fewer than 30 times"),
+        "{why}"
+    );
+
+    // Declared categorical: a domain, with the long-tail allowance (no value
+    // seen once, so the 1% floor).
+    let declared = InferOptions {
+        categorical: vec!["rating".to_string()],
+        ..InferOptions::default()
+    };
+    let (schema, f) = infer_one(100, rating, &declared);
+    assert!(f.categorical);
+    assert_eq!(f.domain, Some(Domain::Ints(vec![1, 2, 10])));
+    assert_eq!(f.min_domain_mass, Some(0.99));
+    assert!(validate(&schema).is_empty());
 }
 
 #[test]

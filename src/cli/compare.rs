@@ -16,7 +16,7 @@ use assay::schema;
 use assay::sources::ReadOptions;
 
 use crate::{
-    Common, input_format, profile_with_progress, schema_slices, slice_specs, usage, write_file,
+    Common, profile_with_progress, read_options_for, schema_slices, slice_specs, usage, write_file,
 };
 
 #[derive(Args)]
@@ -33,7 +33,7 @@ pub struct CompareArgs {
     pub schema: Option<PathBuf>,
     /// Use this method for every feature it applies to: ks, wasserstein, psi,
     /// jensenshannon, kl_div, hellinger, anderson, cramer_von_mises, energy,
-    /// t_test, z_test, chisquare, linf.
+    /// t_test, z_test, chisquare, chi2_contingency, linf.
     #[arg(long, value_name = "METHOD")]
     pub method: Option<String>,
     /// Also compute every applicable method per feature (listed under `methods`).
@@ -86,10 +86,7 @@ pub fn run(args: CompareArgs, comparison: Comparison) -> Result<u8> {
         Some(path) => Some(schema::load(path).map_err(AssayError::from)?),
         None => None,
     };
-    let read = ReadOptions {
-        format: input_format(args.input_format.as_deref())?,
-        ..ReadOptions::default()
-    };
+    let read = read_options_for(args.input_format.as_deref(), false, ReadOptions::default())?;
     let inputs = [&args.reference, &args.current].map(|arg| {
         if profile_io::looks_like_profile(std::path::Path::new(arg)) {
             profile_io::load(std::path::Path::new(arg))

@@ -10,7 +10,10 @@ use foldhash::{HashMap, HashMapExt, HashSet};
 use arrow::array::{Array, ArrayRef, AsArray};
 use serde_json::{Value as Json, json};
 
+use super::exact;
+use super::kl;
 use super::suite::*;
+use super::types;
 use super::values::*;
 use crate::profile::column::ColumnState;
 use crate::profile::{ColumnProfile, LogicalType};
@@ -57,7 +60,8 @@ pub fn table(
         TableCheck::ColumnCountEqual(n) => {
             (columns.len() as u64 == *n, Json::from(columns.len()), None)
         }
-        TableCheck::ColumnsMatchOrderedList(expected) => {
+        TableCheck::ColumnsMatchOrderedList(None) => (true, names(), None),
+        TableCheck::ColumnsMatchOrderedList(Some(expected)) => {
             let mut mismatched = Vec::new();
             for i in 0..expected.len().max(columns.len()) {
                 let (want, got) = (expected.get(i), columns.get(i));
@@ -74,14 +78,22 @@ pub fn table(
         }
         TableCheck::ColumnsMatchSet { set, exact } => {
             let have: HashSet<&String> = columns.iter().collect();
-            let want: HashSet<&String> = set.iter().collect();
+            // GE reads a null set as the empty set.
+            let want: HashSet<&String> = set.iter().flatten().collect();
             let mut missing: Vec<&String> = want.difference(&have).copied().collect();
             let mut unexpected: Vec<&String> = have.difference(&want).copied().collect();
             missing.sort();
             unexpected.sort();
             let ok = missing.is_empty() && (!exact || unexpected.is_empty());
-            let details = (!missing.is_empty() || !unexpected.is_empty())
-                .then(|| json!({"mismatched": {"unexpected": unexpected, "missing": missing}}));
+            // GE lists only the non-empty sides.
+            let mut mismatched = serde_json::Map::new();
+            if !unexpected.is_empty() {
+                mismatched.insert("unexpected".into(), json!(unexpected));
+            }
+            if !missing.is_empty() {
+                mismatched.insert("missing".into(), json!(missing));
+            }
+            let details = (!mismatched.is_empty()).then(|| json!({ "mismatched": mismatched }));
             (ok, names(), details)
         }
         TableCheck::ColumnExists { column, index } => {
@@ -252,11 +264,15 @@ fn family_of(column: &ColumnProfile) -> Family {
 }
 
 /// Evaluates a column aggregate. `counts` must be given for checks that
-/// [`AggregateCheck::needs_value_counts`].
+/// [`AggregateCheck::needs_value_counts`]; `values` (the column's
+/// non-missing values, ascending) for those that
+/// [`AggregateCheck::needs_values`], or medians and quantiles come from the
+/// profile's sketch (a saved profile has no values).
 pub fn column(
     check: &AggregateCheck,
     profile: &ColumnProfile,
     counts: Option<&ValueCounts>,
+    values: Option<&[f64]>,
 ) -> Result<Verdict, String> {
     use AggregateCheck as A;
     let fam = family_of(profile);
@@ -309,10 +325,20 @@ pub fn column(
             };
             stat(max, b)?
         }
-        A::Mean(b) => {
-            numeric()?;
-            stat(profile.mean, b)?
-        }
+        A::Mean(b) => match &profile.state {
+            // pandas (GE) averages booleans as 1 and 0.
+            ColumnState::Bool {
+                true_count,
+                false_count,
+            } => {
+                let n = true_count + false_count;
+                between((n > 0).then(|| *true_count as f64 / n as f64), b)?
+            }
+            _ => {
+                numeric()?;
+                stat(profile.mean, b)?
+            }
+        },
         A::Stdev(b) => {
             numeric()?;
             between(profile.stddev, b)?
@@ -323,17 +349,28 @@ pub fn column(
         }
         A::Median(b) => {
             numeric()?;
-            stat(kll().and_then(|k| k.quantile(0.5)), b)?
+            let median = match values {
+                Some(sorted) => exact::median(sorted),
+                None => kll().and_then(|k| k.quantile(0.5)),
+            };
+            stat(median, b)?
         }
-        A::Quantiles { quantiles, ranges } => {
+        A::Quantiles {
+            quantiles,
+            ranges,
+            interpolation,
+        } => {
             numeric()?;
             let sketch = kll();
-            let values: Vec<Option<f64>> = quantiles
+            let found: Vec<Option<f64>> = quantiles
                 .iter()
-                .map(|q| sketch.and_then(|k| k.quantile(*q)))
+                .map(|q| match values {
+                    Some(sorted) => exact::quantile(sorted, *q, *interpolation),
+                    None => sketch.and_then(|k| k.quantile(*q)),
+                })
                 .collect();
             let mut details = Vec::new();
-            for (v, (lo, hi)) in values.iter().zip(ranges) {
+            for (v, (lo, hi)) in found.iter().zip(ranges) {
                 let b = Bounds {
                     min: lo.map(Scalar::Num),
                     max: hi.map(Scalar::Num),
@@ -345,7 +382,7 @@ pub fn column(
                     None => false,
                 });
             }
-            let shown: Vec<Json> = values
+            let shown: Vec<Json> = found
                 .iter()
                 .map(|v| match v {
                     Some(x) if temporal => Json::String(micros_to_text(*x as i64)),
@@ -369,14 +406,25 @@ pub fn column(
             between(p, b)?
         }
         A::UniqueValueCount(b) => between(Some(value_counts()?.counts.len() as f64), b)?,
-        A::DistinctInSet(set) | A::DistinctContainSet(set) | A::DistinctEqualSet(set) => {
+        A::DistinctInSet(_) | A::DistinctContainSet(_) | A::DistinctEqualSet(_) => {
             let c = value_counts()?;
-            let want = key_set(set, fam)?;
             let have: HashSet<&Key> = c.counts.keys().collect();
             let ok = match check {
-                A::DistinctInSet(_) => have.iter().all(|k| want.contains(*k)),
-                A::DistinctContainSet(_) => want.iter().all(|k| have.contains(k)),
-                _ => have.len() == want.len() && have.iter().all(|k| want.contains(*k)),
+                // A null set is the universal set (GE): vacuously true.
+                A::DistinctInSet(None) => true,
+                A::DistinctInSet(Some(set)) => {
+                    let want = key_set(set, fam)?;
+                    have.iter().all(|k| want.contains(*k))
+                }
+                A::DistinctContainSet(set) => {
+                    let want = key_set(set, fam)?;
+                    want.iter().all(|k| have.contains(k))
+                }
+                A::DistinctEqualSet(set) => {
+                    let want = key_set(set, fam)?;
+                    have.len() == want.len() && have.iter().all(|k| want.contains(*k))
+                }
+                _ => false,
             };
             let sorted = c.sorted();
             let observed: Vec<Json> = sorted.iter().map(|(k, _)| k.to_json(temporal)).collect();
@@ -412,124 +460,39 @@ pub fn column(
             let observed: Vec<Json> = modes.iter().map(|k| k.to_json(temporal)).collect();
             (ok, Json::Array(observed), None)
         }
-        A::KlDivergence {
-            partition,
-            threshold,
-        } => kl(partition, *threshold, profile, counts, fam)?,
-        A::OfType(t) => {
-            let ok = type_matches(t, &profile.arrow_type, profile.logical_type);
-            (ok, Json::String(profile.arrow_type.clone()), None)
+        A::KlDivergence(spec) => {
+            // Without the values (a saved profile), the sketch's CDF.
+            let cdf = |edges: &[f64]| -> Option<Vec<f64>> {
+                let finite: Vec<f64> = edges.iter().copied().filter(|e| e.is_finite()).collect();
+                let mut at = kll()?.cdf(&finite)?.into_iter();
+                Some(
+                    edges
+                        .iter()
+                        .map(|e| match *e {
+                            f64::NEG_INFINITY => 0.0,
+                            f64::INFINITY => 1.0,
+                            _ => at.next().unwrap_or(1.0),
+                        })
+                        .collect(),
+                )
+            };
+            let observed = match values {
+                Some(sorted) => kl::Observed::Values(sorted),
+                None => kl::Observed::Cdf(&cdf),
+            };
+            kl::evaluate(spec, fam, counts, Some(observed))?
         }
-        A::InTypeList(types) => {
-            let ok = types
-                .iter()
-                .any(|t| type_matches(t, &profile.arrow_type, profile.logical_type));
-            (ok, Json::String(profile.arrow_type.clone()), None)
+        A::OfType(_) | A::InTypeList(_) => {
+            match types::judge(check, &profile.arrow_type, profile.logical_type) {
+                types::TypeJudgement::Column(verdict) => verdict,
+                // A text column judged value by value: all its values are
+                // strings, so they all pass or all fail.
+                types::TypeJudgement::PerValue { ok } => (
+                    ok || nonnull == 0,
+                    Json::String(types::pandas_type_name(&profile.arrow_type).into()),
+                    None,
+                ),
+            }
         }
     })
-}
-
-/// KL divergence of the observed distribution from the partition's
-/// (`sum p_obs · ln(p_obs / p_expected)`, scipy's `entropy(pk, qk)` as GE
-/// uses it). Categorical partitions use exact counts; bins use the KLL
-/// sketch's CDF (approximate).
-fn kl(
-    partition: &Partition,
-    threshold: f64,
-    profile: &ColumnProfile,
-    counts: Option<&ValueCounts>,
-    fam: Family,
-) -> Result<Verdict, String> {
-    let (observed, expected): (Vec<f64>, Vec<f64>) = match partition {
-        Partition::Categorical { values, weights } => {
-            let c = counts.ok_or("exact value counts are not available")?;
-            let keys: Vec<Key> = values
-                .iter()
-                .map(|v| scalar_key(v, fam))
-                .collect::<Result<_, _>>()?;
-            let total = c.nonmissing.max(1) as f64;
-            let mut observed: Vec<f64> = keys
-                .iter()
-                .map(|k| *c.counts.get(k).unwrap_or(&0) as f64 / total)
-                .collect();
-            let mut expected = weights.clone();
-            // Observed values outside the partition have expected weight 0.
-            let outside: u64 = c
-                .counts
-                .iter()
-                .filter(|(k, _)| !keys.contains(k))
-                .map(|(_, n)| *n)
-                .sum();
-            if outside > 0 {
-                observed.push(outside as f64 / total);
-                expected.push(0.0);
-            }
-            (observed, expected)
-        }
-        Partition::Bins { edges, weights } => {
-            let sketch = match &profile.state {
-                ColumnState::Float(n) | ColumnState::Int { numeric: n, .. } => &n.kll,
-                _ => return Err("binned partitions need a numeric column".into()),
-            };
-            let cdf = sketch.cdf(edges).ok_or("the column has no values")?;
-            // cdf[i] = share below edges[i]; bins are between consecutive edges.
-            let inside = (cdf[cdf.len() - 2] - cdf[0]).max(f64::MIN_POSITIVE);
-            let observed = (0..weights.len())
-                .map(|i| (cdf[i + 1] - cdf[i]) / inside)
-                .collect();
-            (observed, weights.clone())
-        }
-    };
-    let sum_expected: f64 = expected.iter().sum();
-    let mut kl = 0.0;
-    for (p, q) in observed.iter().zip(&expected) {
-        let q = q / sum_expected.max(f64::MIN_POSITIVE);
-        if *p > 0.0 {
-            kl += if q > 0.0 {
-                p * (p / q).ln()
-            } else {
-                f64::INFINITY
-            };
-        }
-    }
-    let details = json!({
-        "observed_partition": {"weights": observed.iter().map(|w| num_json(*w)).collect::<Vec<_>>()},
-        "expected_partition": {"weights": expected.iter().map(|w| num_json(*w)).collect::<Vec<_>>()},
-    });
-    Ok((kl <= threshold, num_json(kl), Some(details)))
-}
-
-/// Whether a GE type name (numpy/pandas, Python, Spark, SQL or Arrow
-/// spelling) describes the column. See the README for the accepted names.
-pub fn type_matches(wanted: &str, arrow_type: &str, logical: LogicalType) -> bool {
-    let w = wanted.trim().to_ascii_lowercase();
-    let a = arrow_type.to_ascii_lowercase();
-    if w == a {
-        return true;
-    }
-    let exact_width = [
-        "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32",
-        "float64", "float16",
-    ];
-    if exact_width.contains(&w.as_str()) {
-        return a == w;
-    }
-    match w.as_str() {
-        "int" | "integer" | "bigint" | "long" | "smallint" | "tinyint" | "integertype"
-        | "longtype" | "shorttype" | "bytetype" => logical == LogicalType::Int,
-        "float" | "double" | "real" | "floattype" | "doubletype" | "decimal" | "numeric"
-        | "decimaltype" => logical == LogicalType::Float,
-        "str" | "string" | "object" | "utf8" | "large_string" | "large_utf8" | "utf8view"
-        | "varchar" | "text" | "stringtype" | "char" => logical == LogicalType::String,
-        "bool" | "boolean" | "booleantype" | "bool_" => logical == LogicalType::Bool,
-        "date" | "datetype" | "date32" | "datetime.date" => logical == LogicalType::Date,
-        "datetime" | "datetime64" | "timestamp" | "timestamptype" | "datetime.datetime" => {
-            logical == LogicalType::Timestamp
-        }
-        _ if w.starts_with("datetime64[") || w.starts_with("timestamp(") => {
-            logical == LogicalType::Timestamp
-        }
-        "list" | "array" | "arraytype" => logical == LogicalType::List,
-        _ => false,
-    }
 }

@@ -188,7 +188,10 @@ impl<'a> Args<'a> {
         }
     }
 
-    /// `min_value`, `max_value`, `strict_min`, `strict_max`; at least one bound.
+    /// `min_value`, `max_value`, `strict_min`, `strict_max`. Either bound
+    /// may be missing or null (open); with both open the check is vacuously
+    /// true, as in GE's aggregate expectations. A minimum above the maximum
+    /// is an argument error (GE raises).
     pub(crate) fn bounds(&mut self) -> Bounds {
         let bounds = Bounds {
             min: self.bound("min_value"),
@@ -196,11 +199,30 @@ impl<'a> Args<'a> {
             strict_min: self.flag("strict_min", false),
             strict_max: self.flag("strict_max", false),
         };
+        if let (Some(min), Some(max)) = (&bounds.min, &bounds.max)
+            && bound_order(min, max).is_some_and(|o| o.is_gt())
+        {
+            self.bad(
+                "min_value",
+                format!(
+                    "min_value ({}) cannot be greater than max_value ({})",
+                    min.to_json(),
+                    max.to_json()
+                ),
+            );
+        }
+        bounds
+    }
+
+    /// [`Self::bounds`] where at least one bound must be given (GE raises
+    /// for map expectations with both bounds open).
+    pub(crate) fn required_bounds(&mut self) -> Bounds {
+        let bounds = self.bounds();
         let given = |k: &str| self.kwargs.get(k).is_some_and(|v| !v.is_null());
         if !given("min_value") && !given("max_value") {
             self.bad(
                 "min_value",
-                "at least one of `min_value` and `max_value` must be given",
+                "min_value and max_value cannot both be null: give at least one",
             );
         }
         bounds
@@ -214,6 +236,24 @@ impl<'a> Args<'a> {
             }
         }
         bounds
+    }
+
+    /// A list argument that may be null (GE: the check is vacuously true);
+    /// `None` when null or absent.
+    pub(crate) fn optional_strings(&mut self, key: &'static str) -> Option<Vec<String>> {
+        if self.kwargs.get(key).is_none_or(Json::is_null) {
+            self.used.push(key);
+            return None;
+        }
+        Some(self.strings(key))
+    }
+
+    pub(crate) fn optional_scalars(&mut self, key: &'static str) -> Option<Vec<Scalar>> {
+        if self.kwargs.get(key).is_none_or(Json::is_null) {
+            self.used.push(key);
+            return None;
+        }
+        Some(self.scalars(key))
     }
 
     pub(crate) fn regex(&mut self, key: &'static str, pattern: &str) -> Option<Regex> {
@@ -323,6 +363,22 @@ impl<'a> Args<'a> {
             self.bad(key, message);
         }
         self.problems
+    }
+}
+
+/// The order of two bounds of the same kind (numbers, or date/times, or
+/// text); `None` when they cannot be compared.
+fn bound_order(a: &Scalar, b: &Scalar) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Scalar::Num(x), Scalar::Num(y)) => x.partial_cmp(y),
+        (Scalar::Text(x), Scalar::Text(y)) => {
+            match (super::values::parse_time(x), super::values::parse_time(y)) {
+                (Some(x), Some(y)) => x.partial_cmp(&y),
+                (None, None) => Some(x.cmp(y)),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 

@@ -5,7 +5,9 @@
 use serde_json::Value as Json;
 
 use super::args::{Args, Problem, describe, like_to_regex};
+use super::exact::Interpolation;
 use super::matcher::Matcher;
+use super::params;
 use super::parse::{RawExpectation, closest, unknown_key};
 use super::suite::*;
 
@@ -87,10 +89,28 @@ pub(crate) fn build(raw: &RawExpectation) -> Result<Expectation, Vec<Problem>> {
             about_type: true,
         }]);
     }
+    // Suite parameters take their values first; the kwargs echoed in
+    // results stay as written.
+    let mut kwargs = raw.kwargs.clone();
+    let mut parameter_problems = Vec::new();
+    for (key, value) in kwargs.iter_mut() {
+        match params::resolve(value) {
+            Some(Ok(resolved)) => *value = resolved,
+            Some(Err(message)) => {
+                parameter_problems.push(Problem {
+                    argument: Some(key.clone()),
+                    message,
+                    about_type: false,
+                });
+                *value = Json::Null;
+            }
+            None => {}
+        }
+    }
     let mut args = Args {
-        kwargs: &raw.kwargs,
+        kwargs: &kwargs,
         used: Vec::new(),
-        problems: Vec::new(),
+        problems: parameter_problems,
     };
     let kind = kind(name, &mut args);
     let takes_mostly = matches!(
@@ -186,15 +206,24 @@ fn result_format(args: &mut Args<'_>) -> (ResultFormat, bool) {
     (format, true)
 }
 
-/// `row_condition` as polars SQL. `condition_parser` may be `sql`/`spark`
-/// (taken as is) or `pandas` (`==` becomes `=`, double-quoted strings
-/// become single-quoted; enough for simple `df.query` conditions).
-fn row_condition(args: &mut Args<'_>) -> Option<String> {
+/// `row_condition` by its `condition_parser`: `sql` / `spark` (or none)
+/// is polars SQL taken as is; `pandas` is `DataFrame.query` syntax, parsed
+/// now and written as SQL for the data's schema when the suite runs.
+fn row_condition(args: &mut Args<'_>) -> Option<RowCondition> {
     let condition = args.string("row_condition")?;
     let parser = args.string("condition_parser");
     match parser.as_deref() {
-        None | Some("sql") | Some("spark") => Some(condition),
-        Some("pandas") => Some(pandas_to_sql(&condition)),
+        None | Some("sql") | Some("spark") => Some(RowCondition::Sql(condition)),
+        Some("pandas") => match PandasCondition::parse(&condition) {
+            Ok(parsed) => Some(RowCondition::Pandas(parsed)),
+            Err(e) => {
+                args.bad(
+                    "row_condition",
+                    format!("pandas condition \"{condition}\": {e}"),
+                );
+                None
+            }
+        },
         Some(other) => {
             args.bad(
                 "condition_parser",
@@ -203,26 +232,6 @@ fn row_condition(args: &mut Args<'_>) -> Option<String> {
             None
         }
     }
-}
-
-fn pandas_to_sql(condition: &str) -> String {
-    let mut out = String::new();
-    let mut in_double = false;
-    let mut chars = condition.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                in_double = !in_double;
-                out.push('\'');
-            }
-            '=' if !in_double && chars.peek() == Some(&'=') => {
-                chars.next();
-                out.push('=');
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 fn column_map(args: &mut Args<'_>, rule: MapRule) -> Kind {
@@ -281,10 +290,10 @@ fn kind(name: &str, a: &mut Args<'_>) -> Kind {
             Kind::Table(TableCheck::ColumnCountEqual(a.req_count("value")))
         }
         "table_columns_to_match_ordered_list" => Kind::Table(TableCheck::ColumnsMatchOrderedList(
-            a.strings("column_list"),
+            a.optional_strings("column_list"),
         )),
         "table_columns_to_match_set" => Kind::Table(TableCheck::ColumnsMatchSet {
-            set: a.strings("column_set"),
+            set: a.optional_strings("column_set"),
             exact: a.flag("exact_match", true),
         }),
         "column_to_exist" => Kind::Table(TableCheck::ColumnExists {
@@ -308,7 +317,7 @@ fn kind(name: &str, a: &mut Args<'_>) -> Kind {
         }
         "column_quantile_values_to_be_between" => aggregate(a, quantiles),
         "column_distinct_values_to_be_in_set" => {
-            aggregate(a, |a| A::DistinctInSet(a.scalars("value_set")))
+            aggregate(a, |a| A::DistinctInSet(a.optional_scalars("value_set")))
         }
         "column_distinct_values_to_contain_set" => {
             aggregate(a, |a| A::DistinctContainSet(a.scalars("value_set")))
@@ -320,12 +329,12 @@ fn kind(name: &str, a: &mut Args<'_>) -> Kind {
             set: a.scalars("value_set"),
             ties_okay: a.flag("ties_okay", false),
         }),
-        "column_kl_divergence_to_be_less_than" => aggregate(a, kl_divergence),
+        "column_kl_divergence_to_be_less_than" => aggregate(a, super::kl::parse),
         "column_type_to_be" | "column_values_to_be_of_type" => {
             aggregate(a, |a| A::OfType(a.req_string("type_")))
         }
         "column_values_to_be_in_type_list" => {
-            aggregate(a, |a| A::InTypeList(a.strings("type_list")))
+            aggregate(a, |a| A::InTypeList(a.optional_strings("type_list")))
         }
         "column_values_to_not_be_null" => column_map(a, M::NotNull),
         "column_values_to_be_null" => column_map(a, M::Null),
@@ -338,7 +347,7 @@ fn kind(name: &str, a: &mut Args<'_>) -> Kind {
             column_map(a, M::NotInSet(set))
         }
         "column_values_to_be_between" => {
-            let bounds = a.bounds();
+            let bounds = a.required_bounds();
             column_map(a, M::Between(bounds))
         }
         "column_values_to_be_increasing" => {
@@ -355,9 +364,10 @@ fn kind(name: &str, a: &mut Args<'_>) -> Kind {
             if min.is_none() && max.is_none() && a.problems.is_empty() {
                 a.bad(
                     "min_value",
-                    "at least one of `min_value` and `max_value` must be given",
+                    "min_value and max_value cannot both be null: give at least one",
                 );
             }
+            // min > max is allowed here: GE answers it (every value fails).
             column_map(a, M::LengthsBetween { min, max })
         }
         "column_value_lengths_to_equal" => {
@@ -404,7 +414,14 @@ fn kind(name: &str, a: &mut Args<'_>) -> Kind {
         }
         "column_values_to_match_strftime_format" => {
             let format = a.req_string("strftime_format");
-            if chrono::format::StrftimeItems::new(&format)
+            if let Some(directive) = unknown_strptime_directive(&format) {
+                a.bad(
+                    "strftime_format",
+                    format!(
+                        "unable to use strftime format \"{format}\": {directive} is not a directive of Python's strptime"
+                    ),
+                );
+            } else if chrono::format::StrftimeItems::new(&format)
                 .any(|item| matches!(item, chrono::format::Item::Error))
             {
                 a.bad(
@@ -508,8 +525,45 @@ fn kind(name: &str, a: &mut Args<'_>) -> Kind {
     }
 }
 
+/// The first `%` directive of `format` that Python's `strptime` lacks
+/// (GE checks formats with Python; chrono knows more, such as `%D`).
+fn unknown_strptime_directive(format: &str) -> Option<String> {
+    const PYTHON: &str = "aAwdbBmyYHIpMSfzZjUWcxXGuV%";
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c == '%' {
+            match chars.next() {
+                Some(d) if PYTHON.contains(d) => {}
+                Some(d) => return Some(format!("%{d}")),
+                None => return Some("a trailing %".into()),
+            }
+        }
+    }
+    None
+}
+
 fn quantiles(a: &mut Args<'_>) -> AggregateCheck {
-    let _ = a.flag("allow_relative_error", false);
+    // GE on pandas: false means numpy's `nearest`; a method name chooses
+    // the interpolation. (Exact quantiles either way.)
+    let interpolation = match a.get("allow_relative_error") {
+        None | Some(Json::Bool(_)) => Interpolation::Nearest,
+        Some(Json::String(name)) => Interpolation::parse(name).unwrap_or_else(|| {
+            a.bad(
+                "allow_relative_error",
+                format!(
+                    "expected true/false or one of linear, lower, higher, midpoint, nearest, found \"{name}\""
+                ),
+            );
+            Interpolation::Nearest
+        }),
+        Some(other) => {
+            a.bad(
+                "allow_relative_error",
+                format!("expected true/false or an interpolation name, found {}", describe(other)),
+            );
+            Interpolation::Nearest
+        }
+    };
     let mut quantiles = Vec::new();
     let mut ranges = Vec::new();
     let key = "quantile_ranges";
@@ -525,8 +579,17 @@ fn quantiles(a: &mut Args<'_>) -> AggregateCheck {
                         let r = r.as_array().filter(|r| r.len() == 2);
                         match (q, r) {
                             (Some(q), Some(r)) => {
+                                let (lo, hi) = (r[0].as_f64(), r[1].as_f64());
+                                if let (Some(lo), Some(hi)) = (lo, hi)
+                                    && lo > hi
+                                {
+                                    a.bad(
+                                        key,
+                                        format!("quantile_ranges must consist of ordered pairs: [{lo}, {hi}] is not"),
+                                    );
+                                }
                                 quantiles.push(q);
-                                ranges.push((r[0].as_f64(), r[1].as_f64()));
+                                ranges.push((lo, hi));
                             }
                             _ => a.bad(
                                 key,
@@ -546,74 +609,10 @@ fn quantiles(a: &mut Args<'_>) -> AggregateCheck {
             format!("expected a table/object, found {}", describe(other)),
         ),
     }
-    AggregateCheck::Quantiles { quantiles, ranges }
-}
-
-fn kl_divergence(a: &mut Args<'_>) -> AggregateCheck {
-    let threshold = a.req_number("threshold");
-    for key in ["internal_weight_holdout", "tail_weight_holdout"] {
-        let key: &'static str = key;
-        if a.number(key).is_some_and(|w| w != 0.0) {
-            a.bad(key, "weight holdouts are not supported; leave it at 0");
-        }
-    }
-    let _ = a.get("bucketize_data");
-    let _ = a.get("min_value");
-    let _ = a.get("max_value");
-    let key = "partition_object";
-    let partition = match a.get(key) {
-        Some(Json::Object(map)) => {
-            let weights: Vec<f64> = map
-                .get("weights")
-                .and_then(Json::as_array)
-                .map(|w| w.iter().filter_map(Json::as_f64).collect())
-                .unwrap_or_default();
-            if let Some(values) = map.get("values").and_then(Json::as_array) {
-                let values: Vec<Scalar> = values.iter().filter_map(Scalar::from_json).collect();
-                if values.len() != weights.len() || values.is_empty() {
-                    a.bad(
-                        key,
-                        "`values` and `weights` must be non-empty lists of equal length",
-                    );
-                }
-                Partition::Categorical { values, weights }
-            } else if let Some(bins) = map.get("bins").and_then(Json::as_array) {
-                let edges: Vec<f64> = bins.iter().filter_map(Json::as_f64).collect();
-                if edges.len() != weights.len() + 1 || weights.is_empty() {
-                    a.bad(
-                        key,
-                        "`bins` must have one more edge than `weights` has weights",
-                    );
-                }
-                Partition::Bins { edges, weights }
-            } else {
-                a.bad(
-                    key,
-                    "expected `values` and `weights`, or `bins` and `weights`",
-                );
-                Partition::Bins {
-                    edges: Vec::new(),
-                    weights: Vec::new(),
-                }
-            }
-        }
-        other => {
-            match other {
-                None => a.missing(key),
-                Some(v) => a.bad(
-                    key,
-                    format!("expected a table/object, found {}", describe(v)),
-                ),
-            }
-            Partition::Bins {
-                edges: Vec::new(),
-                weights: Vec::new(),
-            }
-        }
-    };
-    AggregateCheck::KlDivergence {
-        partition,
-        threshold,
+    AggregateCheck::Quantiles {
+        quantiles,
+        ranges,
+        interpolation,
     }
 }
 

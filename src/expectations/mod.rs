@@ -27,8 +27,12 @@
 mod aggregate;
 mod args;
 mod compare;
+mod exact;
 mod kinds;
+mod kl;
 mod matcher;
+mod pandas_query;
+mod params;
 mod parse;
 mod render;
 mod result;
@@ -37,6 +41,7 @@ mod run;
 mod suggest;
 mod suite;
 mod tally;
+mod types;
 mod values;
 
 use std::sync::Arc;
@@ -44,7 +49,6 @@ use std::sync::Arc;
 use arrow::record_batch::RecordBatch;
 use thiserror::Error;
 
-pub use aggregate::type_matches;
 pub use kinds::SUPPORTED;
 pub use parse::{SUITE_FORMAT, load, parse_json, parse_toml};
 pub use render::{junit_name, junit_suite, to_junit, to_table};
@@ -52,6 +56,7 @@ pub use result::{ExceptionInfo, ExpectationConfig, ExpectationResult, Statistics
 pub use run::evaluate_profile;
 pub use suggest::{SuggestOptions, suggest_suite};
 pub use suite::*;
+pub use types::type_matches;
 
 use crate::sources::{self, BatchIter, ReadOptions, SourceError};
 

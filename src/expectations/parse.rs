@@ -111,9 +111,17 @@ pub fn parse_json(text: &str, file: &str) -> Result<Suite, ExpectationError> {
         column: Some(column),
         message,
     };
-    let root: Json = serde_json::from_str(text).map_err(|e| ExpectationError::Invalid {
-        diagnostics: vec![located(e.line(), e.column(), format!("invalid JSON: {e}"))],
-    })?;
+    let root: Json = serde_json::from_str(text)
+        .or_else(|e| {
+            // Python's json (which GE writes with) allows bare NaN and
+            // Infinity; read them as strings, or report the first error.
+            python_literals_as_strings(text)
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .ok_or(e)
+        })
+        .map_err(|e| ExpectationError::Invalid {
+            diagnostics: vec![located(e.line(), e.column(), format!("invalid JSON: {e}"))],
+        })?;
     let plain = |message: String| Diagnostic {
         file: file.to_string(),
         line: None,
@@ -201,6 +209,41 @@ pub fn parse_json(text: &str, file: &str) -> Result<Suite, ExpectationError> {
     }
     let locate = Locator { text, file };
     finish(name, file, meta, None, raws, &locate, diagnostics)
+}
+
+/// The text with Python's non-standard JSON literals outside strings
+/// (`NaN`, `Infinity`, `-Infinity`) quoted, or `None` when it has none.
+fn python_literals_as_strings(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut changed = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if let Some(literal) = ["-Infinity", "Infinity", "NaN"]
+            .into_iter()
+            .find(|l| rest.starts_with(l))
+        {
+            out.push('"');
+            out.push_str(literal);
+            out.push('"');
+            rest = &rest[literal.len()..];
+            changed = true;
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    changed.then_some(out)
 }
 
 // ---------------------------------------------------------------- TOML
@@ -452,4 +495,32 @@ pub(crate) fn closest<'a>(word: &str, known: impl Iterator<Item = &'a str>) -> O
         .min()
         .filter(|(d, _)| *d <= (word.chars().count() / 3).max(1))
         .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_nan_and_infinity_outside_strings_are_read_as_strings() {
+        let text = r#"{"a": [-Infinity, 1, Infinity], "b": "NaN stays \"Infinity\"", "c": NaN}"#;
+        let fixed = python_literals_as_strings(text).unwrap();
+        let value: Json = serde_json::from_str(&fixed).unwrap();
+        assert_eq!(value["a"], serde_json::json!(["-Infinity", 1, "Infinity"]));
+        assert_eq!(value["b"], "NaN stays \"Infinity\"");
+        assert_eq!(value["c"], "NaN");
+        assert_eq!(python_literals_as_strings(r#"{"a": "Infinity"}"#), None);
+    }
+
+    #[test]
+    fn a_ge_suite_with_infinite_bin_edges_loads() {
+        let suite = r#"{"name": "s", "expectations": [{"type": "expect_column_kl_divergence_to_be_less_than",
+            "kwargs": {"column": "x", "threshold": 0.1,
+                       "partition_object": {"bins": [-Infinity, 0, Infinity], "weights": [0.5, 0.5]}}}]}"#;
+        let suite = parse_json(suite, "s.json").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(suite.expectations.len(), 1);
+        // A JSON syntax error is still reported at its place.
+        let err = parse_json("{\"name\": Infinity,,}", "bad.json").unwrap_err();
+        assert!(err.to_string().contains("bad.json:1:"), "{err}");
+    }
 }

@@ -179,6 +179,9 @@ pub enum Prepared {
         strictly: bool,
     },
     Unique,
+    /// Every non-missing value passes (`true`) or every one fails: a text
+    /// column's values against a type name (all of them are strings).
+    Every(bool),
     ZScore {
         mean: f64,
         std: f64,
@@ -205,11 +208,30 @@ impl Prepared {
     /// that need it ([`MapRule::needs_column_stats`]).
     pub fn new(rule: &MapRule, fam: Family, stats: Option<&ColumnProfile>) -> Result<Self, String> {
         let text = |r: TextRule| Ok(Prepared::Text(r));
+        // Lengths and date formats are string operations: GE raises on a
+        // column of other values (regular expressions, like GE's, read
+        // other values as their text).
+        // (Other types, such as binary, are read as their text.)
+        let strings_only = |r: TextRule, what: &str| match fam {
+            Family::Text | Family::Other => Ok(Prepared::Text(r)),
+            _ => Err(format!(
+                "{what} needs string values, but the column holds {}",
+                fam.describe()
+            )),
+        };
+        // JSON text: any other value is not JSON text (GE's `json.loads`
+        // fails on it).
+        let json_text = |r: TextRule| match fam {
+            Family::Text | Family::Other => Ok(Prepared::Text(r)),
+            _ => Ok(Prepared::Every(false)),
+        };
         match rule {
             MapRule::NotNull => Ok(Prepared::NotNull),
             MapRule::Null => Ok(Prepared::Null),
             MapRule::InSet(set) | MapRule::NotInSet(set) => Ok(Prepared::Set {
-                keys: key_set(set, fam)?,
+                // A member the column's values can never equal (text in a
+                // numeric column) matches nothing, as in pandas' `isin`.
+                keys: set.iter().filter_map(|v| scalar_key(v, fam).ok()).collect(),
                 negate: matches!(rule, MapRule::NotInSet(_)),
             }),
             MapRule::Between(b) => match fam {
@@ -245,11 +267,14 @@ impl Prepared {
                     "needs a numeric or date/time column, found {fam:?}"
                 )),
             },
-            MapRule::LengthsBetween { min, max } => text(TextRule::Lengths {
-                min: *min,
-                max: *max,
-            }),
-            MapRule::LengthsEqual(n) => text(TextRule::LengthEquals(*n)),
+            MapRule::LengthsBetween { min, max } => strings_only(
+                TextRule::Lengths {
+                    min: *min,
+                    max: *max,
+                },
+                "a value length",
+            ),
+            MapRule::LengthsEqual(n) => strings_only(TextRule::LengthEquals(*n), "a value length"),
             MapRule::Regex(r) | MapRule::Like(r) => text(TextRule::Regex {
                 regex: r.clone(),
                 negate: false,
@@ -274,10 +299,12 @@ impl Prepared {
                     negate: true,
                 })
             }
-            MapRule::StrftimeFormat(f) => text(TextRule::Strftime(f.clone())),
-            MapRule::DateutilParseable => text(TextRule::Dateutil),
-            MapRule::JsonParseable => text(TextRule::Json),
-            MapRule::MatchJsonSchema(schema) => text(TextRule::JsonSchema(schema.clone())),
+            MapRule::StrftimeFormat(f) => {
+                strings_only(TextRule::Strftime(f.clone()), "a strftime format")
+            }
+            MapRule::DateutilParseable => strings_only(TextRule::Dateutil, "date parsing"),
+            MapRule::JsonParseable => json_text(TextRule::Json),
+            MapRule::MatchJsonSchema(schema) => json_text(TextRule::JsonSchema(schema.clone())),
             MapRule::Unique => Ok(Prepared::Unique),
             MapRule::ZScoreLessThan {
                 threshold,
@@ -387,6 +414,14 @@ impl MapCheck {
             Prepared::NotNull => missing_mask(array)
                 .into_iter()
                 .map(|m| if m { Outcome::Fail } else { Outcome::Pass })
+                .collect(),
+            Prepared::Every(ok) => missing_mask(array)
+                .into_iter()
+                .map(|m| match (m, *ok) {
+                    (true, _) => Outcome::Missing,
+                    (false, true) => Outcome::Pass,
+                    (false, false) => Outcome::Fail,
+                })
                 .collect(),
             Prepared::Null => missing_mask(array)
                 .into_iter()
@@ -652,7 +687,26 @@ impl MultiCheck {
             keyed.push(KeyColumn::new(&array)?.0);
             arrays.push(array);
         }
-        let render_row = |i: usize| Json::Array(arrays.iter().map(|a| render(a, i)).collect());
+        // GE's shapes: a pair's values as a `[a, b]` tuple, a column
+        // list's as an object keyed by column name.
+        let pair = matches!(
+            self.rule,
+            MultiRule::PairEqual | MultiRule::PairGreater { .. } | MultiRule::PairInSet(_)
+        );
+        let columns = &self.columns;
+        let render_row = |i: usize| {
+            if pair {
+                Json::Array(arrays.iter().map(|a| render(a, i)).collect())
+            } else {
+                Json::Object(
+                    columns
+                        .iter()
+                        .zip(&arrays)
+                        .map(|(name, a)| (name.clone(), render(a, i)))
+                        .collect(),
+                )
+            }
+        };
         let mut outcomes = Vec::with_capacity(batch.num_rows());
         for i in 0..batch.num_rows() {
             let keys: Vec<Key> = keyed.iter().map(|c| c.key(i)).collect();

@@ -7,7 +7,10 @@
 use regex::Regex;
 use serde_json::{Map, Value as Json};
 
+use super::exact::Interpolation;
+pub use super::kl::{KlSpec, Partition};
 use super::matcher::Matcher;
+pub use super::pandas_query::PandasCondition;
 
 /// A parsed suite.
 #[derive(Debug, Clone)]
@@ -51,8 +54,29 @@ pub struct Expectation {
     /// Errors while evaluating become a failed result with `exception_info`
     /// (true, the default of GE's validator) or abort the run (false).
     pub catch_exceptions: bool,
-    /// SQL predicate (polars SQL): the expectation sees only rows where it is true.
-    pub row_condition: Option<String>,
+    /// The expectation sees only rows where this is true.
+    pub row_condition: Option<RowCondition>,
+}
+
+/// A `row_condition`, by its `condition_parser`.
+#[derive(Debug, Clone)]
+pub enum RowCondition {
+    /// A polars SQL predicate (`sql`, `spark`, or no parser named).
+    Sql(String),
+    /// pandas' `DataFrame.query` syntax, written as SQL for the data.
+    Pandas(PandasCondition),
+}
+
+impl RowCondition {
+    /// The predicate as polars SQL for data of `schema`.
+    pub fn to_sql(&self, schema: &arrow::datatypes::Schema) -> Result<String, String> {
+        match self {
+            RowCondition::Sql(sql) => Ok(sql.clone()),
+            RowCondition::Pandas(condition) => condition
+                .to_sql(schema)
+                .map_err(|e| format!("pandas condition \"{}\": {e}", condition.text())),
+        }
+    }
 }
 
 /// How much detail a result carries.
@@ -188,9 +212,11 @@ pub enum TableCheck {
     RowCountEqualOtherTable(String),
     ColumnCountBetween(Bounds),
     ColumnCountEqual(u64),
-    ColumnsMatchOrderedList(Vec<String>),
+    /// `None` (a null `column_list`): vacuously true, as in GE.
+    ColumnsMatchOrderedList(Option<Vec<String>>),
+    /// `set` `None` (a null `column_set`): every column is unexpected.
     ColumnsMatchSet {
-        set: Vec<String>,
+        set: Option<Vec<String>>,
         exact: bool,
     },
     ColumnExists {
@@ -210,65 +236,52 @@ pub enum AggregateCheck {
     Quantiles {
         quantiles: Vec<f64>,
         ranges: Vec<(Option<f64>, Option<f64>)>,
+        /// numpy's interpolation (GE's `allow_relative_error` on pandas;
+        /// `nearest` by default).
+        interpolation: Interpolation,
     },
     ProportionNonNull(Bounds),
     ProportionUnique(Bounds),
     UniqueValueCount(Bounds),
-    DistinctInSet(Vec<Scalar>),
+    /// `None` (a null `value_set`): the universal set, vacuously true.
+    DistinctInSet(Option<Vec<Scalar>>),
     DistinctContainSet(Vec<Scalar>),
     DistinctEqualSet(Vec<Scalar>),
     MostCommonInSet {
         set: Vec<Scalar>,
         ties_okay: bool,
     },
-    KlDivergence {
-        partition: Partition,
-        threshold: f64,
-    },
+    KlDivergence(KlSpec),
     /// `expect_column_values_to_be_of_type` and `expect_column_type_to_be`.
     OfType(String),
-    InTypeList(Vec<String>),
+    /// `None` (a null `type_list`): any type, vacuously true.
+    InTypeList(Option<Vec<String>>),
 }
 
 impl AggregateCheck {
     /// Checks answered from exact value counts rather than the profile.
     pub fn needs_value_counts(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Self::ProportionUnique(_)
-                | Self::UniqueValueCount(_)
-                | Self::DistinctInSet(_)
-                | Self::DistinctContainSet(_)
-                | Self::DistinctEqualSet(_)
-                | Self::MostCommonInSet { .. }
-                | Self::KlDivergence { .. }
-        )
+            | Self::UniqueValueCount(_)
+            | Self::DistinctInSet(_)
+            | Self::DistinctContainSet(_)
+            | Self::DistinctEqualSet(_)
+            | Self::MostCommonInSet { .. } => true,
+            Self::KlDivergence(spec) => spec.categorical(),
+            _ => false,
+        }
     }
 
-    /// Whether the check reads the column's quantile sketch.
-    pub fn needs_quantiles(&self) -> bool {
-        matches!(
-            self,
-            Self::Median(_)
-                | Self::Quantiles { .. }
-                | Self::KlDivergence {
-                    partition: Partition::Bins { .. },
-                    ..
-                }
-        )
+    /// Checks that read every value of the column (exact medians,
+    /// quantiles and histograms).
+    pub fn needs_values(&self) -> bool {
+        match self {
+            Self::Median(_) | Self::Quantiles { .. } => true,
+            Self::KlDivergence(spec) => !spec.categorical(),
+            _ => false,
+        }
     }
-}
-
-/// A GE partition object for the KL divergence expectation.
-#[derive(Debug, Clone)]
-pub enum Partition {
-    /// `{"values": [...], "weights": [...]}`.
-    Categorical {
-        values: Vec<Scalar>,
-        weights: Vec<f64>,
-    },
-    /// `{"bins": [edges...], "weights": [...]}` (one weight per bin).
-    Bins { edges: Vec<f64>, weights: Vec<f64> },
 }
 
 #[derive(Debug, Clone)]

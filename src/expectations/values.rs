@@ -36,6 +36,19 @@ pub enum Family {
     Other,
 }
 
+impl Family {
+    /// For messages: what the column holds.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Family::Num => "numbers",
+            Family::Temporal => "dates/times",
+            Family::Text => "text",
+            Family::Bool => "booleans",
+            Family::Other => "values of another type",
+        }
+    }
+}
+
 pub fn family(data_type: &DataType) -> Family {
     use DataType as D;
     match data_type {

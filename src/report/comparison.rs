@@ -33,10 +33,14 @@ fn new_table() -> Table {
 
 fn row(f: &FeatureComparison) -> Vec<String> {
     let approx = if f.approximate { "≈" } else { "" };
-    let p = match (f.p_value, f.p_value_adjusted) {
-        (Some(p), Some(a)) => format!("{} (adj {})", short(p), short(a)),
-        (Some(p), None) => short(p),
-        (None, _) => String::new(),
+    let p = match (f.p_value, f.p_value_adjusted, f.significance) {
+        (Some(p), Some(a), _) => format!("{} (adj {})", short(p), short(a)),
+        (Some(p), None, _) => short(p),
+        (None, _, Some(s)) => match s.p_value_adjusted {
+            Some(a) => format!("{} {} (adj {})", s.method, short(s.p_value), short(a)),
+            None => format!("{} {}", s.method, short(s.p_value)),
+        },
+        (None, _, None) => String::new(),
     };
     let mut verdict = f.verdict.as_str().to_uppercase();
     if f.verdict == Verdict::NoDrift
@@ -48,6 +52,15 @@ fn row(f: &FeatureComparison) -> Vec<String> {
             .is_some_and(|p| p < f.threshold)
     {
         verdict = format!("no drift (effect {} < {})", short(e.statistic), e.min);
+    } else if f.verdict == Verdict::NoDrift
+        && let Some(s) = f.significance
+        && f.statistic.is_some_and(|d| d >= f.threshold)
+        && !s.significant()
+    {
+        verdict = format!(
+            "no drift (not significant: {} p >= {})",
+            s.method, s.threshold
+        );
     } else if matches!(f.verdict, Verdict::Error | Verdict::InsufficientData) {
         verdict = format!(
             "{}: {}",
@@ -191,7 +204,7 @@ pub fn comparison_table(report: &ComparisonReport) -> String {
     }
     writeln!(
         out,
-        "* = method set by --method or the schema. Drift: distance >= threshold, or p < threshold (adjusted across features) with an effect >= min_effect."
+        "* = method set by --method or the schema. Drift: distance >= threshold with a significant test (ks, or chi2_contingency for categories; p adjusted across features < 0.05), or p < threshold (adjusted) with an effect >= min_effect."
     )
     .ok();
     out

@@ -3,7 +3,8 @@
 //!
 //! The rules (each threshold is an [`InferOptions`] field, and
 //! [`InferOptions::rules`] states them with their values in the written
-//! file's header):
+//! file's header; `docs/schema-inference.md` explains them with TFDV's
+//! behaviour for comparison and the simulations that set the thresholds):
 //!
 //! - **type** and **role**: copied from the profile.
 //! - **presence**: a column without nulls is `required = true`. Otherwise
@@ -16,27 +17,53 @@
 //!   count is exact, at most `max_domain_size` (100), at most
 //!   `max_domain_ratio` (0.5) of its non-null values (so mostly-unique text
 //!   is not mistaken for categories on a small sample), and the profile lists
-//!   every value. Its domain is then all observed values, sorted. Any other
-//!   string column is free text: no domain, and its notes say why.
-//! - **categorical ints**: an int column with an exact distinct count of at
-//!   most `max_int_categories` (20), within the same ratio and fully listed,
-//!   is `categorical = true` with an int domain (flags, ratings, codes): drift
-//!   tests then treat it as categories, whose shifts quantile bins would miss.
+//!   every value. Its domain is then all observed values, sorted, with a
+//!   `min_domain_mass` below 1 that says how much of future data may be
+//!   values the sample never showed ([`domain`](self::domain) module): at
+//!   most `ln(100) / n` (0.0001 for 50,000 rows) when every value was seen at
+//!   least `min_category_count` (30) times; for a long tail of rarer values,
+//!   three times the Good–Turing estimate of the unseen share and at least
+//!   `min_tail_allowance` (1%); beyond `max_tail_allowance` (20%), no domain.
+//!   Any other string column is free text: no domain, and its notes say why.
+//! - **categorical ints**: an int column is `categorical = true` with an int
+//!   domain (flags, ratings, codes) when the data says so: at most
+//!   `max_int_categories` (20) exact distinct values, within the same ratio,
+//!   fully listed, and every value seen at least `min_category_count` (30)
+//!   times. A count (Poisson, binomial, ...) tails off into values seen a few
+//!   times, and the next value past them is merely unseen, not wrong, so a
+//!   count is numeric, not categorical. Columns named in
+//!   `InferOptions::categorical` are categorical whatever their counts, with
+//!   a domain as for strings (up to `max_domain_size` values).
+//!   Drift tests treat categorical ints as categories, whose shifts quantile
+//!   bins would miss.
 //! - **ids and timestamps** (by role) never get a domain or a range.
 //! - **floats**: `allow_nan` / `allow_inf` say whether NaN / infinities were
 //!   observed.
 //! - **lists**: `value_count.min = 1` when no list was empty; `max` too when
 //!   every list had the same length (fixed-size vectors).
+//! - **int sanity ranges** (by default, for non-categorical int features
+//!   other than weights; [`range`](self::range) module): with at least
+//!   `min_range_values` (1,000) values, the observed span widened by
+//!   `int_range_margin` (2) spans on each side, never below 0 for a column
+//!   that was never negative, and open on a side whose tail is heavier than
+//!   an exponential one (the extreme more than `ln(n) + 1` standard
+//!   deviations from the mean).
 //! - **ranges** (only with `ranges = true`): for non-categorical int and float
 //!   columns, the observed min/max widened by `range_margin` (10%) of the
 //!   observed span on each side and rounded outward to three significant
 //!   digits of the span (ints: to integers); a column that was never negative
-//!   keeps a lower bound of at least 0.
+//!   keeps a lower bound of at least 0. These replace the sanity ranges.
 //! - **environments**: `training` and `serving`, both default; `label` columns
 //!   are `not_in = ["serving"]`, since labels arrive after serving.
 //! - **skew / drift**: an empty section per feature (and at the top) so the
 //!   settings of `assay skew` / `assay drift` have an obvious place.
 //! - **slices**: the slice specifications of the profile.
+
+mod domain;
+mod ints;
+mod range;
+
+use thiserror::Error;
 
 use super::model::*;
 use super::write::{FeatureNotes, Notes, toml_key};
@@ -45,19 +72,38 @@ use crate::profile::{ColumnProfile, LengthStats, Profile, ValueCount};
 /// The thresholds of the inference rules (see the module docs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InferOptions {
-    /// Largest number of distinct values a string domain may have.
+    /// Largest number of distinct values a string domain may have (and the
+    /// domain of an int column declared categorical).
     pub max_domain_size: usize,
     /// Largest share of distinct values among non-null values for a
     /// categorical column (string or int).
     pub max_domain_ratio: f64,
-    /// Largest number of distinct values of a categorical int column.
+    /// Largest number of distinct values of an int column the data alone
+    /// makes categorical.
     pub max_int_categories: usize,
+    /// Times every value must have been seen for categories to count as
+    /// established: an int column is categorical only then (unless declared),
+    /// and a domain allows no more than the unseen bound `ln(100) / n`.
+    pub min_category_count: u64,
+    /// Smallest share of values outside the domain a long-tailed domain
+    /// allows (`1 - min_domain_mass`).
+    pub min_tail_allowance: f64,
+    /// Largest such share: a column whose tail needs more gets no domain.
+    pub max_tail_allowance: f64,
+    /// Int columns the user declares categorical (codes, ratings, flags),
+    /// whatever their value counts say.
+    pub categorical: Vec<String>,
     /// Relative slack below the observed non-null share for `min_fraction`.
     pub presence_slack: f64,
-    /// Emit `range` for int and float features.
+    /// Emit tight `range`s for int and float features (instead of the sanity
+    /// ranges of int features).
     pub ranges: bool,
-    /// Widening of ranges on each side, as a share of the observed span.
+    /// Widening of tight ranges on each side, as a share of the observed span.
     pub range_margin: f64,
+    /// Widening of int sanity ranges on each side, in observed spans.
+    pub int_range_margin: f64,
+    /// Fewest non-null values an int sanity range is inferred from.
+    pub min_range_values: u64,
 }
 
 impl Default for InferOptions {
@@ -66,9 +112,15 @@ impl Default for InferOptions {
             max_domain_size: 100,
             max_domain_ratio: 0.5,
             max_int_categories: 20,
+            min_category_count: 30,
+            min_tail_allowance: 0.01,
+            max_tail_allowance: 0.2,
+            categorical: Vec::new(),
             presence_slack: 0.1,
             ranges: false,
             range_margin: 0.1,
+            int_range_margin: 2.0,
+            min_range_values: 1000,
         }
     }
 }
@@ -78,7 +130,7 @@ impl InferOptions {
     /// for the header of an inferred schema.
     pub fn rules(&self) -> Vec<String> {
         let mut rules = vec![
-            "Inference rules:".to_string(),
+            "Inference rules (docs/schema-inference.md explains them):".to_string(),
             format!(
                 "- presence: required when no value was null; otherwise min_fraction is the \
                  observed non-null share less {}% of itself, rounded down to 2 decimals.",
@@ -92,9 +144,22 @@ impl InferOptions {
                 percent(self.max_domain_ratio)
             ),
             format!(
-                "- an int column with at most {} exact distinct values (same share rule) is \
-                 categorical with an int domain.",
-                self.max_int_categories
+                "- an int column is categorical with an int domain when it has at most {} exact \
+                 distinct values (same share rule), each seen at least {} times, or when it is \
+                 declared categorical; otherwise it is numeric (counts tail off into rare values, \
+                 so a value past the largest seen is not an error).",
+                self.max_int_categories, self.min_category_count
+            ),
+            format!(
+                "- min_domain_mass = 1 - the share of values outside the domain allowed, rounded \
+                 up to one digit: when every value was seen at least {} times, ln(100)/n (the \
+                 most that values never seen in n rows can weigh, at 99% confidence); otherwise \
+                 (a long tail) {}x the share of values seen once (Good-Turing), at least {}%; \
+                 above {}%, no domain.",
+                self.min_category_count,
+                domain::SINGLETON_FACTOR,
+                percent(self.min_tail_allowance),
+                percent(self.max_tail_allowance)
             ),
             "- id and timestamp columns get no domain; label columns are not expected in serving."
                 .to_string(),
@@ -104,10 +169,65 @@ impl InferOptions {
                 "- ranges: observed min/max widened by {}% of the span on each side, rounded outward.",
                 percent(self.range_margin)
             ));
+        } else {
+            rules.push(format!(
+                "- numeric int columns with at least {} values get a sanity range: the observed \
+                 span widened by {} spans on each side, never below 0 if no value was negative; \
+                 a side is bounded only when its tail is short: the extreme lies within ln(n) + 1 \
+                 standard deviations of the mean, or (every value listed) the values seen fewer \
+                 than {} times reach past those seen more often by no more than the latter's span.",
+                thousands(self.min_range_values),
+                short(self.int_range_margin),
+                self.min_category_count
+            ));
         }
         // Keep lines short enough to read as comments.
         rules.into_iter().flat_map(|r| wrap(&r, 76)).collect()
     }
+}
+
+/// A hint in [`InferOptions`] that does not fit the profile.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum HintError {
+    #[error("categorical column {name:?} is not in the profile (its columns: {known})")]
+    UnknownColumn { name: String, known: String },
+    #[error(
+        "categorical column {name:?} is a {ty} column; only int columns are declared \
+         categorical (a string column gets a domain from its values)"
+    )]
+    NotInt { name: String, ty: &'static str },
+    #[error("categorical column {name:?} has role {role}, which never gets a domain")]
+    Keyed { name: String, role: &'static str },
+}
+
+/// Checks that every column the options declare categorical is an int
+/// feature of the profile.
+pub fn check_hints(profile: &Profile, options: &InferOptions) -> Result<(), HintError> {
+    for name in &options.categorical {
+        let Some(column) = profile.column(name) else {
+            let known: Vec<&str> = profile.columns.iter().map(|c| c.name.as_str()).collect();
+            return Err(HintError::UnknownColumn {
+                name: name.clone(),
+                known: known.join(", "),
+            });
+        };
+        if column.logical_type != LogicalType::Int {
+            return Err(HintError::NotInt {
+                name: name.clone(),
+                ty: column.logical_type.as_str(),
+            });
+        }
+        if matches!(
+            column.role,
+            ColumnRole::Id | ColumnRole::Timestamp | ColumnRole::Weight
+        ) {
+            return Err(HintError::Keyed {
+                name: name.clone(),
+                role: column.role.as_str(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The per-column statistics inference reads: the summary fields of a
@@ -126,6 +246,9 @@ pub struct ColumnSummary {
     pub inf_count: u64,
     pub min: Option<f64>,
     pub max: Option<f64>,
+    /// Mean and sample standard deviation of the finite values.
+    pub mean: Option<f64>,
+    pub stddev: Option<f64>,
     /// Timestamps and dates: min and max as text.
     pub min_text: Option<String>,
     pub max_text: Option<String>,
@@ -158,6 +281,8 @@ impl ColumnSummary {
             inf_count: 0,
             min: None,
             max: None,
+            mean: None,
+            stddev: None,
             min_text: None,
             max_text: None,
             distinct: None,
@@ -183,6 +308,8 @@ impl From<&ColumnProfile> for ColumnSummary {
             inf_count: c.pos_inf_count.unwrap_or(0) + c.neg_inf_count.unwrap_or(0),
             min: c.min,
             max: c.max,
+            mean: c.mean,
+            stddev: c.stddev,
             min_text: c.min_text.clone(),
             max_text: c.max_text.clone(),
             distinct: c.distinct,
@@ -281,45 +408,35 @@ fn infer_feature(
                 .lines
                 .push(format!("{} column: no domain", c.role.as_str()));
         }
-        LogicalType::String => match categories(c, options.max_domain_size, options) {
-            Ok(values) => {
-                let mut values: Vec<(String, u64)> = values;
-                values.sort();
-                notes.domain_values = values
-                    .iter()
-                    .map(|(v, n)| (v.clone(), format!("{} rows", thousands(*n))))
-                    .collect();
-                f.domain = Some(Domain::Strings(
-                    values.into_iter().map(|(v, _)| v).collect(),
-                ));
-                notes.lines.push(
-                    "categorical: the domain lists every observed value (row counts alongside)"
-                        .into(),
-                );
-            }
-            Err(why) => notes.lines.push(format!("free text, no domain: {why}")),
-        },
-        LogicalType::Int if !keyed && c.role != ColumnRole::Weight => {
-            match categories(c, options.max_int_categories, options).and_then(|v| int_values(&v)) {
-                Ok(mut values) => {
+        LogicalType::String => {
+            match domain::categories(c, options.max_domain_size, options)
+                .and_then(|values| domain::domain_rule(values, options))
+            {
+                Ok(rule) => {
+                    let mut values = rule.values.clone();
                     values.sort();
-                    notes.domain_values = values
-                        .iter()
-                        .map(|(v, n)| (v.to_string(), format!("{} rows", thousands(*n))))
-                        .collect();
-                    f.categorical = true;
-                    f.domain = Some(Domain::Ints(values.into_iter().map(|(v, _)| v).collect()));
-                    notes
-                        .lines
-                        .push("categorical int: few distinct values, listed in the domain".into());
+                    notes.lines.push(
+                        "categorical: the domain lists every observed value (row counts alongside)"
+                            .into(),
+                    );
+                    domain::set_domain(
+                        &mut f,
+                        &mut notes,
+                        &rule,
+                        &values,
+                        |v| v.clone(),
+                        |v| Domain::Strings(v.into_iter().map(|(v, _)| v).collect()),
+                    );
                 }
-                Err(why) => {
-                    notes.lines.push(format!("numeric, not categorical: {why}"));
-                    f.range = range(c, options);
-                }
+                Err(why) => notes
+                    .lines
+                    .extend(wrap(&format!("free text, no domain: {why}"), NOTE_WIDTH)),
             }
         }
-        LogicalType::Float if !keyed => f.range = range(c, options),
+        LogicalType::Int if !keyed && c.role != ColumnRole::Weight => {
+            ints::int_feature(c, options, &mut f, &mut notes)
+        }
+        LogicalType::Float if !keyed && options.ranges => f.range = range::tight_range(c, options),
         LogicalType::List => f.value_count = value_count(c),
         _ => {}
     }
@@ -391,93 +508,6 @@ fn presence(rows: u64, c: &ColumnSummary, options: &InferOptions) -> Presence {
     }
 }
 
-/// The complete value list of a column that counts as categorical under a
-/// cap of `max` distinct values, or why it does not.
-fn categories(
-    c: &ColumnSummary,
-    max: usize,
-    options: &InferOptions,
-) -> Result<Vec<(String, u64)>, String> {
-    let Some(distinct) = c.distinct else {
-        return Err("the profile has no distinct count".to_string());
-    };
-    if c.count == 0 {
-        return Err("no values observed".to_string());
-    }
-    let shown = thousands(distinct.round() as u64);
-    if !c.distinct_exact {
-        return Err(format!(
-            "about {shown} distinct values (estimated), more than {max}"
-        ));
-    }
-    if distinct > max as f64 {
-        return Err(format!("{shown} distinct values, more than {max}"));
-    }
-    let ratio = distinct / c.count as f64;
-    if ratio > options.max_domain_ratio {
-        return Err(format!(
-            "{shown} distinct values in {} non-null ones ({}% distinct, more than {}%)",
-            thousands(c.count),
-            percent(ratio),
-            percent(options.max_domain_ratio)
-        ));
-    }
-    // Only a complete list makes a domain; a partial one would flag the
-    // values the profile did not show.
-    if c.top.len() as f64 != distinct || !c.top_exact {
-        return Err(format!(
-            "the profile lists {} of its {shown} values",
-            c.top.len()
-        ));
-    }
-    Ok(c.top.iter().map(|v| (v.value.clone(), v.count)).collect())
-}
-
-fn int_values(values: &[(String, u64)]) -> Result<Vec<(i64, u64)>, String> {
-    values
-        .iter()
-        .map(|(v, n)| {
-            v.trim()
-                .parse::<i64>()
-                .map(|v| (v, *n))
-                .map_err(|_| format!("value {v:?} is not an integer"))
-        })
-        .collect()
-}
-
-fn range(c: &ColumnSummary, options: &InferOptions) -> Option<Bounds<f64>> {
-    if !options.ranges {
-        return None;
-    }
-    let lo = c.min.filter(|v| v.is_finite());
-    let hi = c.max.filter(|v| v.is_finite());
-    if lo.is_none() && hi.is_none() {
-        return None;
-    }
-    let (min, max) = (lo.or(hi)?, hi.or(lo)?);
-    let span = max - min;
-    // A constant column has no span: widen by a share of its magnitude.
-    let pad = options.range_margin.max(0.0) * if span > 0.0 { span } else { min.abs() };
-    let (mut low, mut high) = (min - pad, max + pad);
-    if c.logical_type == LogicalType::Int {
-        low = low.floor();
-        high = high.ceil();
-    } else if high > low {
-        let exponent = (high - low).log10().floor() as i32 - 2;
-        (low, high) = (
-            round_to(low, exponent, f64::floor),
-            round_to(high, exponent, f64::ceil),
-        );
-    }
-    if min >= 0.0 {
-        low = low.max(0.0);
-    }
-    Some(Bounds {
-        min: lo.map(|_| low),
-        max: hi.map(|_| high),
-    })
-}
-
 /// `v` rounded (down or up, by `round`) to a multiple of 10^exponent; by
 /// dividing through a power of ten for negative exponents, so that the result
 /// is the double nearest the decimal (0.3, not 0.30000000000000004).
@@ -528,6 +558,17 @@ fn percent(share: f64) -> String {
     trim_decimals(format!("{:.2}", share * 100.0))
 }
 
+/// A share as a percentage with at least two significant digits:
+/// 0.1 → "10%", 0.0003 → "0.03%", 0.0000233 → "0.0023%".
+fn share(share: f64) -> String {
+    let p = share * 100.0;
+    if p == 0.0 || !p.is_finite() {
+        return format!("{p}%");
+    }
+    let digits = (1 - p.abs().log10().floor() as i32).max(2) as usize;
+    format!("{}%", trim_decimals(format!("{p:.digits$}")))
+}
+
 /// A compact rendering for comments: 4 decimals at most, exponents for
 /// extreme magnitudes.
 fn short(v: f64) -> String {
@@ -545,6 +586,9 @@ fn trim_decimals(text: String) -> String {
         text
     }
 }
+
+/// Width of the notes written above a feature (before the `# `).
+const NOTE_WIDTH: usize = 76;
 
 /// Splits a sentence into lines of at most `width` characters (at spaces),
 /// indenting continuation lines under a leading "- ".

@@ -94,7 +94,8 @@
 //!   of non-null values that must be in the domain (TFDV's
 //!   `distribution_constraints.min_domain_mass`). Unset means 1: any value
 //!   outside the domain fails validation; a share within the allowance is a
-//!   warning.
+//!   warning. `assay infer` sets it on every domain, from what the sample
+//!   says about values it never showed (`docs/schema-inference.md`).
 //! - `allow_nan`, `allow_inf` (bool, optional; float features only): whether
 //!   NaN / ±infinity are acceptable values.
 //! - `presence` (table): `required` (bool, default false: every row has a
@@ -104,9 +105,12 @@
 //! - `value_count` (table; list features only): `min` / `max` number of
 //!   values per list, inclusive.
 //! - `range` (table; int and float features only): `min` / `max` of the
-//!   values, inclusive, not NaN, `min <= max`. `assay infer --ranges` emits
-//!   them with a margin; off by default because observed extremes are a
-//!   poor contract.
+//!   values, inclusive, not NaN, `min <= max`. `assay infer` gives
+//!   non-categorical int features a wide *sanity* range by default (the
+//!   observed span widened by twice the span, open on a heavy-tailed side);
+//!   `assay infer --ranges` emits tight ranges (a 10% margin) for int and
+//!   float features instead, off by default because observed extremes are a
+//!   poor contract. `docs/schema-inference.md` explains both.
 //! - `range_tolerance` (>= 0, optional; with `range`): how far past a bound
 //!   values may go, as a share of the range's width (`max - min`; with one
 //!   bound or `min = max`, of the bound's magnitude, 1 if it is 0), before

@@ -187,8 +187,9 @@ const FEATURES_HELP: &[&str] = &[
     "  environments `in` or `not_in`: see Environments above",
     "  [features.NAME.skew] / [features.NAME.drift]: `method` (ks, wasserstein,",
     "    psi, jensenshannon, kl_div, hellinger, anderson, cramer_von_mises,",
-    "    energy, t_test, z_test, chisquare, linf), `threshold` (a distance, or a",
-    "    p-value for tests) and `min_samples`. Empty sections use the defaults.",
+    "    energy, t_test, z_test, chisquare, chi2_contingency, linf), `threshold`",
+    "    (a distance, or a p-value for tests) and `min_samples`. Empty sections",
+    "    use the defaults.",
     "---------------------------------------------------------------------------",
 ];
 

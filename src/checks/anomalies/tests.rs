@@ -346,6 +346,38 @@ fn values_outside_a_string_domain_are_counted_exactly_with_the_top_ones() {
 }
 
 #[test]
+fn min_domain_mass_bounds_the_share_inside_the_domain_exactly() {
+    // 2 of 20,000 values outside: exactly the 0.0001 that 0.9999 allows
+    // (as a difference of doubles, 1 - 0.9999 is a hair below 0.0001).
+    let mut values = vec![Some("a"); 19_998];
+    values.extend([Some("x"), Some("y")]);
+    let mut channel = feature("channel", LogicalType::String);
+    channel.domain = Some(Domain::Strings(vec!["a".into()]));
+    channel.min_domain_mass = Some(0.9999);
+    let p = profile(&batch(vec![("channel", strings(&values))]));
+    let f = only(&schema_anomalies(&p, &schema(vec![channel.clone()]), None)).clone();
+    assert_eq!(
+        (f.kind, f.severity),
+        (FindingKind::OutOfDomain, Severity::Warning)
+    );
+    assert_eq!(
+        f.expected,
+        json!({ "domain_size": 1, "min_domain_mass": 0.9999, "max_fraction": 0.0001 })
+    );
+    assert!(
+        f.explanation
+            .contains("the schema allows 0.01% (min_domain_mass 0.9999)"),
+        "{}",
+        f.explanation
+    );
+    // One more outside: 0.99985 inside, below 0.9999.
+    values[0] = Some("z");
+    let p = profile(&batch(vec![("channel", strings(&values))]));
+    let f = only(&schema_anomalies(&p, &schema(vec![channel]), None)).clone();
+    assert_eq!(f.severity, Severity::Error);
+}
+
+#[test]
 fn values_outside_an_int_domain_are_out_of_domain() {
     let b = batch(vec![(
         "term",

@@ -120,12 +120,19 @@ pub(super) fn check_domain(
         return;
     }
     let fraction = unexpected.count as f64 / column.count.max(1) as f64;
-    let allowed = 1.0 - feature.min_domain_mass.unwrap_or(1.0);
-    let severity = if fraction > allowed {
+    // The share inside the domain must be at least `min_domain_mass`. It is
+    // compared as such, not as `fraction > 1 - mass`: `1 - 0.9999` is
+    // 0.0000999999999999889 in binary, which would fail 2 values in 20,000
+    // against an allowance of exactly that share.
+    let mass = feature.min_domain_mass.unwrap_or(1.0);
+    let inside = column.count.saturating_sub(unexpected.count) as f64 / column.count.max(1) as f64;
+    let severity = if inside < mass {
         Severity::Error
     } else {
         Severity::Warning
     };
+    // The allowance as the decimal it was written as (0.0001, not 0.0000999...).
+    let allowed = ((1.0 - mass) * 1e12).round() / 1e12;
     let about = if unexpected.approximate { "about " } else { "" };
     let mut explanation = format!(
         "{about}{} of values ({about}{} of {}) are outside the domain of {} values; most common: {}",
@@ -136,7 +143,10 @@ pub(super) fn check_domain(
         top_text(&unexpected.top, 3)
     );
     if allowed > 0.0 {
-        explanation.push_str(&format!("; the schema allows {}", percent(allowed)));
+        explanation.push_str(&format!(
+            "; the schema allows {} (min_domain_mass {mass})",
+            percent(allowed)
+        ));
     }
     if unexpected.approximate {
         explanation.push_str(
@@ -154,7 +164,7 @@ pub(super) fn check_domain(
             "top": top_json(&unexpected.top),
             "approximate": unexpected.approximate,
         }),
-        json!({ "domain_size": domain.len(), "max_fraction": allowed }),
+        json!({ "domain_size": domain.len(), "min_domain_mass": mass, "max_fraction": allowed }),
         explanation,
     ));
 }

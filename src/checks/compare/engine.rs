@@ -11,10 +11,10 @@ use super::feature::{
 };
 use super::report::{
     ComparisonReport, Contributor, DatasetVerdict, Effect, FeatureComparison, MethodOutcome,
-    MissingShare, SliceComparison, Verdict,
+    MissingShare, Significance, SliceComparison, Verdict,
 };
 use super::verdict::{dataset_verdict, decide};
-use super::{CompareError, Mode, Side, TOP_CONTRIBUTORS};
+use super::{CompareError, DEFAULT_P_THRESHOLD, Mode, Side, TOP_CONTRIBUTORS};
 use crate::checks::drift::{
     self, BinShare, CategoryCounts, DriftError, Method, MethodResult, SketchPair, numeric_all,
     numeric_bins, numeric_sketch_all,
@@ -311,6 +311,22 @@ fn compare_feature(
             statistic: r.statistic,
             min: plan.min_effect,
         });
+    } else {
+        let gate = match pf.kind {
+            FeatureKind::Numeric => Method::Ks,
+            FeatureKind::Categorical => Method::Chi2Contingency,
+        };
+        // A test that cannot be computed (one category on both sides)
+        // leaves the distance alone.
+        out.significance = run(gate, &data)
+            .ok()
+            .and_then(|r| r.p_value)
+            .map(|p_value| Significance {
+                method: gate,
+                p_value,
+                p_value_adjusted: None,
+                threshold: DEFAULT_P_THRESHOLD,
+            });
     }
     out
 }
@@ -360,6 +376,7 @@ fn blank(
         verdict: Verdict::NoDrift,
         approximate: false,
         effect: None,
+        significance: None,
         reference_count,
         current_count,
         missing,

@@ -66,6 +66,28 @@ pub struct Effect {
     pub min: f64,
 }
 
+/// The test a distance's verdict is gated on (`ks` for numeric features,
+/// `chi2_contingency` for categorical ones): a distance past its threshold
+/// is drift only when this test also says the difference is not sampling
+/// noise (nor, in profile mode, sketch error).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Significance {
+    pub method: Method,
+    pub p_value: f64,
+    /// After the multiple-testing correction across the comparison's features.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_value_adjusted: Option<f64>,
+    /// Significant below this (the tests' default p-value threshold).
+    pub threshold: f64,
+}
+
+impl Significance {
+    /// Whether the difference counts as real (adjusted p below the threshold).
+    pub fn significant(&self) -> bool {
+        self.p_value_adjusted.unwrap_or(self.p_value) < self.threshold
+    }
+}
+
 /// One feature's comparison.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FeatureComparison {
@@ -89,6 +111,9 @@ pub struct FeatureComparison {
     pub approximate: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effect: Option<Effect>,
+    /// Distances only: the test the verdict is gated on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub significance: Option<Significance>,
     /// Non-null values compared on each side.
     pub reference_count: u64,
     pub current_count: u64,
@@ -281,6 +306,7 @@ impl ComparisonReport {
                 "statistic": f.statistic,
                 "p_value": f.p_value,
                 "p_value_adjusted": f.p_value_adjusted,
+                "significance": f.significance,
                 "approximate": f.approximate,
                 "contributors": f.contributors,
             }),
@@ -290,7 +316,8 @@ impl ComparisonReport {
     }
 }
 
-/// "wasserstein 0.52 >= 0.1" / "ks p = 0.001 < 0.05 (adjusted 0.004)".
+/// "wasserstein 0.52 >= 0.1 (ks p = 1.2e-8 < 0.05)" /
+/// "ks statistic 0.31, p = 0.001, adjusted 0.004 < 0.05".
 pub fn describe(f: &FeatureComparison) -> String {
     let Some(statistic) = f.statistic else {
         return f.error.clone().unwrap_or_else(|| f.verdict.as_str().into());
@@ -314,8 +341,16 @@ pub fn describe(f: &FeatureComparison) -> String {
         }
         None => {
             let cmp = if statistic >= f.threshold { ">=" } else { "<" };
+            let gate = f
+                .significance
+                .map(|s| {
+                    let used = s.p_value_adjusted.unwrap_or(s.p_value);
+                    let cmp = if s.significant() { "<" } else { ">=" };
+                    format!(" ({} p = {} {cmp} {})", s.method, short(used), s.threshold)
+                })
+                .unwrap_or_default();
             format!(
-                "{} {approx}{} {cmp} {}",
+                "{} {approx}{} {cmp} {}{gate}",
                 f.method,
                 short(statistic),
                 f.threshold

@@ -23,18 +23,26 @@ pub fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
 }
 
 /// Sets `p_value_adjusted`, `drifted` and `verdict` for the features of one
-/// comparison (a dataset or a slice) whose statistics are computed.
+/// comparison (a dataset or a slice) whose statistics are computed. Every
+/// feature with a verdict to give contributes one p-value to the
+/// correction: its test's, or, for a distance, its significance gate's.
 pub(crate) fn decide(features: &mut [&mut FeatureComparison], correction: bool) {
+    let p_of = |f: &FeatureComparison| f.p_value.or(f.significance.map(|s| s.p_value));
     let tested: Vec<usize> = (0..features.len())
-        .filter(|&i| features[i].verdict == Verdict::NoDrift && features[i].p_value.is_some())
+        .filter(|&i| features[i].verdict == Verdict::NoDrift && p_of(features[i]).is_some())
         .collect();
     if correction && tested.len() > 1 {
         let ps: Vec<f64> = tested
             .iter()
-            .map(|&i| features[i].p_value.unwrap_or(1.0))
+            .map(|&i| p_of(features[i]).unwrap_or(1.0))
             .collect();
         for (&i, adj) in tested.iter().zip(benjamini_hochberg(&ps)) {
-            features[i].p_value_adjusted = Some(adj);
+            let f = &mut *features[i];
+            match (&mut f.significance, f.p_value) {
+                (_, Some(_)) => f.p_value_adjusted = Some(adj),
+                (Some(s), None) => s.p_value_adjusted = Some(adj),
+                (None, None) => {}
+            }
         }
     }
     for f in features.iter_mut() {
@@ -46,7 +54,9 @@ pub(crate) fn decide(features: &mut [&mut FeatureComparison], correction: bool) 
         };
         let significant = match f.p_value {
             Some(p) => f.p_value_adjusted.unwrap_or(p) < f.threshold,
-            None => statistic >= f.threshold,
+            // A distance: past its threshold, and (when the gate could be
+            // computed) not sampling noise or sketch error.
+            None => statistic >= f.threshold && f.significance.is_none_or(|s| s.significant()),
         };
         // An effect that could not be computed does not veto the test.
         let large_enough = f.effect.is_none_or(|e| e.statistic >= e.min);
@@ -109,5 +119,80 @@ mod tests {
         assert!(adj[3] <= adj[0] && adj[0] <= adj[1] && adj[1] <= adj[2]);
         assert_eq!(benjamini_hochberg(&[]), Vec::<f64>::new());
         assert_eq!(benjamini_hochberg(&[0.3]), vec![0.3]);
+    }
+
+    fn distance(name: &str, statistic: f64, gate_p: Option<f64>) -> FeatureComparison {
+        use super::super::report::{MissingShare, Significance};
+        use crate::checks::drift::Method;
+        FeatureComparison {
+            name: name.into(),
+            kind: super::super::FeatureKind::Numeric,
+            role: crate::profile::ColumnRole::Feature,
+            method: Method::Wasserstein,
+            default_method: true,
+            statistic: Some(statistic),
+            p_value: None,
+            p_value_adjusted: None,
+            threshold: 0.1,
+            drifted: false,
+            verdict: Verdict::NoDrift,
+            approximate: true,
+            effect: None,
+            significance: gate_p.map(|p_value| Significance {
+                method: Method::Ks,
+                p_value,
+                p_value_adjusted: None,
+                threshold: 0.05,
+            }),
+            reference_count: 1000,
+            current_count: 1000,
+            missing: MissingShare {
+                reference: 0.0,
+                current: 0.0,
+            },
+            contributors: Vec::new(),
+            methods: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_distance_past_its_threshold_needs_a_significant_gate() {
+        let mut fs = [
+            // Past the threshold, gate significant after adjustment.
+            distance("moved", 0.4, Some(1e-6)),
+            // Past the threshold, but the test says noise.
+            distance("noise", 0.3, Some(0.4)),
+            // Below the threshold, significant: a real but small change.
+            distance("small", 0.05, Some(1e-9)),
+            // No gate could be computed: the distance alone decides.
+            distance("ungated", 0.2, None),
+            // Significant alone (0.045), not after adjustment (third of
+            // four p-values: 0.045 × 4/3 = 0.06).
+            distance("borderline", 0.5, Some(0.045)),
+        ];
+        let mut refs: Vec<&mut FeatureComparison> = fs.iter_mut().collect();
+        decide(&mut refs, true);
+        let drifted: Vec<&str> = fs
+            .iter()
+            .filter(|f| f.drifted)
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(drifted, ["moved", "ungated"]);
+        // The gates were adjusted as one family of four p-values.
+        let adjusted = |name: &str| {
+            fs.iter()
+                .find(|f| f.name == name)
+                .and_then(|f| f.significance)
+                .and_then(|s| s.p_value_adjusted)
+        };
+        assert_eq!(adjusted("borderline"), Some(0.045 * 4.0 / 3.0));
+        assert_eq!(adjusted("noise"), Some(0.4));
+        assert!(fs.iter().all(|f| f.p_value_adjusted.is_none()));
+        // Without the correction the raw gate decides.
+        let mut fs = [distance("borderline", 0.5, Some(0.045))];
+        let mut refs: Vec<&mut FeatureComparison> = fs.iter_mut().collect();
+        decide(&mut refs, false);
+        assert!(fs[0].drifted);
     }
 }
