@@ -159,7 +159,10 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
                     spooled.as_deref() == Some(name),
                 );
                 if runtime.quality().is_some() {
-                    state.metrics.quality.model_configured(name);
+                    state
+                        .metrics
+                        .quality
+                        .model_configured(name, &state.metrics.findings);
                 }
                 // Closes are counted and logged by the closer thread. A weak
                 // reference: the models (in the state) own the hook.

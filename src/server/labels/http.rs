@@ -245,24 +245,7 @@ async fn labels(state: Shared, model: Option<String>, headers: HeaderMap, body: 
     .await;
     match work {
         Ok(Ok((counts, n))) => {
-            let q = &state.metrics.quality;
-            q.labels_joined
-                .with_label_values(&[&model])
-                .inc_by(counts.joined + counts.replaced);
-            for (reason, count) in [
-                ("unknown", counts.unknown),
-                ("expired", counts.expired),
-                ("duplicate", counts.duplicate),
-            ] {
-                q.labels_unmatched
-                    .with_label_values(&[&model, reason])
-                    .inc_by(count);
-            }
-            state
-                .metrics
-                .labels_received
-                .with_label_values(&[&model])
-                .inc_by(n as u64);
+            record_join(&state, &model, &counts, n);
             Json(json!({
                 "model": model,
                 "labels": n,
@@ -276,6 +259,46 @@ async fn labels(state: Shared, model: Option<String>, headers: HeaderMap, body: 
         Ok(Err(Ok(e))) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
+}
+
+/// Counts a joined body in the metrics.
+pub fn record_join(state: &AppState, model: &str, counts: &super::store::JoinCounts, n: usize) {
+    let q = &state.metrics.quality;
+    q.labels_joined
+        .with_label_values(&[model])
+        .inc_by(counts.joined + counts.replaced);
+    for (reason, count) in [
+        ("unknown", counts.unknown),
+        ("expired", counts.expired),
+        ("duplicate", counts.duplicate),
+    ] {
+        q.labels_unmatched
+            .with_label_values(&[model, reason])
+            .inc_by(count);
+    }
+    state
+        .metrics
+        .labels_received
+        .with_label_values(&[model])
+        .inc_by(n as u64);
+}
+
+/// Decodes and joins a label body (the route's work, for the demo).
+pub fn join_body(
+    state: &AppState,
+    model: &str,
+    quality: &ModelQuality,
+    content_type: &str,
+    body: &[u8],
+) -> Result<super::store::JoinCounts, String> {
+    let items = decode_labels(quality, content_type, body).map_err(|e| e.to_string())?;
+    let refs: Vec<(&str, Vec<u8>)> = items
+        .iter()
+        .map(|(id, l)| (id.as_str(), l.clone()))
+        .collect();
+    let counts = quality.join(&refs)?;
+    record_join(state, model, &counts, items.len());
+    Ok(counts)
 }
 
 /// A model without `[quality]`: labels appended to `labels.ndjson`, as

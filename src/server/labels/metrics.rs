@@ -142,13 +142,26 @@ impl QualityMetrics {
     }
 
     /// The series of a model with `[quality]`, at 0 from the start.
-    pub fn model_configured(&self, model: &str) {
+    /// The findings counter's quality and fairness series too.
+    pub fn model_configured(&self, model: &str, findings: &IntCounterVec) {
         self.labels_joined.with_label_values(&[model]);
         for reason in UNMATCHED_REASONS {
             self.labels_unmatched.with_label_values(&[model, reason]);
         }
         self.labels_pending.with_label_values(&[model]);
         self.label_coverage.with_label_values(&[model]);
+        for (check, kinds) in [
+            ("quality", &crate::quality::compare::QUALITY_KINDS[..]),
+            ("fairness", &crate::quality::compare::FAIRNESS_KINDS[..]),
+        ] {
+            for kind in kinds {
+                let severity = match kind {
+                    crate::checks::FindingKind::LabelDrift => "warning",
+                    _ => "error",
+                };
+                findings.with_label_values(&[model, check, kind.as_str(), severity]);
+            }
+        }
     }
 
     pub fn pending(&self, model: &str, pending: u64) {
