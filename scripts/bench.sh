@@ -4,6 +4,7 @@
 #   bash scripts/bench.sh            # profile: 10M rows vs polars describe, 1M vs whylogs;
 #                                    # validate: 20 expectations, 10M vs profiling, 1M vs GE
 #   ROWS=2000000 bash scripts/bench.sh
+#   ONLY=ge bash scripts/bench.sh    # only the two 20-expectation suites against GE
 #
 # Needs the release build (built here), Python 3 with `pip install polars
 # pyarrow pandas whylogs "numpy<2"` ($PYTHON), a second environment with
@@ -23,9 +24,9 @@ big="$BENCH_DIR/bench_${ROWS}.parquet"
 small="$BENCH_DIR/bench_${SMALL_ROWS}.parquet"
 
 cargo build --locked --release --bin assay --example generate_bench_data
-assay=target/release/assay
-gen=target/release/examples/generate_bench_data
-[ -f "$big" ] || "$gen" --rows "$ROWS" -o "$big"
+assay=${CARGO_TARGET_DIR:-target}/release/assay
+gen=${CARGO_TARGET_DIR:-target}/release/examples/generate_bench_data
+[ "${ONLY:-}" = ge ] || [ -f "$big" ] || "$gen" --rows "$ROWS" -o "$big"
 [ -f "$small" ] || "$gen" --rows "$SMALL_ROWS" -o "$small"
 
 # run LABEL CMD...: RUNS timed runs; prints wall seconds and peak RSS per run
@@ -47,6 +48,41 @@ run() {
         "$label" "$mw" "${walls[*]}" "$((mr / 1024))"
     echo "$mw" >"/tmp/assay-bench-last"
 }
+
+# pair LABEL_A LABEL_B 'CMD_A' 'CMD_B': RUNS alternating runs (A B A B ...,
+# after one warm-up of each); prints each side's wall seconds, the medians
+# and the median of the per-pair ratios B / A.
+pair() {
+    local la=$1 lb=$2 ca=$3 cb=$4 wa=() wb=() ratios=()
+    # A suite that fails exits 1; that is timed like a pass.
+    $ca >/dev/null 2>&1 || true
+    $cb >/dev/null 2>&1 || true
+    for _ in $(seq "$RUNS"); do
+        /usr/bin/time -f '%e %M' -o /tmp/assay-bench-time $ca >/dev/null || true
+        read -r a _ </tmp/assay-bench-time
+        /usr/bin/time -f '%e %M' -o /tmp/assay-bench-time $cb >/dev/null || true
+        read -r b _ </tmp/assay-bench-time
+        wa+=("$a")
+        wb+=("$b")
+        ratios+=("$(echo "scale=1; $b / $a" | bc)")
+    done
+    local mid=$(((RUNS + 1) / 2))
+    printf '%-34s wall median %6.2f s (runs: %s)\n' "$la" \
+        "$(printf '%s\n' "${wa[@]}" | sort -g | sed -n "${mid}p")" "${wa[*]}"
+    printf '%-34s wall median %6.2f s (runs: %s)\n' "$lb" \
+        "$(printf '%s\n' "${wb[@]}" | sort -g | sed -n "${mid}p")" "${wb[*]}"
+    echo "$lb / $la per pair: ${ratios[*]}; median $(printf '%s\n' "${ratios[@]}" | sort -g | sed -n "${mid}p")"
+}
+
+if [ "${ONLY:-}" = ge ]; then
+    for suite in bench_table bench_mixed; do
+        echo "== $suite: 20 expectations, $SMALL_ROWS rows, alternating with Great Expectations"
+        pair "assay validate" "Great Expectations" \
+            "$assay validate -q $small --suite expectations/$suite.toml" \
+            "$GE_PYTHON scripts/bench_peers.py great-expectations $small expectations/$suite.json"
+    done
+    exit 0
+fi
 
 echo "== $ROWS rows: $(du -h "$big" | cut -f1) $big; $(nproc) cores"
 run "assay profile" "$assay" profile -q "$big" -o /tmp/assay-bench/out.profile.json
@@ -73,3 +109,10 @@ a=$(cat /tmp/assay-bench-last)
 run "Great Expectations ($SMALL_ROWS rows)" "$GE_PYTHON" scripts/bench_peers.py great-expectations "$small" expectations/bench_table.json
 g=$(cat /tmp/assay-bench-last)
 echo "great expectations / assay = $(echo "scale=1; $g / $a" | bc)"
+
+for suite in bench_table bench_mixed; do
+    echo "== $suite: 20 expectations, $SMALL_ROWS rows, alternating with Great Expectations"
+    pair "assay validate" "Great Expectations" \
+        "$assay validate -q $small --suite expectations/$suite.toml" \
+        "$GE_PYTHON scripts/bench_peers.py great-expectations $small expectations/$suite.json"
+done

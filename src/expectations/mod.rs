@@ -42,6 +42,7 @@ mod suggest;
 mod suite;
 mod tally;
 mod types;
+mod unique;
 mod values;
 
 use std::sync::Arc;

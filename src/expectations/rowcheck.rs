@@ -13,7 +13,8 @@ use serde_json::Value as Json;
 
 use super::matcher::Matcher;
 use super::suite::*;
-use super::tally::{MonotonicState, RowIds, Tally, UniqueState};
+use super::tally::{MonotonicState, RowIds, Tally};
+use super::unique::{Duplicates, distinct_within_record};
 use super::values::*;
 
 /// A text predicate.
@@ -377,20 +378,20 @@ pub struct MapCheck {
     pub tally: Tally,
     pub error: Option<String>,
     mono: MonotonicState,
-    unique: Option<UniqueState>,
+    unique: Option<Duplicates>,
 }
 
 impl MapCheck {
     pub fn new(e: &Expectation, scope: usize, column: &str, rule: Prepared) -> Self {
         let format = e.result_format;
+        let tally = Tally::new(format.level, format.partial_unexpected_count);
         Self {
             expectation: e.index,
             scope,
             column: column.to_string(),
-            unique: matches!(rule, Prepared::Unique)
-                .then(|| UniqueState::new(format.level, format.partial_unexpected_count)),
+            unique: matches!(rule, Prepared::Unique).then(|| Duplicates::new(tally.keep())),
             rule,
-            tally: Tally::new(format.level, format.partial_unexpected_count),
+            tally,
             error: None,
             mono: MonotonicState::default(),
         }
@@ -548,19 +549,9 @@ impl MapCheck {
                 out
             }
             Prepared::Unique => {
-                let (column, _) = KeyColumn::new(array)?;
-                let unique = self.unique.get_or_insert_with(UniqueState::default);
-                let mut out = Vec::with_capacity(array.len());
-                for i in 0..array.len() {
-                    match column.key(i) {
-                        Key::Null => out.push(Outcome::Missing),
-                        key => {
-                            unique.add(key, rows.get(i), || render(array, i));
-                            out.push(Outcome::Pass);
-                        }
-                    }
-                }
-                out
+                let keep = self.tally.keep();
+                let unique = self.unique.get_or_insert_with(|| Duplicates::new(keep));
+                unique.add_column(array, rows)?
             }
         };
         self.tally.record(&outcomes, rows, |i| render(array, i));
@@ -598,7 +589,7 @@ impl MapCheck {
             return Err(e);
         }
         if let Some(unique) = self.unique.take() {
-            unique.finish(&mut self.tally);
+            unique.finish(&mut self.tally, |arrays, i| render(&arrays[0], i))?;
         }
         Ok(self.tally)
     }
@@ -625,7 +616,7 @@ pub struct MultiCheck {
     pub pairs: HashSet<Key>,
     pub tally: Tally,
     pub error: Option<String>,
-    unique: Option<UniqueState>,
+    unique: Option<Duplicates>,
 }
 
 impl MultiCheck {
@@ -653,6 +644,7 @@ impl MultiCheck {
         if matches!(rule, MultiRule::SumEqual(_)) && fams.iter().any(|f| *f != Family::Num) {
             return Err("every column must be numeric".into());
         }
+        let tally = Tally::new(format.level, format.partial_unexpected_count);
         Ok(Self {
             expectation: e.index,
             scope,
@@ -660,10 +652,10 @@ impl MultiCheck {
             rule: rule.clone(),
             ignore,
             pairs,
-            tally: Tally::new(format.level, format.partial_unexpected_count),
-            error: None,
             unique: matches!(rule, MultiRule::CompoundUnique)
-                .then(|| UniqueState::new(format.level, format.partial_unexpected_count)),
+                .then(|| Duplicates::new(tally.keep())),
+            tally,
+            error: None,
         })
     }
 
@@ -678,13 +670,11 @@ impl MultiCheck {
 
     fn judge(&mut self, batch: &RecordBatch, rows: &RowIds) -> Result<(), String> {
         let mut arrays = Vec::new();
-        let mut keyed = Vec::new();
         for name in &self.columns {
             let array = batch
                 .column_by_name(name)
                 .ok_or_else(|| format!("column \"{name}\" is not in the data"))?
                 .clone();
-            keyed.push(KeyColumn::new(&array)?.0);
             arrays.push(array);
         }
         // GE's shapes: a pair's values as a `[a, b]` tuple, a column
@@ -707,6 +697,24 @@ impl MultiCheck {
                 )
             }
         };
+        // Uniqueness reads the arrays whole (unique.rs), without a key per cell.
+        let uniqueness = match &self.rule {
+            MultiRule::UniqueWithinRecord => Some(distinct_within_record(&arrays, self.ignore)?),
+            MultiRule::CompoundUnique => {
+                let keep = self.tally.keep();
+                let unique = self.unique.get_or_insert_with(|| Duplicates::new(keep));
+                Some(unique.add_record(&arrays, self.ignore, rows)?)
+            }
+            _ => None,
+        };
+        if let Some(outcomes) = uniqueness {
+            self.tally.record(&outcomes, rows, render_row);
+            return Ok(());
+        }
+        let keyed = arrays
+            .iter()
+            .map(|a| Ok(KeyColumn::new(a)?.0))
+            .collect::<Result<Vec<_>, String>>()?;
         let mut outcomes = Vec::with_capacity(batch.num_rows());
         for i in 0..batch.num_rows() {
             let keys: Vec<Key> = keyed.iter().map(|c| c.key(i)).collect();
@@ -734,17 +742,8 @@ impl MultiCheck {
                     keys.iter().filter_map(Key::as_f64).sum::<f64>() == *total
                 }
                 MultiRule::ValuesEqual => keys.windows(2).all(|w| w[0] == w[1]),
-                MultiRule::UniqueWithinRecord => {
-                    let present: Vec<&Key> = keys.iter().filter(|k| **k != Key::Null).collect();
-                    let distinct: HashSet<&&Key> = present.iter().collect();
-                    distinct.len() == present.len()
-                }
-                MultiRule::CompoundUnique => {
-                    if let Some(unique) = self.unique.as_mut() {
-                        unique.add(Key::Tuple(keys), rows.get(i), || render_row(i));
-                    }
-                    true
-                }
+                // Judged above.
+                MultiRule::UniqueWithinRecord | MultiRule::CompoundUnique => true,
             };
             outcomes.push(if ok { Outcome::Pass } else { Outcome::Fail });
         }
@@ -767,7 +766,17 @@ impl MultiCheck {
             return Err(e);
         }
         if let Some(unique) = self.unique.take() {
-            unique.finish(&mut self.tally);
+            // GE lists a compound key's rows as objects keyed by column.
+            let columns = &self.columns;
+            unique.finish(&mut self.tally, |arrays, i| {
+                Json::Object(
+                    columns
+                        .iter()
+                        .zip(arrays)
+                        .map(|(name, a)| (name.clone(), render(a, i)))
+                        .collect(),
+                )
+            })?;
         }
         Ok(self.tally)
     }

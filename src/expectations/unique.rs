@@ -1,0 +1,589 @@
+//! Exact uniqueness: which rows hold a value (or, for a compound key, a
+//! combination of values) that occurs more than once in the data, as
+//! pandas' `duplicated(keep=False)` decides it for Great Expectations'
+//! `expect_column_values_to_be_unique` and
+//! `expect_compound_columns_to_be_unique`; and, row by row, whether a
+//! record's values are distinct (`nunique(dropna=False, axis=1)`, for
+//! `expect_select_column_values_to_be_unique_within_record`).
+//!
+//! How the column-wide check works: while the data streams, every row that
+//! takes part gets a 64-bit print (the exact bits of a number, boolean or
+//! date; a hash of text and of compound keys) and the batch's arrays are
+//! kept (reference-counted, not copied). At the end all prints are sorted
+//! together (rayon's parallel sort) and equal neighbours name the repeated
+//! prints: usually none, and then the answer is known after one sort. Rows
+//! whose print repeats are candidates; exact prints make them the answer,
+//! hashed ones are grouped by their real values first, so a hash collision
+//! never marks a row.
+//!
+//! Why a sort: on 1M prints it was the fastest exact way measured in
+//! `benches/unique.rs` (`dedup_strategies`): rayon's `par_sort_unstable`
+//! beats counting in a foldhash `HashMap` (random access into a table
+//! larger than the cache), and ids that arrive sorted cost one linear pass.
+//!
+//! Memory: the batches' arrays of the column(s), 8 bytes of print per row
+//! and a sorted copy at the end (was: a hash map holding a rendered JSON
+//! value per distinct value, about 400 MB for 1M int64 ids).
+
+use std::hash::{BuildHasher, Hasher};
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use arrow::buffer::NullBuffer;
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float32Type, Float64Type, Int64Type, UInt64Type};
+use foldhash::fast::FixedState;
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use rayon::prelude::*;
+use serde_json::Value as Json;
+
+use super::suite::IgnoreRow;
+use super::tally::{RowIds, Tally};
+use super::values::{Family, Outcome, family, numbers};
+
+/// How numbers are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Numbers {
+    /// Within one column (pandas compares a column's own values): integers
+    /// and dates by their exact values (ids beyond 2^53 stay distinct),
+    /// floats by their bits with -0.0 folded into 0.0.
+    Exact,
+    /// Across the columns of a record, whose types may differ: every number
+    /// (and boolean) as an f64, as Python compares `1`, `1.0` and `True`.
+    AsF64,
+}
+
+/// One cell's value, for equality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Cell<'a> {
+    /// Null, or NaN in a float column.
+    Null,
+    /// A number's identity under [`Numbers`].
+    Num(u64),
+    Bool(bool),
+    Text(&'a str),
+}
+
+/// Text cells of one array (dictionary-aware).
+enum Text {
+    Utf8(arrow::array::StringArray),
+    Large(arrow::array::LargeStringArray),
+    View(arrow::array::StringViewArray),
+    Dictionary {
+        values: Box<Text>,
+        keys: Vec<usize>,
+        nulls: Option<NullBuffer>,
+    },
+    /// A column of nulls only.
+    Nulls,
+}
+
+impl Text {
+    fn new(array: &ArrayRef) -> Result<Self, String> {
+        Ok(match array.data_type() {
+            DataType::Utf8 => Text::Utf8(array.as_string::<i32>().clone()),
+            DataType::LargeUtf8 => Text::Large(array.as_string::<i64>().clone()),
+            DataType::Utf8View => Text::View(array.as_string_view().clone()),
+            DataType::Dictionary(..) => {
+                let dict = array.as_any_dictionary();
+                Text::Dictionary {
+                    values: Box::new(Text::new(dict.values())?),
+                    keys: dict.normalized_keys(),
+                    nulls: array.logical_nulls(),
+                }
+            }
+            DataType::Null => Text::Nulls,
+            // Any other type is compared by its text, as `values::strings` reads it.
+            _ => Text::new(&cast(array, &DataType::Utf8).map_err(|e| e.to_string())?)?,
+        })
+    }
+
+    fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            Text::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
+            Text::Large(a) => a.is_valid(i).then(|| a.value(i)),
+            Text::View(a) => a.is_valid(i).then(|| a.value(i)),
+            Text::Dictionary {
+                values,
+                keys,
+                nulls,
+            } => {
+                if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
+                    None
+                } else {
+                    values.get(keys[i])
+                }
+            }
+            Text::Nulls => None,
+        }
+    }
+
+    /// The hash of every row's text (`None` for nulls); a dictionary's
+    /// values are hashed once each.
+    fn hashes(&self, len: usize) -> Vec<Option<u64>> {
+        match self {
+            Text::Dictionary {
+                values,
+                keys,
+                nulls,
+            } => {
+                let per_value = values.hashes(keys.iter().max().map_or(0, |m| m + 1));
+                keys.iter()
+                    .enumerate()
+                    .map(|(i, k)| {
+                        if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
+                            None
+                        } else {
+                            per_value.get(*k).copied().flatten()
+                        }
+                    })
+                    .collect()
+            }
+            _ => (0..len)
+                .map(|i| self.get(i).map(|s| PRINTS.hash_one(s)))
+                .collect(),
+        }
+    }
+}
+
+/// One array's cells under a [`Numbers`] rule.
+enum Cells {
+    Num {
+        bits: Vec<u64>,
+        /// Null or NaN rows; `None` when there are none.
+        missing: Option<Vec<bool>>,
+    },
+    Bool(BooleanArray),
+    Text(Text),
+}
+
+impl Cells {
+    fn new(array: &ArrayRef, rule: Numbers) -> Result<Self, String> {
+        let fam = family(array.data_type());
+        if fam == Family::Bool {
+            let bools = array.as_boolean().clone();
+            if rule == Numbers::AsF64 {
+                let bits: Vec<u64> = bools
+                    .values()
+                    .iter()
+                    .map(|b| f64_bits(if b { 1.0 } else { 0.0 }))
+                    .collect();
+                let missing = missing(array, &bits, false);
+                return Ok(Cells::Num { bits, missing });
+            }
+            return Ok(Cells::Bool(bools));
+        }
+        if !matches!(fam, Family::Num | Family::Temporal) {
+            return Ok(Cells::Text(Text::new(array)?));
+        }
+        let floats = |a: &ArrayRef| -> Result<Vec<u64>, String> {
+            Ok(numbers(a)?.values().iter().map(|x| f64_bits(*x)).collect())
+        };
+        let bits: Vec<u64> = match (rule, array.data_type()) {
+            (Numbers::AsF64, _) => floats(array)?,
+            (_, DataType::UInt64) => array.as_primitive::<UInt64Type>().values().to_vec(),
+            (_, DataType::Float64) => array
+                .as_primitive::<Float64Type>()
+                .values()
+                .iter()
+                .map(|x| f64_bits(*x))
+                .collect(),
+            (_, DataType::Float32) => array
+                .as_primitive::<Float32Type>()
+                .values()
+                .iter()
+                .map(|x| f64_bits(f64::from(*x)))
+                .collect(),
+            (_, t) if t.is_integer() || fam == Family::Temporal => {
+                // Integers, timestamps and dates: their own integer values.
+                let ints = match t {
+                    DataType::Int64 => array.clone(),
+                    DataType::Date32 => cast(
+                        &cast(array, &DataType::Int32).map_err(|e| e.to_string())?,
+                        &DataType::Int64,
+                    )
+                    .map_err(|e| e.to_string())?,
+                    _ => cast(array, &DataType::Int64).map_err(|e| e.to_string())?,
+                };
+                ints.as_primitive::<Int64Type>()
+                    .values()
+                    .iter()
+                    .map(|v| *v as u64)
+                    .collect()
+            }
+            // Decimals and half floats: as f64, like every other expectation.
+            _ => floats(array)?,
+        };
+        let nan_possible = matches!(
+            array.data_type(),
+            DataType::Float16 | DataType::Float32 | DataType::Float64
+        );
+        let missing = missing(array, &bits, nan_possible);
+        Ok(Cells::Num { bits, missing })
+    }
+
+    fn cell(&self, i: usize) -> Cell<'_> {
+        match self {
+            Cells::Num { bits, missing } => {
+                if missing.as_ref().is_some_and(|m| m[i]) {
+                    Cell::Null
+                } else {
+                    Cell::Num(bits[i])
+                }
+            }
+            Cells::Bool(b) => {
+                if b.is_null(i) {
+                    Cell::Null
+                } else {
+                    Cell::Bool(b.value(i))
+                }
+            }
+            Cells::Text(t) => t.get(i).map_or(Cell::Null, Cell::Text),
+        }
+    }
+
+    /// Whether equal prints mean equal values.
+    fn exact(&self) -> bool {
+        !matches!(self, Cells::Text(_))
+    }
+
+    /// One print per row, `None` for a missing cell: the exact identity of
+    /// numbers and booleans, a hash of text.
+    fn prints(&self, len: usize) -> Vec<Option<u64>> {
+        match self {
+            Cells::Num { bits, missing } => match missing {
+                None => bits.iter().map(|b| Some(*b)).collect(),
+                Some(m) => bits
+                    .iter()
+                    .zip(m)
+                    .map(|(b, m)| (!m).then_some(*b))
+                    .collect(),
+            },
+            Cells::Bool(b) => b.iter().map(|v| v.map(u64::from)).collect(),
+            Cells::Text(t) => t.hashes(len),
+        }
+    }
+}
+
+/// Hashes for prints: a fixed seed, so that the same data gives the same
+/// prints in every partition and every run (the keys are data, so
+/// hash-flooding resistance buys nothing).
+const PRINTS: FixedState = FixedState::with_seed(0x0a55_a7d0_0b1e_5eed);
+
+/// A missing cell's print inside a compound key.
+const NULL_PRINT: u64 = 0x6e75_6c6c_6e75_6c6c;
+
+/// `Key::num`'s bits: -0.0 folded into 0.0, so equal numbers print equally.
+fn f64_bits(x: f64) -> u64 {
+    if x == 0.0 { 0 } else { x.to_bits() }
+}
+
+/// Null rows, and NaN rows when the column holds floats (NaN is missing, as
+/// in GE's pandas backend); `None` when no row is missing.
+fn missing(array: &ArrayRef, bits: &[u64], nan_possible: bool) -> Option<Vec<bool>> {
+    let nulls = array.logical_nulls();
+    let has_nan = nan_possible && bits.iter().any(|b| f64::from_bits(*b).is_nan());
+    if nulls.as_ref().is_none_or(|n| n.null_count() == 0) && !has_nan {
+        return None;
+    }
+    Some(
+        bits.iter()
+            .enumerate()
+            .map(|(i, b)| {
+                nulls.as_ref().is_some_and(|n| n.is_null(i))
+                    || (nan_possible && f64::from_bits(*b).is_nan())
+            })
+            .collect(),
+    )
+}
+
+/// One batch's share of a column-wide uniqueness check.
+#[derive(Debug, Clone)]
+struct Part {
+    /// The batch's arrays of the checked column(s), to check and render
+    /// candidates at the end.
+    arrays: Vec<ArrayRef>,
+    rows: RowIds,
+    /// Prints of the rows that take part, in row order.
+    prints: Vec<u64>,
+    /// Their positions in the batch when some rows were left out (missing,
+    /// or ignored by `ignore_row_if`); `None`: every row, in order.
+    positions: Option<Vec<u32>>,
+    /// Whether equal prints mean equal values.
+    exact: bool,
+}
+
+impl Part {
+    fn position(&self, k: usize) -> usize {
+        match &self.positions {
+            None => k,
+            Some(p) => p[k] as usize,
+        }
+    }
+
+    fn with_offset(mut self, offset: u64) -> Self {
+        self.rows = match self.rows {
+            RowIds::From(start) => RowIds::From(start + offset),
+            RowIds::List(rows) => RowIds::List(rows.into_iter().map(|r| r + offset).collect()),
+        };
+        self
+    }
+}
+
+/// A column-wide uniqueness check's state over a partition: a row is
+/// unexpected when its value occurs more than once anywhere in the data,
+/// so the decision waits for the end ([`Self::finish`]).
+#[derive(Debug, Clone)]
+pub struct Duplicates {
+    parts: Vec<Part>,
+    /// How many unexpected rows to list (the result format's).
+    keep: usize,
+}
+
+impl Duplicates {
+    /// `keep`: how many unexpected rows the result lists ([`Tally::keep`]).
+    pub fn new(keep: usize) -> Self {
+        Self {
+            parts: Vec::new(),
+            keep,
+        }
+    }
+
+    /// Adds one batch of a single column: null (and NaN) rows are missing,
+    /// every other row passes for now.
+    pub fn add_column(&mut self, array: &ArrayRef, rows: &RowIds) -> Result<Vec<Outcome>, String> {
+        let cells = Cells::new(array, Numbers::Exact)?;
+        let exact = cells.exact();
+        let (prints, positions) = match cells {
+            // The common case (ids): the values are the prints.
+            Cells::Num {
+                bits,
+                missing: None,
+            } => (bits, None),
+            cells => compact(cells.prints(array.len())),
+        };
+        Ok(self.push(vec![array.clone()], rows, prints, positions, exact))
+    }
+
+    /// Adds one batch of a compound key (`arrays`, one per column): rows
+    /// `ignore` leaves out are missing; nulls are values otherwise (pandas
+    /// `duplicated` finds two rows `(1, NaN)` equal).
+    pub fn add_record(
+        &mut self,
+        arrays: &[ArrayRef],
+        ignore: IgnoreRow,
+        rows: &RowIds,
+    ) -> Result<Vec<Outcome>, String> {
+        let len = arrays.first().map_or(0, |a| a.len());
+        let columns: Vec<Vec<Option<u64>>> = arrays
+            .iter()
+            .map(|a| Ok(Cells::new(a, Numbers::Exact)?.prints(len)))
+            .collect::<Result<_, String>>()?;
+        let prints = (0..len)
+            .map(|i| {
+                let nulls = columns.iter().filter(|c| c[i].is_none()).count();
+                if ignored(ignore, nulls, columns.len()) {
+                    return None;
+                }
+                let mut h = PRINTS.build_hasher();
+                for c in &columns {
+                    h.write_u64(c[i].map_or(NULL_PRINT, |p| PRINTS.hash_one(p)));
+                }
+                Some(h.finish())
+            })
+            .collect();
+        let (prints, positions) = compact(prints);
+        Ok(self.push(arrays.to_vec(), rows, prints, positions, false))
+    }
+
+    fn push(
+        &mut self,
+        arrays: Vec<ArrayRef>,
+        rows: &RowIds,
+        prints: Vec<u64>,
+        positions: Option<Vec<u32>>,
+        exact: bool,
+    ) -> Vec<Outcome> {
+        let len = arrays.first().map_or(0, |a| a.len());
+        let outcomes = match &positions {
+            None => vec![Outcome::Pass; len],
+            Some(kept) => {
+                let mut outcomes = vec![Outcome::Missing; len];
+                for &i in kept {
+                    outcomes[i as usize] = Outcome::Pass;
+                }
+                outcomes
+            }
+        };
+        self.parts.push(Part {
+            arrays,
+            rows: rows.clone(),
+            prints,
+            positions,
+            exact,
+        });
+        outcomes
+    }
+
+    /// Appends a later partition whose rows start at `offset`.
+    pub fn merge(&mut self, other: Duplicates, offset: u64) {
+        self.parts
+            .extend(other.parts.into_iter().map(|p| p.with_offset(offset)));
+    }
+
+    /// Fills `tally`'s unexpected count and its first `keep` unexpected
+    /// rows, in row order; `render(arrays, i)` renders row `i` of a batch.
+    pub fn finish(
+        self,
+        tally: &mut Tally,
+        render: impl Fn(&[ArrayRef], usize) -> Json,
+    ) -> Result<(), String> {
+        let repeated = repeated_prints(&self.parts);
+        if repeated.is_empty() {
+            return Ok(());
+        }
+        // Candidates: (part, index into its prints), in row order.
+        let candidates: Vec<Vec<usize>> = self
+            .parts
+            .par_iter()
+            .map(|p| {
+                p.prints
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, print)| repeated.contains(*print))
+                    .map(|(k, _)| k)
+                    .collect()
+            })
+            .collect();
+        let unexpected = if self.parts.iter().all(|p| p.exact) {
+            candidates
+        } else {
+            self.confirm(&candidates)?
+        };
+        let mut listed = Vec::new();
+        for (part, ks) in self.parts.iter().zip(&unexpected) {
+            tally.unexpected_count += ks.len() as u64;
+            for &k in ks {
+                if listed.len() >= self.keep {
+                    break;
+                }
+                let i = part.position(k);
+                listed.push((part.rows.get(i), render(&part.arrays, i)));
+            }
+        }
+        tally.unexpected = listed;
+        Ok(())
+    }
+
+    /// Of the candidates (rows whose hashed print repeats), those whose
+    /// real value repeats.
+    fn confirm(&self, candidates: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
+        let cells: Vec<Vec<Cells>> = self
+            .parts
+            .par_iter()
+            .zip(candidates)
+            .map(|(p, ks)| {
+                if ks.is_empty() {
+                    return Ok(Vec::new());
+                }
+                p.arrays
+                    .iter()
+                    .map(|a| Cells::new(a, Numbers::Exact))
+                    .collect()
+            })
+            .collect::<Result<_, String>>()?;
+        let record = |part: usize, k: usize| -> Vec<Cell<'_>> {
+            let i = self.parts[part].position(k);
+            cells[part].iter().map(|c| c.cell(i)).collect()
+        };
+        let mut counts: HashMap<Vec<Cell<'_>>, u32> = HashMap::new();
+        for (part, ks) in candidates.iter().enumerate() {
+            for &k in ks {
+                *counts.entry(record(part, k)).or_default() += 1;
+            }
+        }
+        Ok(candidates
+            .iter()
+            .enumerate()
+            .map(|(part, ks)| {
+                ks.iter()
+                    .copied()
+                    .filter(|&k| counts[&record(part, k)] > 1)
+                    .collect()
+            })
+            .collect())
+    }
+}
+
+/// The prints of the rows that take part, and their positions when some
+/// rows do not (`None`: every row, in order).
+fn compact(prints: Vec<Option<u64>>) -> (Vec<u64>, Option<Vec<u32>>) {
+    if prints.iter().all(Option::is_some) {
+        return (prints.into_iter().flatten().collect(), None);
+    }
+    let positions = prints
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.is_some())
+        .map(|(i, _)| i as u32)
+        .collect();
+    (prints.into_iter().flatten().collect(), Some(positions))
+}
+
+/// The prints that occur more than once across all parts.
+fn repeated_prints(parts: &[Part]) -> HashSet<u64> {
+    let total = parts.iter().map(|p| p.prints.len()).sum();
+    let mut sorted = Vec::with_capacity(total);
+    for p in parts {
+        sorted.extend_from_slice(&p.prints);
+    }
+    sorted.par_sort_unstable();
+    let mut repeated = HashSet::new();
+    for w in sorted.windows(2) {
+        if w[0] == w[1] {
+            repeated.insert(w[0]);
+        }
+    }
+    repeated
+}
+
+fn ignored(ignore: IgnoreRow, nulls: usize, columns: usize) -> bool {
+    match ignore {
+        IgnoreRow::AllMissing => nulls == columns,
+        IgnoreRow::AnyMissing => nulls > 0,
+        IgnoreRow::Never => false,
+    }
+}
+
+/// `expect_select_column_values_to_be_unique_within_record`, one batch:
+/// a row passes when its values are pairwise distinct, a missing value
+/// counting as one more value (pandas' `nunique(dropna=False, axis=1)`:
+/// `[1, null, null]` fails, `[1, null]` passes). Rows `ignore` leaves out
+/// are missing.
+pub fn distinct_within_record(
+    arrays: &[ArrayRef],
+    ignore: IgnoreRow,
+) -> Result<Vec<Outcome>, String> {
+    let len = arrays.first().map_or(0, |a| a.len());
+    let columns: Vec<Cells> = arrays
+        .iter()
+        .map(|a| Cells::new(a, Numbers::AsF64))
+        .collect::<Result<_, _>>()?;
+    let mut row: Vec<Cell<'_>> = Vec::with_capacity(columns.len());
+    let mut outcomes = Vec::with_capacity(len);
+    for i in 0..len {
+        row.clear();
+        row.extend(columns.iter().map(|c| c.cell(i)));
+        let nulls = row.iter().filter(|c| **c == Cell::Null).count();
+        if ignored(ignore, nulls, row.len()) {
+            outcomes.push(Outcome::Missing);
+            continue;
+        }
+        let distinct = (1..row.len()).all(|j| !row[..j].contains(&row[j]));
+        outcomes.push(if distinct {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        });
+    }
+    Ok(outcomes)
+}
