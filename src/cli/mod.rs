@@ -1,3 +1,4 @@
 //! Subcommands big enough for their own file; `main.rs` keeps the small ones.
 
 pub mod compare;
+pub mod quality;
