@@ -50,6 +50,7 @@ fn bench(c: &mut Criterion) {
             per_batch: Vec::new(),
             per_window: vec![Check::Skew, Check::Drift],
         },
+        quality: None,
     };
     let mut runtime = ModelRuntime::load(&config, &dir.path().join("state")).expect("model");
     let spec = runtime.spec();

@@ -18,6 +18,8 @@ pub enum AssayError {
     Expectation(#[from] crate::expectations::ExpectationError),
     #[error(transparent)]
     Compare(#[from] crate::checks::compare::CompareError),
+    #[error(transparent)]
+    Quality(#[from] crate::quality::QualityError),
     #[error("{0}")]
     Usage(String),
     #[error("cannot write {path}: {source}")]

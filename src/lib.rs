@@ -5,6 +5,7 @@
 //! [`schema`] is inferred from (and later checked against) those statistics,
 //! and [`report`] renders them for people and machines. [`query`] is the
 //! bridge to polars for relational work (row filters, derived slice columns).
+//! [`quality`] measures model quality and fairness from labelled predictions.
 
 pub mod alerts;
 pub mod checks;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod expectations;
 pub mod pipeline;
 pub mod profile;
+pub mod quality;
 pub mod query;
 pub mod report;
 pub mod schema;

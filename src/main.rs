@@ -26,6 +26,7 @@ use assay::validation::{SchemaOutcome, ValidationReport};
 
 mod cli;
 use cli::compare::CompareArgs;
+use cli::quality::{FairnessArgs, QualityArgs};
 
 #[derive(Parser)]
 #[command(
@@ -73,6 +74,12 @@ enum Command {
     /// baseline, with thresholds from the schema's `[features.NAME.skew]`.
     /// Exit 1 when skew is found.
     Skew(CompareArgs),
+    /// Model quality from labelled predictions (per slice, against a
+    /// reference). Exit 1 on a significant degradation.
+    Quality(QualityArgs),
+    /// Fairness: rates per group of sensitive columns with intervals,
+    /// disparities, changes against a reference.
+    Fairness(FairnessArgs),
     /// Run the monitoring daemon: HTTP ingest, windows, checks, Prometheus metrics.
     Serve(ServeArgs),
     /// The daemon with examples/demo/assay.toml, fed by a built-in replayer of
@@ -271,6 +278,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Validate(args) => validate(args),
         Command::Drift(args) => cli::compare::run(args, Comparison::Drift),
         Command::Skew(args) => cli::compare::run(args, Comparison::Skew),
+        Command::Quality(args) => cli::quality::run_quality(args),
+        Command::Fairness(args) => cli::quality::run_fairness(args),
         Command::Serve(args) => serve(args),
         Command::Demo(args) => {
             assay::server::run_demo(args.listen, args.state_dir)

@@ -328,7 +328,11 @@ fn substitute(expr: &str) -> Vec<String> {
         .replace("${model}", MODEL)
         .replace("$model", MODEL)
         .replace("${job}", JOB)
-        .replace("$job", JOB);
+        .replace("$job", JOB)
+        // The model-quality and fairness dashboards' variables, at "All".
+        .replace("$metric", ".+")
+        .replace("$rate", ".+")
+        .replace("$group", ".+");
     if base.contains("$feature") || base.contains("${feature}") {
         [".*", "purpose"]
             .iter()

@@ -80,6 +80,18 @@ pub enum FindingKind {
     /// A feature's share of missing values moved (reported apart from the
     /// distribution tests, which leave missing values out).
     MissingShareChanged,
+    /// A model quality metric got significantly worse than the reference's,
+    /// by more than its effect floor (`quality` check).
+    QualityDegraded,
+    /// The labels' distribution (a base rate, a class share, the mean label)
+    /// moved against the reference's, overall or in a slice or group.
+    LabelDrift,
+    /// The gap between two groups' rates widened significantly against the
+    /// reference (`fairness` check).
+    DisparityChanged,
+    /// A disparity is past an absolute level (the four-fifths rule, a
+    /// configured limit): opt-in (`fairness` check).
+    DisparityLevel,
 }
 
 impl FindingKind {
@@ -112,6 +124,10 @@ impl FindingKind {
             Self::DatasetSkew => "dataset_skew",
             Self::DatasetDrift => "dataset_drift",
             Self::MissingShareChanged => "missing_share_changed",
+            Self::QualityDegraded => "quality_degraded",
+            Self::LabelDrift => "label_drift",
+            Self::DisparityChanged => "disparity_changed",
+            Self::DisparityLevel => "disparity_level",
         }
     }
 }

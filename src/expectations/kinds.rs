@@ -81,7 +81,7 @@ pub(crate) fn build(raw: &RawExpectation) -> Result<Expectation, Vec<Problem>> {
     if !SUPPORTED.contains(&name) {
         let message = match closest(name, SUPPORTED.iter().copied()) {
             Some(near) => format!("unknown expectation type; did you mean `{near}`?"),
-            None => "unknown expectation type (see the README for the list)".into(),
+            None => "unknown expectation type (docs/expectations.md lists them)".into(),
         };
         return Err(vec![Problem {
             argument: None,

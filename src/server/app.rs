@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 
 use super::body::{BodyPool, GatherError};
 use super::closer::Progress;
+use super::labels;
 use super::metric_labels;
 use super::metrics::Metrics;
 use super::model::{BatchOutcome, ClosedWindow, ModelRuntime, ServerError, now_ms};
@@ -64,6 +65,18 @@ impl AppState {
                 ),
             ))
         })
+    }
+
+    /// [`AppState::model`], for the label and quality routes.
+    pub(crate) fn model_runtime(
+        &self,
+        name: &str,
+    ) -> Result<Arc<Mutex<ModelRuntime>>, Box<Response>> {
+        self.model(name)
+    }
+
+    pub(crate) fn all_runtimes(&self) -> Vec<Arc<Mutex<ModelRuntime>>> {
+        every_model(self)
     }
 
     fn all_models(&self) -> impl Iterator<Item = (&String, &Arc<Mutex<ModelRuntime>>)> {
@@ -142,7 +155,12 @@ pub fn router(state: Shared) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/batches", post(ingest_default))
         .route("/v1/models/{model}/batches", post(ingest_model))
-        .route("/v1/labels", post(labels))
+        .route("/v1/labels", post(labels::http::post_labels))
+        .route(
+            "/v1/models/{model}/labels",
+            post(labels::http::post_model_labels),
+        )
+        .route("/v1/models/{model}/quality", get(labels::http::get_quality))
         .route("/v1/windows", get(windows))
         .route("/v1/reports/latest", get(latest_report))
         .route("/v1/reports/{id}", get(report))
@@ -156,7 +174,7 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": message.into()}))).into_response()
 }
 
@@ -166,7 +184,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-pub(super) fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
+pub(crate) fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(token) = &state.token else {
         return true;
     };
@@ -177,7 +195,7 @@ pub(super) fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
         .is_some_and(|given| same(given.trim().as_bytes(), token.as_bytes()))
 }
 
-pub(super) fn unauthorized() -> Response {
+pub(crate) fn unauthorized() -> Response {
     let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
     r.headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -395,6 +413,20 @@ pub fn ingest_bytes(
             decoded.batch.num_rows()
         ))));
     }
+    // Predictions awaiting their labels, checked before anything is
+    // committed (a bad score is a 400 like any bad row).
+    let quality = runtime.lock().map_err(|_| poisoned())?.quality();
+    let pending = match &quality {
+        Some(q) => q.predictions(&decoded.batch).map_err(|e| {
+            IngestError::Payload(payload::PayloadError {
+                row: Some(e.row),
+                column: Some(e.column),
+                expected: None,
+                message: e.message,
+            })
+        })?,
+        None => Vec::new(),
+    };
     let prepared = spec
         .prepare(&decoded.batch, decoded.ipc_stream)
         .map_err(IngestError::Server)?;
@@ -411,6 +443,11 @@ pub fn ingest_bytes(
     // commit.
     sync.wait()
         .map_err(|e| IngestError::Server(ServerError::State(e)))?;
+    // Stored (and synced) before the batch is acknowledged.
+    if let Some(q) = &quality {
+        q.store_predictions(&outcome.window, &pending)
+            .map_err(|e| IngestError::Server(ServerError::State(e)))?;
+    }
     Ok((outcome, open_rows))
 }
 
@@ -523,72 +560,6 @@ pub async fn window_timer(state: Shared) {
                 tracing::error!(model = %name, "closing a window: {e}");
             }
         }
-    }
-}
-
-async fn labels(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    if !authorized(&state, &headers) {
-        return unauthorized();
-    }
-    let parsed: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "body is not valid JSON at line {}, column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
-            );
-        }
-    };
-    let model = parsed["model"]
-        .as_str()
-        .unwrap_or(&state.default_model)
-        .to_string();
-    let runtime = match state.model(&model) {
-        Ok(r) => r,
-        Err(response) => return *response,
-    };
-    let Some(items) = parsed["labels"].as_array() else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "expected {\"labels\": [{\"request_id\": \"...\", \"label\": ...}, ...]}",
-        );
-    };
-    let mut lines = String::new();
-    for (i, item) in items.iter().enumerate() {
-        let Some(id) = item["request_id"].as_str() else {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("labels[{i}]: expected a string `request_id`"),
-            );
-        };
-        if item.get("label").is_none() {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("labels[{i}] ({id}): expected a `label`"),
-            );
-        }
-        lines.push_str(
-            &json!({"request_id": id, "label": item["label"], "received_ms": now_ms()}).to_string(),
-        );
-        lines.push('\n');
-    }
-    let count = items.len();
-    let stored = tokio::task::spawn_blocking(move || store_labels(&runtime, &lines)).await;
-    match stored {
-        Ok(Ok(())) => {
-            state
-                .metrics
-                .labels_received
-                .with_label_values(&[&model])
-                .inc_by(count as u64);
-            Json(json!({"model": model, "labels": count})).into_response()
-        }
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
 

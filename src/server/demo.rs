@@ -11,8 +11,10 @@
 //!   faulted: `age` shifted by 10 years and `income` in thousands (drift and
 //!   skew), a new `purpose` value in one row of five (out of the schema's
 //!   domain), and `credit_score` empty (presence, not-null);
-//! - ground-truth labels for every accepted batch's rows (`/v1/labels`'
-//!   path, joined on `application_id`);
+//! - ground-truth labels for every accepted batch's rows, one batch late
+//!   (`/v1/labels`' path, joined on `application_id`); from the middle of
+//!   each round the model is wrong inside `sex=F` (quality and fairness
+//!   findings there);
 //! - one malformed batch a round (a rejection, reason `malformed`).
 //!
 //! Within seconds windows close and every panel of the dashboards in
@@ -186,6 +188,56 @@ fn label_lines(batch: &RecordBatch) -> Result<(String, u64), String> {
     Ok((lines, count))
 }
 
+/// Labels for `/v1/labels` (JSON rows): drawn as [`label_lines`] does, except
+/// that with `degraded`, inside [`DEGRADED_GROUP`] a default is drawn with
+/// one minus the predicted probability: the model is wrong there.
+fn quality_labels(batch: &RecordBatch, degraded: bool) -> Result<Vec<u8>, String> {
+    let ids = batch
+        .column_by_name("application_id")
+        .ok_or("no application_id column")?;
+    let ids = cast(ids, &DataType::Utf8).map_err(|e| e.to_string())?;
+    let ids = ids.as_string::<i32>();
+    let predictions = batch
+        .column_by_name("prediction")
+        .ok_or("no prediction column")?;
+    let predictions = cast(predictions, &DataType::Float64).map_err(|e| e.to_string())?;
+    let predictions = predictions.as_primitive::<Float64Type>();
+    let groups = batch.column_by_name("sex").ok_or("no sex column")?;
+    let groups = cast(groups, &DataType::Utf8).map_err(|e| e.to_string())?;
+    let groups = groups.as_string::<i32>();
+    let mut rows = Vec::new();
+    for row in 0..batch.num_rows() {
+        if ids.is_null(row) || predictions.is_null(row) {
+            continue;
+        }
+        let id = ids.value(row);
+        let mut p = predictions.value(row);
+        if degraded && groups.is_valid(row) && groups.value(row) == DEGRADED_GROUP.1 {
+            p = 1.0 - p;
+        }
+        rows.push(serde_json::json!({"request_id": id, "label": u8::from(unit_hash(id) < p)}));
+    }
+    serde_json::to_vec(&rows).map_err(|e| e.to_string())
+}
+
+/// The group inside which the model degrades halfway through each round.
+const DEGRADED_GROUP: (&str, &str) = ("sex", "F");
+
+fn send_quality_labels(
+    state: &AppState,
+    model: &str,
+    quality: &super::labels::ModelQuality,
+    batch: &RecordBatch,
+    degraded: bool,
+) {
+    let joined = quality_labels(batch, degraded).and_then(|body| {
+        super::labels::http::join_body(state, model, quality, "application/json", &body)
+    });
+    if let Err(e) = joined {
+        tracing::error!("demo: joining labels: {e}");
+    }
+}
+
 /// A number in [0, 1) from a string (64-bit FNV-1a).
 fn unit_hash(s: &str) -> f64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -223,6 +275,7 @@ pub fn replay(state: Arc<AppState>, pause: Duration) {
         }
     };
     let total = steps.len();
+    let mut delayed: Option<(RecordBatch, bool)> = None;
     for round in 1.. {
         for (i, step) in steps.iter().enumerate() {
             let started = Instant::now();
@@ -260,7 +313,19 @@ pub fn replay(state: Arc<AppState>, pause: Duration) {
                         outcome.window
                     );
                     if let Some(batch) = batch {
-                        send_labels(&state, &runtime, &model, batch);
+                        match runtime.lock().ok().and_then(|g| g.quality()) {
+                            // Labels a step late; from the middle of each
+                            // round the model is wrong inside one group.
+                            Some(quality) => {
+                                if let Some((previous, degraded)) = delayed.take() {
+                                    send_quality_labels(
+                                        &state, &model, &quality, &previous, degraded,
+                                    );
+                                }
+                                delayed = Some((batch.clone(), faulted));
+                            }
+                            None => send_labels(&state, &runtime, &model, batch),
+                        }
                     }
                 }
                 Err(e) => {

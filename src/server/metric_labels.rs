@@ -83,7 +83,7 @@ pub fn severities(kind: FindingKind) -> &'static [Severity] {
         // A warning within the schema's allowance (`min_domain_mass`,
         // `range_tolerance`), an error past it.
         OutOfDomain | ValueTooSmall | ValueTooLarge => &[Severity::Warning, Severity::Error],
-        MissingShareChanged => &[Severity::Warning],
+        MissingShareChanged | LabelDrift => &[Severity::Warning],
         MissingColumn
         | NewColumn
         | UnexpectedType
@@ -105,7 +105,10 @@ pub fn severities(kind: FindingKind) -> &'static [Severity] {
         | PredictionSkew
         | PredictionDrift
         | DatasetSkew
-        | DatasetDrift => &[Severity::Error],
+        | DatasetDrift
+        | QualityDegraded
+        | DisparityChanged
+        | DisparityLevel => &[Severity::Error],
     }
 }
 

@@ -36,6 +36,8 @@ pub struct Metrics {
     pub labels_received: IntCounterVec,
     pub spool_files: IntCounterVec,
     pub ready: IntGauge,
+    /// Labels joined to predictions, quality and fairness (`server::labels`).
+    pub quality: super::labels::metrics::QualityMetrics,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -280,6 +282,7 @@ impl Metrics {
             queue_capacity,
             window_rows,
             ready,
+            quality: super::labels::metrics::QualityMetrics::new(&registry),
             registry,
         };
         metrics.unknown_model_series();

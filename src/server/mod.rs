@@ -21,6 +21,7 @@ mod closer;
 pub mod config;
 mod demo;
 mod durable;
+mod labels;
 mod memory;
 mod metric_labels;
 mod metrics;
@@ -161,6 +162,12 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
                     &runtime.spec().check_plan(),
                     spooled.as_deref() == Some(name),
                 );
+                if runtime.quality().is_some() {
+                    state
+                        .metrics
+                        .quality
+                        .model_configured(name, &state.metrics.findings);
+                }
                 // Closes are counted and logged by the closer thread. A weak
                 // reference: the models (in the state) own the hook.
                 let (weak, model) = (Arc::downgrade(&state), name.clone());
@@ -189,6 +196,7 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
             tokio::task::spawn_blocking(move || f(ready_state))
         });
         let timer = tokio::spawn(app::window_timer(state.clone()));
+        let quality_timer = tokio::spawn(labels::http::refresh_timer(state.clone()));
         let spool = config.spool.clone().map(|spool| {
             tokio::spawn(spool::watch(
                 state.clone(),
@@ -206,6 +214,7 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
             let _ = b.await;
         }
         timer.abort();
+        quality_timer.abort();
         if let Some(s) = spool {
             s.abort();
         }

@@ -137,6 +137,8 @@ pub struct ModelRuntime {
     closer: Closer,
     /// Problems found while recovering state (reported at start).
     pub notes: Vec<String>,
+    /// Labels joined to predictions (`[quality]`).
+    quality: Option<Arc<super::labels::ModelQuality>>,
 }
 
 pub fn now_ms() -> i64 {
@@ -313,6 +315,13 @@ impl ModelRuntime {
             closing: Vec::new(),
         }));
         let closer = Closer::start(spec.clone(), &dir, ledger.clone(), previous).map_err(&fail)?;
+        let quality = match &config.quality {
+            Some(q) => Some(Arc::new(
+                super::labels::ModelQuality::load(config, q, &spec.baseline, &spec.expected, &dir)
+                    .map_err(|e| fail(format!("[quality]: {e}")))?,
+            )),
+            None => None,
+        };
         Ok(Self {
             name: config.name.clone(),
             spec,
@@ -322,7 +331,13 @@ impl ModelRuntime {
             dir,
             ledger,
             notes,
+            quality,
         })
+    }
+
+    /// Labels and quality, when the model has `[quality]`.
+    pub fn quality(&self) -> Option<Arc<super::labels::ModelQuality>> {
+        self.quality.clone()
     }
 
     /// The unchanging part, for checking batches without the lock.

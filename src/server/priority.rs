@@ -16,8 +16,10 @@
 /// lowest priority).
 const BACKGROUND_NICE: i32 = 5;
 
-/// Lowers the calling thread's priority to [`BACKGROUND_NICE`]. Best effort:
-/// where it is refused or unsupported the thread keeps its priority.
+/// Lowers the calling thread's priority to [`BACKGROUND_NICE`], never
+/// raising it: a daemon started under `nice -n 10` keeps its background
+/// threads at 10. Best effort: where it is refused or unsupported the
+/// thread keeps its priority.
 pub fn background_thread() {
     set_nice(BACKGROUND_NICE);
 }
@@ -25,17 +27,23 @@ pub fn background_thread() {
 #[cfg(target_os = "linux")]
 fn set_nice(nice: i32) {
     unsafe extern "C" {
+        fn getpriority(which: i32, who: u32) -> i32;
         fn setpriority(which: i32, who: u32, prio: i32) -> i32;
         fn gettid() -> i32;
     }
     /// `PRIO_PROCESS` (sys/resource.h): on Linux, given a thread id it sets
     /// that thread's nice value alone.
     const PRIO_PROCESS: i32 = 0;
-    // SAFETY: both calls take plain integers and touch no memory of ours;
-    // a refusal (-1) leaves the priority as it was.
+    // SAFETY: the calls take plain integers and touch no memory of ours;
+    // a refusal (-1) leaves the priority as it was. `getpriority` returns
+    // the nice value itself; its error return (-1) is also a valid nice
+    // value, which here only means "lower it to `nice`", as before.
     unsafe {
-        let tid = gettid();
-        setpriority(PRIO_PROCESS, tid as u32, nice);
+        let tid = gettid() as u32;
+        let current = getpriority(PRIO_PROCESS, tid);
+        if current < nice {
+            setpriority(PRIO_PROCESS, tid, nice);
+        }
     }
 }
 

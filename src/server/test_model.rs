@@ -44,5 +44,6 @@ pub fn config(dir: &Path, window: WindowPolicy) -> ModelConfig {
             per_batch: Vec::new(),
             per_window: vec![Check::Skew, Check::Drift],
         },
+        quality: None,
     }
 }

@@ -265,6 +265,8 @@ pub struct ModelConfig {
     pub request_id_column: Option<String>,
     pub window: WindowPolicy,
     pub checks: Checks,
+    /// `[models.NAME.quality]`: labels joined to predictions.
+    pub quality: Option<QualityConfig>,
 }
 
 /// `[models.NAME.window]`: tumbling windows that close when either limit is
@@ -367,8 +369,10 @@ pub enum ConfigError {
     Invalid { diagnostics: Vec<String> },
 }
 
+mod quality;
 mod read;
 mod rules;
+pub use quality::{Duplicates, QualityConfig, parse_duration};
 
 use read::*;
 pub use read::{load, parse};

@@ -95,6 +95,7 @@ pub(super) const MODEL_KEYS: &[&str] = &[
     "request_id_column",
     "window",
     "checks",
+    "quality",
 ];
 pub(super) const WINDOW_KEYS: &[&str] = &["rows", "seconds", "keep"];
 pub(super) const CHECKS_KEYS: &[&str] = &["per_batch", "per_window"];
@@ -161,6 +162,8 @@ pub(super) struct RawModel {
     pub(super) _window: Option<IgnoredAny>,
     #[serde(default, rename = "checks")]
     pub(super) _checks: Option<IgnoredAny>,
+    #[serde(default, rename = "quality")]
+    pub(super) _quality: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -216,6 +219,7 @@ pub(super) struct ModelPart {
     /// incomplete, so its rule about missing keys would only repeat them.
     pub(super) window_had_unknown_keys: bool,
     pub(super) checks: Read<RawChecks>,
+    pub(super) quality: Read<super::quality::RawQuality>,
 }
 
 /// The type stage: each table deserialized on its own.
@@ -289,6 +293,7 @@ impl Reader<'_> {
                             window: Read::Invalid,
                             window_had_unknown_keys: false,
                             checks: Read::Invalid,
+                            quality: Read::Invalid,
                         },
                     ));
                     continue;
@@ -307,6 +312,12 @@ impl Reader<'_> {
                 &format!("{context}.checks"),
                 CHECKS_KEYS,
             );
+            let (quality, _) = self.section(
+                &mut body,
+                "quality",
+                &format!("{context}.quality"),
+                super::quality::QUALITY_KEYS,
+            );
             // A missing `baseline` is reported at the model's name.
             let body = self.deserialize(
                 DeValue::Table(body),
@@ -322,6 +333,7 @@ impl Reader<'_> {
                     window,
                     window_had_unknown_keys,
                     checks,
+                    quality,
                 },
             ));
         }

@@ -237,6 +237,12 @@ pub(super) fn check_model(model: &ModelPart, base: &Path, c: &mut Problems) {
     }
 
     let body = model.body.present();
+    super::quality::check(
+        name,
+        &model.quality,
+        body.and_then(|b| b.request_id_column.as_deref()),
+        c,
+    );
     if let Read::Present(checks) = &model.checks {
         for (list_key, list) in [
             ("per_batch", &checks.per_batch),
@@ -477,6 +483,10 @@ pub(super) fn build(parts: Parts, resolved: Resolved, path: &Path) -> ServeConfi
                 request_id_column: raw.request_id_column,
                 window,
                 checks,
+                quality: match part.quality {
+                    Read::Present(q) => Some(super::quality::build(q)),
+                    _ => None,
+                },
             })
         })
         .collect();

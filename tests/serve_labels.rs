@@ -1,0 +1,410 @@
+//! Labels joined to predictions by the real daemon over HTTP: predictions
+//! stored at ingest, labels in JSON, NDJSON and CSV joined to the window
+//! their prediction was made in, duplicates, unknown ids, bad bodies
+//! rejected whole, quality equal to the library's on the same rows, a
+//! degradation inside one slice found, the metrics, and a `kill -9` that
+//! loses no acknowledged prediction or label.
+
+#[path = "common/daemon.rs"]
+mod daemon;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{Float64Type, Int64Type};
+use assay::quality::{QualityAccumulator, QualitySpec, ScoreColumns, Task, UnlabelledRows};
+use daemon::{Daemon, json_rows, path_of};
+use serde_json::Value;
+
+const WINDOW_ROWS: usize = 1000;
+
+fn config(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("assay.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[limits]
+max_body_bytes = 16000000
+
+[models.credit]
+baseline = "{train}"
+request_id_column = "application_id"
+
+[models.credit.window]
+rows = {WINDOW_ROWS}
+
+[models.credit.checks]
+per_batch = []
+per_window = []
+
+[models.credit.quality]
+label = "label"
+score = "prediction"
+slices = [["sex"]]
+sensitive = ["sex"]
+label_ttl = "1d"
+"#,
+            train = path_of("examples/data/train.parquet"),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// The first `n` training rows (they have labels and scores).
+fn rows(n: usize) -> RecordBatch {
+    let file = std::fs::File::open(path_of("examples/data/train.parquet")).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .with_batch_size(n)
+        .build()
+        .unwrap();
+    reader.into_iter().next().unwrap().unwrap().slice(0, n)
+}
+
+fn without_label(batch: &RecordBatch) -> RecordBatch {
+    let i = batch.schema().index_of("label").unwrap();
+    let mut b = batch.clone();
+    b.remove_column(i);
+    b
+}
+
+struct Truth {
+    ids: Vec<String>,
+    labels: Vec<i64>,
+    sex: Vec<String>,
+}
+
+fn truth(batch: &RecordBatch) -> Truth {
+    let ids = batch
+        .column_by_name("application_id")
+        .unwrap()
+        .as_string::<i32>();
+    let labels = batch
+        .column_by_name("label")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    let sex = batch.column_by_name("sex").unwrap().as_string::<i32>();
+    Truth {
+        ids: (0..batch.num_rows())
+            .map(|i| ids.value(i).to_string())
+            .collect(),
+        labels: labels.values().to_vec(),
+        sex: (0..batch.num_rows())
+            .map(|i| sex.value(i).to_string())
+            .collect(),
+    }
+}
+
+fn json_labels(pairs: &[(String, i64)]) -> Vec<u8> {
+    let rows: Vec<Value> = pairs
+        .iter()
+        .map(|(id, l)| serde_json::json!({"request_id": id, "label": l}))
+        .collect();
+    serde_json::to_vec(&rows).unwrap()
+}
+
+fn ndjson_labels(pairs: &[(String, i64)]) -> Vec<u8> {
+    let mut out = String::new();
+    for (id, l) in pairs {
+        out.push_str(&format!(
+            "{{\"application_id\": \"{id}\", \"label\": {l}}}\n"
+        ));
+    }
+    out.into_bytes()
+}
+
+fn csv_labels(pairs: &[(String, Option<i64>)]) -> Vec<u8> {
+    let mut out = String::from("request_id,label\n");
+    for (id, l) in pairs {
+        out.push_str(&format!(
+            "{id},{}\n",
+            l.map(|v| v.to_string()).unwrap_or_default()
+        ));
+    }
+    out.into_bytes()
+}
+
+/// The samples of metric `name` whose labels include `want`.
+fn sample(metrics: &str, name: &str, want: &[(&str, &str)]) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?.strip_prefix('{')?;
+        let (labels, value) = rest.rsplit_once("} ")?;
+        want.iter()
+            .all(|(k, v)| labels.contains(&format!("{k}=\"{v}\"")))
+            .then(|| value.parse().unwrap())
+    })
+}
+
+fn quality(daemon: &Daemon) -> Value {
+    daemon.get_json("/v1/models/credit/quality")
+}
+
+fn window(q: &Value, i: usize) -> &Value {
+    &q["windows"][i]
+}
+
+/// What the library computes on the labelled rows.
+fn expected_metrics(
+    batch: &RecordBatch,
+    labelled: &[bool],
+    labels: &[i64],
+) -> BTreeMap<String, f64> {
+    let mut spec = QualitySpec::new("label");
+    spec.scores = ScoreColumns::Single("prediction".into());
+    spec.unlabelled = UnlabelledRows::Skip;
+    spec.slices = vec![vec!["sex".into()]];
+    spec.sensitive = vec!["sex".into()];
+    let scores = batch
+        .column_by_name("prediction")
+        .unwrap()
+        .as_primitive::<Float64Type>();
+    let label: arrow::array::Int64Array = (0..batch.num_rows())
+        .map(|i| labelled[i].then_some(labels[i]))
+        .collect();
+    let b = RecordBatch::try_from_iter(vec![
+        (
+            "label",
+            std::sync::Arc::new(label) as arrow::array::ArrayRef,
+        ),
+        ("prediction", std::sync::Arc::new(scores.clone()) as _),
+        ("sex", batch.column_by_name("sex").unwrap().clone()),
+    ])
+    .unwrap();
+    let mut acc = QualityAccumulator::new(&spec, Task::Binary).unwrap();
+    acc.update(&b).unwrap();
+    acc.finish()
+        .summary
+        .metrics
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+        .collect()
+}
+
+#[test]
+fn labels_join_to_their_windows_and_survive_kill9() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let state = dir.path().join("state");
+    let mut daemon = Daemon::start(&config, &state);
+
+    // Two windows of 1,000 predictions, without labels.
+    let batch = rows(2 * WINDOW_ROWS);
+    let t = truth(&batch);
+    for chunk in daemon::chunks(&without_label(&batch), 500) {
+        let (status, body) =
+            daemon.post("/v1/batches", "application/json", &json_rows(&chunk), None);
+        assert_eq!(status, 200, "{body}");
+    }
+
+    // A bad body: a missing label on row 2 (0-based) is a 400 naming the
+    // row and the column, and none of its labels is joined.
+    let mut bad: Vec<(String, Option<i64>)> = (0..5)
+        .map(|i| (t.ids[i].clone(), Some(t.labels[i])))
+        .collect();
+    bad[2].1 = None;
+    let (status, body) = daemon.post("/v1/labels", "text/csv", &csv_labels(&bad), None);
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["row"], 2, "{body}");
+    assert_eq!(body["column"], "label", "{body}");
+    let (status, body) = daemon.post(
+        "/v1/labels",
+        "application/json",
+        br#"[{"request_id": "x", "label": "not a number"}]"#,
+        None,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["column"], "label", "{body}");
+    let q = quality(&daemon);
+    assert_eq!(window(&q, 0)["labelled"], 0, "{q}");
+
+    // Window 1: labels in three formats, with three unknown ids and a
+    // duplicate whose later value wins.
+    let pairs = |r: std::ops::Range<usize>| -> Vec<(String, i64)> {
+        r.map(|i| (t.ids[i].clone(), t.labels[i])).collect()
+    };
+    let (s, b) = daemon.post(
+        "/v1/labels",
+        "application/json",
+        &json_labels(&pairs(0..400)),
+        None,
+    );
+    assert_eq!((s, b["joined"].as_u64()), (200, Some(400)), "{b}");
+    let (s, b) = daemon.post(
+        "/v1/models/credit/labels",
+        "application/x-ndjson",
+        &ndjson_labels(&pairs(400..700)),
+        None,
+    );
+    assert_eq!((s, b["joined"].as_u64()), (200, Some(300)), "{b}");
+    let mut csv: Vec<(String, Option<i64>)> = (700..WINDOW_ROWS)
+        .map(|i| (t.ids[i].clone(), Some(t.labels[i])))
+        .collect();
+    for k in 0..3 {
+        csv.push((format!("no-such-id-{k}"), Some(1)));
+    }
+    // Row 0 labelled wrong first, then right: the last label wins.
+    csv.push((t.ids[0].clone(), Some(1 - t.labels[0])));
+    csv.push((t.ids[0].clone(), Some(t.labels[0])));
+    let (s, b) = daemon.post("/v1/labels", "text/csv", &csv_labels(&csv), None);
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["joined"], 300, "{b}");
+    assert_eq!(b["replaced"], 2, "{b}");
+    assert_eq!(b["unmatched"]["unknown"], 3, "{b}");
+
+    // Window 1 is fully labelled: its quality is the library's on its rows.
+    let q = quality(&daemon);
+    let w1 = window(&q, 0);
+    assert_eq!(w1["predictions"], WINDOW_ROWS as u64, "{w1}");
+    assert_eq!(w1["labelled"], WINDOW_ROWS as u64, "{w1}");
+    assert_eq!(w1["final"], true, "{w1}");
+    let first = batch.slice(0, WINDOW_ROWS);
+    let all = vec![true; WINDOW_ROWS];
+    let expected = expected_metrics(&first, &all, &t.labels[..WINDOW_ROWS]);
+    for metric in [
+        "accuracy",
+        "precision",
+        "recall",
+        "roc_auc",
+        "log_loss",
+        "brier",
+    ] {
+        let got = w1["metrics"][metric].as_f64().unwrap();
+        assert!(
+            (got - expected[metric]).abs() < 1e-12,
+            "{metric}: {got} vs {}",
+            expected[metric]
+        );
+    }
+    // The baseline is the reference; a sample of it raises nothing.
+    assert_eq!(w1["findings"], serde_json::json!([]), "{w1}");
+    assert!(w1["estimated"]["metrics"]["accuracy"].is_f64(), "{w1}");
+    assert!(
+        w1["fairness"]["by_group"].as_array().unwrap().len() >= 2,
+        "{w1}"
+    );
+
+    // Window 2: half its labels, acknowledged, then kill -9.
+    let half = WINDOW_ROWS + WINDOW_ROWS / 2;
+    let (s, b) = daemon.post(
+        "/v1/labels",
+        "application/json",
+        &json_labels(&pairs(WINDOW_ROWS..half)),
+        None,
+    );
+    assert_eq!((s, b["joined"].as_u64()), (200, Some(500)), "{b}");
+    daemon.kill9();
+    let daemon = Daemon::start(&config, &state);
+    let q = quality(&daemon);
+    assert_eq!(window(&q, 0)["labelled"], WINDOW_ROWS as u64, "{q}");
+    assert_eq!(window(&q, 1)["labelled"], 500, "{q}");
+    assert_eq!(window(&q, 1)["label_coverage"], 0.5, "{q}");
+    assert_eq!(window(&q, 1)["final"], false, "{q}");
+
+    // The rest of window 2, with the model made worse inside one slice:
+    // for sex=F every label is the opposite of the predicted class.
+    let scores = batch
+        .column_by_name("prediction")
+        .unwrap()
+        .as_primitive::<Float64Type>();
+    let rest: Vec<(String, i64)> = (half..2 * WINDOW_ROWS)
+        .map(|i| {
+            let label = if t.sex[i] == "F" {
+                i64::from(scores.value(i) < 0.5)
+            } else {
+                t.labels[i]
+            };
+            (t.ids[i].clone(), label)
+        })
+        .collect();
+    let (s, b) = daemon.post("/v1/labels", "application/json", &json_labels(&rest), None);
+    assert_eq!((s, b["joined"].as_u64()), (200, Some(500)), "{b}");
+    let q = quality(&daemon);
+    let w2 = window(&q, 1);
+    assert_eq!(w2["labelled"], WINDOW_ROWS as u64, "{w2}");
+    let findings = w2["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["kind"] == "quality_degraded" && f["slice"] == "sex=F"),
+        "{w2}"
+    );
+    assert!(
+        !findings.iter().any(|f| f["slice"] == "sex=M"),
+        "a finding in the slice that did not change: {w2}"
+    );
+    // The rollup merges both windows.
+    assert_eq!(q["rollup"]["labelled"], 2 * WINDOW_ROWS as u64, "{q}");
+    assert_eq!(q["rollup"]["windows"].as_array().unwrap().len(), 2, "{q}");
+
+    // Metrics: after the restart the counters start at 0 again; the
+    // gauges show the newest labelled window.
+    let (_, metrics) = daemon.get("/metrics", None);
+    assert_eq!(
+        sample(
+            &metrics,
+            "assay_labels_joined_total",
+            &[("model", "credit")]
+        ),
+        Some(500.0)
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "assay_labels_unmatched_total",
+            &[("reason", "unknown")]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&metrics, "assay_label_coverage", &[("model", "credit")]),
+        Some(1.0)
+    );
+    let accuracy = sample(
+        &metrics,
+        "assay_model_quality",
+        &[("metric", "accuracy"), ("slice", "")],
+    )
+    .unwrap();
+    assert_eq!(accuracy, w2["metrics"]["accuracy"].as_f64().unwrap());
+    assert!(
+        sample(
+            &metrics,
+            "assay_fairness_rate",
+            &[("group", "sex=F"), ("rate", "selection_rate")]
+        )
+        .is_some()
+    );
+    assert!(
+        sample(
+            &metrics,
+            "assay_findings_total",
+            &[("check", "quality"), ("kind", "quality_degraded")]
+        )
+        .unwrap_or(0.0)
+            >= 1.0,
+        "{metrics}"
+    );
+}
+
+#[test]
+fn bad_scores_are_rejected_with_row_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let daemon = Daemon::start(&config, &dir.path().join("state"));
+    let batch = without_label(&rows(20));
+    let mut body: Vec<Value> = serde_json::from_slice(&json_rows(&batch)).unwrap();
+    body[7]["prediction"] = serde_json::json!(1.5);
+    let (status, b) = daemon.post(
+        "/v1/batches",
+        "application/json",
+        &serde_json::to_vec(&body).unwrap(),
+        None,
+    );
+    assert_eq!(status, 400, "{b}");
+    assert_eq!(b["row"], 7, "{b}");
+    assert_eq!(b["column"], "prediction", "{b}");
+    let q = quality(&daemon);
+    assert_eq!(q["windows"], serde_json::json!([]), "nothing stored: {q}");
+}
