@@ -264,6 +264,33 @@ impl Cells {
     }
 }
 
+/// Appends the exact print of every non-missing cell of a numeric, date or
+/// time array to `out` (as `expect_column_values_to_be_unique` compares
+/// them: integers and dates by their own values, floats by their bits with
+/// -0.0 as 0.0; nulls and NaN are missing) and returns how many it
+/// appended. Equal prints mean equal values, so the number of distinct
+/// prints is the number of distinct values (pandas' `nunique`).
+pub(super) fn number_prints(array: &ArrayRef, out: &mut Vec<u64>) -> Result<u64, String> {
+    let before = out.len();
+    match Cells::new(array, Numbers::Exact)? {
+        Cells::Num {
+            bits,
+            missing: None,
+        } => out.extend_from_slice(&bits),
+        Cells::Num {
+            bits,
+            missing: Some(missing),
+        } => out.extend(
+            bits.iter()
+                .zip(&missing)
+                .filter(|(_, m)| !**m)
+                .map(|(b, _)| *b),
+        ),
+        _ => return Err(format!("{} is not a number", array.data_type())),
+    }
+    Ok((out.len() - before) as u64)
+}
+
 /// Hashes for prints: a fixed seed, so that the same data gives the same
 /// prints in every partition and every run (the keys are data, so
 /// hash-flooding resistance buys nothing).
