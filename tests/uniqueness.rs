@@ -346,6 +346,16 @@ fn ints(n: usize, shape: Shape, seed: u64) -> Vec<Option<V>> {
         .collect()
 }
 
+/// int64 values in a range about as wide as their number (ids, codes),
+/// some negative, 5% nulls.
+fn dense_ints(n: usize, shape: Shape, seed: u64) -> Vec<Option<V>> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    base(n, shape, &mut rng)
+        .into_iter()
+        .map(|x| (!rng.random_bool(0.05)).then(|| V::Int(x as i64 - n as i64 / 3)))
+        .collect()
+}
+
 /// float64 values with nulls and NaN; one 0.0 and one -0.0, which repeat
 /// each other (no other value is zero).
 fn floats(n: usize, shape: Shape, seed: u64) -> Vec<Option<V>> {
@@ -662,10 +672,11 @@ fn distinct_value_counts_match_the_model() {
         for shape in shapes {
             for (kind, values) in [
                 ("int64", ints(n, shape, seed)),
+                ("int64 dense", dense_ints(n, shape, seed + 3)),
                 ("float64", floats(n, shape, seed + 1)),
                 ("text", texts(n, shape, seed + 2)),
             ] {
-                seed += 3;
+                seed += 4;
                 let want = distinct_model(&values);
                 for dictionary in [false, kind == "text"] {
                     let label = format!("{kind} {n} {shape:?} dictionary={dictionary}");
@@ -694,6 +705,10 @@ fn distinct_value_counts_match_the_model() {
 fn distinct_value_counts_match_the_model_at_a_million_rows() {
     for (kind, values) in [
         ("int64", ints(1_000_000, Shape::ManyRepeats, 601)),
+        (
+            "int64 dense",
+            dense_ints(1_000_000, Shape::ManyRepeats, 604),
+        ),
         ("float64", floats(1_000_000, Shape::FewRepeats, 602)),
         ("text", texts(1_000_000, Shape::ManyRepeats, 603)),
     ] {

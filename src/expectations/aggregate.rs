@@ -144,6 +144,9 @@ pub struct ValueCounts {
     prints: Option<Vec<u64>>,
     /// Whether numbers were seen (the distinct count is then the prints').
     numeric: bool,
+    /// Whether every print is an integer (`unique::dedup_dense_integers`
+    /// may then use a bitmap instead of a sort).
+    integer_prints: bool,
     pub nonmissing: u64,
 }
 
@@ -156,6 +159,7 @@ impl ValueCounts {
             nums: HashMap::new(),
             prints: None,
             numeric: false,
+            integer_prints: true,
             nonmissing: 0,
         };
         counts.ask(need);
@@ -213,7 +217,8 @@ impl ValueCounts {
             // NaN is missing, as in `KeyColumn`.
             self.numeric = true;
             if let Some(prints) = self.prints.as_mut() {
-                let seen = unique::number_prints(array, prints)?;
+                let (seen, integers) = unique::number_prints(array, prints)?;
+                self.integer_prints &= integers;
                 if !self.count_values {
                     self.nonmissing += seen;
                     return Ok(());
@@ -252,6 +257,7 @@ impl ValueCounts {
             mine.extend(theirs);
         }
         self.numeric |= other.numeric;
+        self.integer_prints &= other.integer_prints;
     }
 
     /// Sorts and deduplicates the prints gathered so far: called at the end
@@ -259,8 +265,10 @@ impl ValueCounts {
     /// by the cores and the merged prints are a few sorted runs.
     pub fn seal(&mut self) {
         if let Some(prints) = self.prints.as_mut() {
-            prints.sort_unstable();
-            prints.dedup();
+            if !(self.integer_prints && unique::dedup_dense_integers(prints)) {
+                prints.sort_unstable();
+                prints.dedup();
+            }
         }
     }
 
@@ -277,10 +285,12 @@ impl ValueCounts {
     /// deduplicates the prints; call before reading them.
     pub fn settle(&mut self) {
         if let Some(prints) = self.prints.as_mut() {
-            // The sealed partitions' prints are sorted runs: the stable
-            // sort merges them instead of sorting from scratch.
-            prints.sort();
-            prints.dedup();
+            if !(self.integer_prints && unique::dedup_dense_integers(prints)) {
+                // The sealed partitions' prints are sorted runs: the stable
+                // sort merges them instead of sorting from scratch.
+                prints.sort();
+                prints.dedup();
+            }
         }
         if !self.count_values {
             return;
