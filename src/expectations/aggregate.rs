@@ -264,11 +264,11 @@ impl ValueCounts {
     /// of each partition, on its own thread, so that the sorting is shared
     /// by the cores and the merged prints are a few sorted runs.
     pub fn seal(&mut self) {
-        if let Some(prints) = self.prints.as_mut() {
-            if !(self.integer_prints && unique::dedup_dense_integers(prints)) {
-                prints.sort_unstable();
-                prints.dedup();
-            }
+        if let Some(prints) = self.prints.as_mut()
+            && !(self.integer_prints && unique::dedup_dense_integers(prints))
+        {
+            prints.sort_unstable();
+            prints.dedup();
         }
     }
 
@@ -284,13 +284,13 @@ impl ValueCounts {
     /// Moves the text counts into `counts` (when counts are asked for) and
     /// deduplicates the prints; call before reading them.
     pub fn settle(&mut self) {
-        if let Some(prints) = self.prints.as_mut() {
-            if !(self.integer_prints && unique::dedup_dense_integers(prints)) {
-                // The sealed partitions' prints are sorted runs: the stable
-                // sort merges them instead of sorting from scratch.
-                prints.sort();
-                prints.dedup();
-            }
+        // The sealed partitions' prints are sorted runs: the stable sort
+        // merges them instead of sorting from scratch.
+        if let Some(prints) = self.prints.as_mut()
+            && !(self.integer_prints && unique::dedup_dense_integers(prints))
+        {
+            prints.sort();
+            prints.dedup();
         }
         if !self.count_values {
             return;
