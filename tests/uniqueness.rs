@@ -19,6 +19,11 @@
 //! `evaluate_batches` (one partition, many batches) and through Parquet
 //! files with several row groups (several partitions, merged), with and
 //! without a row condition.
+//!
+//! The distinct-value counts (`expect_column_unique_value_count_to_be_between`,
+//! `expect_column_proportion_of_unique_values_to_be_between`: pandas'
+//! `nunique()` over the non-missing values, and its ratio to their number)
+//! are compared with the model's set of identities the same ways.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -255,6 +260,11 @@ fn run(body: &str, data: &[RecordBatch]) -> Value {
 /// (the reader makes a partition of each, or splits a big one) and
 /// validates it.
 fn run_parquet(body: &str, columns: &[(&str, ArrayRef)], group: usize) -> Value {
+    run_parquet_suite(&[body], columns, group).swap_remove(0)
+}
+
+/// [`run_parquet`] with a suite of several expectations: their results.
+fn run_parquet_suite(bodies: &[&str], columns: &[(&str, ArrayRef)], group: usize) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.parquet");
     let data = batches(columns, group);
@@ -271,14 +281,17 @@ fn run_parquet(body: &str, columns: &[(&str, ArrayRef)], group: usize) -> Value 
         writer.write(b).unwrap();
     }
     writer.close().unwrap();
-    let suite = parse_toml(
-        &format!("[[expectations]]\n{body}\nresult_format = \"COMPLETE\"\n"),
-        "test.toml",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let toml: String = bodies
+        .iter()
+        .map(|body| format!("[[expectations]]\n{body}\nresult_format = \"COMPLETE\"\n"))
+        .collect();
+    let suite = parse_toml(&toml, "test.toml").unwrap_or_else(|e| panic!("{e}"));
     let path = path.to_string_lossy().to_string();
     let result = validate_suite(&[path], &ReadOptions::default(), &suite).unwrap();
-    serde_json::to_value(result).unwrap()["results"][0].clone()
+    match serde_json::to_value(result).unwrap()["results"].take() {
+        Value::Array(results) => results,
+        other => panic!("no results: {other}"),
+    }
 }
 
 /// Shapes of data: how values repeat.
@@ -330,6 +343,16 @@ fn ints(n: usize, shape: Shape, seed: u64) -> Vec<Option<V>> {
                 })
             })
         })
+        .collect()
+}
+
+/// int64 values in a range about as wide as their number (ids, codes),
+/// some negative, 5% nulls.
+fn dense_ints(n: usize, shape: Shape, seed: u64) -> Vec<Option<V>> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    base(n, shape, &mut rng)
+        .into_iter()
+        .map(|x| (!rng.random_bool(0.05)).then(|| V::Int(x as i64 - n as i64 / 3)))
         .collect()
 }
 
@@ -605,4 +628,130 @@ fn within_record_compares_numbers_across_types_and_nulls_as_one_value() {
     // out. Row 3: 0 == -0.0. Row 4: null and NaN are both missing: one value.
     assert_eq!(r["result"]["unexpected_index_list"], json!([0, 3, 4]));
     assert_eq!(r["result"]["missing_count"], json!(1));
+}
+
+/// `nunique()` of the model: distinct identities of the non-missing cells,
+/// and how many cells are non-missing.
+fn distinct_model(values: &[Option<V>]) -> (usize, usize) {
+    let ids: Vec<Id> = values.iter().map(id).filter(|i| *i != Id::Null).collect();
+    let nonmissing = ids.len();
+    let distinct: std::collections::HashSet<Id> = ids.into_iter().collect();
+    (distinct.len(), nonmissing)
+}
+
+const UNIQUE_COUNT: &str =
+    "type = \"expect_column_unique_value_count_to_be_between\"\ncolumn = \"x\"\nmin_value = 0";
+const UNIQUE_PROPORTION: &str = "type = \"expect_column_proportion_of_unique_values_to_be_between\"\ncolumn = \"x\"\nmin_value = 0\nmax_value = 1";
+
+fn check_distinct(label: &str, count: &Value, proportion: &Value, want: (usize, usize)) {
+    let (distinct, nonmissing) = want;
+    for r in [count, proportion] {
+        assert_eq!(
+            r["exception_info"]["raised_exception"], false,
+            "{label}: {r}"
+        );
+        assert_eq!(r["success"], json!(true), "{label}: {r}");
+    }
+    assert_eq!(
+        count["result"]["observed_value"].as_f64(),
+        Some(distinct as f64),
+        "{label}: unique value count"
+    );
+    assert_eq!(
+        proportion["result"]["observed_value"].as_f64(),
+        Some(distinct as f64 / nonmissing as f64),
+        "{label}: proportion of unique values"
+    );
+}
+
+#[test]
+fn distinct_value_counts_match_the_model() {
+    let shapes = [Shape::Unique, Shape::FewRepeats, Shape::ManyRepeats];
+    let mut seed = 500;
+    for n in [1_000, 100_000] {
+        for shape in shapes {
+            for (kind, values) in [
+                ("int64", ints(n, shape, seed)),
+                ("int64 dense", dense_ints(n, shape, seed + 3)),
+                ("float64", floats(n, shape, seed + 1)),
+                ("text", texts(n, shape, seed + 2)),
+            ] {
+                seed += 4;
+                let want = distinct_model(&values);
+                for dictionary in [false, kind == "text"] {
+                    let label = format!("{kind} {n} {shape:?} dictionary={dictionary}");
+                    let column = array(&values, dictionary);
+                    let data = batches(&[("x", column.clone())], 4_096);
+                    check_distinct(
+                        &label,
+                        &run(UNIQUE_COUNT, &data),
+                        &run(UNIQUE_PROPORTION, &data),
+                        want,
+                    );
+                    // Several partitions (row groups of n/7 rows), merged.
+                    let r = run_parquet_suite(
+                        &[UNIQUE_COUNT, UNIQUE_PROPORTION],
+                        &[("x", column)],
+                        n / 7,
+                    );
+                    check_distinct(&format!("{label} parquet"), &r[0], &r[1], want);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn distinct_value_counts_match_the_model_at_a_million_rows() {
+    for (kind, values) in [
+        ("int64", ints(1_000_000, Shape::ManyRepeats, 601)),
+        (
+            "int64 dense",
+            dense_ints(1_000_000, Shape::ManyRepeats, 604),
+        ),
+        ("float64", floats(1_000_000, Shape::FewRepeats, 602)),
+        ("text", texts(1_000_000, Shape::ManyRepeats, 603)),
+    ] {
+        let want = distinct_model(&values);
+        // One row group, which the reader splits into row ranges, and
+        // several row groups.
+        for group in [1_000_000, 150_000] {
+            let r = run_parquet_suite(
+                &[UNIQUE_COUNT, UNIQUE_PROPORTION],
+                &[("x", array(&values, false))],
+                group,
+            );
+            check_distinct(
+                &format!("{kind} 10^6 groups of {group}"),
+                &r[0],
+                &r[1],
+                want,
+            );
+        }
+    }
+}
+
+#[test]
+fn distinct_value_counts_are_exact_beside_value_counts() {
+    // The same column also read for its most common value (which counts
+    // every value): the distinct count stays exact for integers beyond
+    // 2^53 that one f64 cannot tell apart.
+    let values: Vec<Option<V>> = (0..10_000)
+        .map(|i| match i % 10 {
+            0 => None,
+            1..4 => Some(V::Int(7)),
+            _ => Some(V::Int((1 << 60) + i)),
+        })
+        .collect();
+    let want = distinct_model(&values);
+    assert_eq!(want, (6_001, 9_000));
+    let mode =
+        "type = \"expect_column_most_common_value_to_be_in_set\"\ncolumn = \"x\"\nvalue_set = [7]";
+    let r = run_parquet_suite(
+        &[mode, UNIQUE_COUNT, UNIQUE_PROPORTION],
+        &[("x", array(&values, false))],
+        3_000,
+    );
+    assert_eq!(r[0]["success"], json!(true), "{}", r[0]);
+    check_distinct("beside the mode", &r[1], &r[2], want);
 }

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde_json::{Value as Json, json};
 
 use super::ExpectationError;
-use super::aggregate::{self, ValueCounts, Verdict};
+use super::aggregate::{self, Need, ValueCounts, Verdict};
 use super::compare::{self, query_rows};
 use super::exact;
 use super::result::{self, ExpectationResult, SuiteResult};
@@ -143,6 +143,14 @@ impl PassState {
         }
         self.rows += batch.num_rows() as u64;
         Ok(())
+    }
+
+    /// Ends a partition, on its thread: work that merging would otherwise
+    /// do on one thread (sorting distinct-value prints).
+    fn seal(&mut self) {
+        for scope in &mut self.scopes {
+            scope.counts.iter_mut().for_each(ValueCounts::seal);
+        }
     }
 
     fn merge(&mut self, other: PassState) -> Result<(), String> {
@@ -279,9 +287,19 @@ fn plan(suite: &Suite, schema: &Schema, read: &Schema) -> Plan {
                 if needs_profile && !s.profile_columns.contains(&index) {
                     s.profile_columns.push(index);
                 }
-                if check.needs_value_counts() && !s.count_columns.contains(column) {
-                    s.count_columns.push(column.clone());
-                    s.counts.push(ValueCounts::default());
+                if check.needs_value_counts() {
+                    let need = if check.needs_distinct_count_only() {
+                        Need::Distinct
+                    } else {
+                        Need::Counts
+                    };
+                    match s.count_columns.iter().position(|c| c == column) {
+                        Some(i) => s.counts[i].ask(need),
+                        None => {
+                            s.count_columns.push(column.clone());
+                            s.counts.push(ValueCounts::new(need));
+                        }
+                    }
                 }
                 let median = matches!(check, AggregateCheck::Median(_));
                 match s.value_columns.iter().position(|c| c == column) {
@@ -434,6 +452,7 @@ fn pass(template: &PassState, openers: Vec<Opener>) -> Result<PassState, Expecta
             for batch in open()? {
                 state.update(&batch?).map_err(ExpectationError::Data)?;
             }
+            state.seal();
             Ok(state)
         })
         .collect::<Result<_, _>>()?;

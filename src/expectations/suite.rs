@@ -273,6 +273,11 @@ impl AggregateCheck {
         }
     }
 
+    /// Value-count checks that read only how many distinct values there are.
+    pub fn needs_distinct_count_only(&self) -> bool {
+        matches!(self, Self::ProportionUnique(_) | Self::UniqueValueCount(_))
+    }
+
     /// Checks that read every value of the column (exact medians,
     /// quantiles and histograms).
     pub fn needs_values(&self) -> bool {

@@ -25,7 +25,7 @@
 //! and a sorted copy at the end (was: a hash map holding a rendered JSON
 //! value per distinct value, about 400 MB for 1M int64 ids).
 
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use arrow::buffer::NullBuffer;
@@ -117,30 +117,27 @@ impl Text {
         }
     }
 
-    /// The hash of every row's text (`None` for nulls); a dictionary's
-    /// values are hashed once each.
-    fn hashes(&self, len: usize) -> Vec<Option<u64>> {
+    /// Calls `f(row, hash)` with the hash of every row's text in order
+    /// (`None` for nulls); a dictionary's values are hashed once each.
+    fn each_hash(&self, len: usize, f: &mut dyn FnMut(usize, Option<u64>)) {
         match self {
             Text::Dictionary {
                 values,
                 keys,
                 nulls,
             } => {
-                let per_value = values.hashes(keys.iter().max().map_or(0, |m| m + 1));
-                keys.iter()
-                    .enumerate()
-                    .map(|(i, k)| {
-                        if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
-                            None
-                        } else {
-                            per_value.get(*k).copied().flatten()
-                        }
-                    })
-                    .collect()
+                let mut per_value = vec![None; keys.iter().max().map_or(0, |m| m + 1)];
+                let used = per_value.len();
+                values.each_hash(used, &mut |k, h| per_value[k] = h);
+                for (i, k) in keys.iter().enumerate() {
+                    if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
+                        f(i, None);
+                    } else {
+                        f(i, per_value.get(*k).copied().flatten());
+                    }
+                }
             }
-            _ => (0..len)
-                .map(|i| self.get(i).map(|s| PRINTS.hash_one(s)))
-                .collect(),
+            _ => (0..len).for_each(|i| f(i, self.get(i).map(|s| PRINTS.hash_one(s)))),
         }
     }
 }
@@ -246,22 +243,116 @@ impl Cells {
         !matches!(self, Cells::Text(_))
     }
 
-    /// One print per row, `None` for a missing cell: the exact identity of
-    /// numbers and booleans, a hash of text.
-    fn prints(&self, len: usize) -> Vec<Option<u64>> {
+    /// Calls `f(row, print)` for every row in order, `None` for a missing
+    /// cell: the exact identity of numbers and booleans, a hash of text.
+    fn each_print(&self, len: usize, f: &mut dyn FnMut(usize, Option<u64>)) {
         match self {
             Cells::Num { bits, missing } => match missing {
-                None => bits.iter().map(|b| Some(*b)).collect(),
+                None => bits.iter().enumerate().for_each(|(i, b)| f(i, Some(*b))),
                 Some(m) => bits
                     .iter()
                     .zip(m)
-                    .map(|(b, m)| (!m).then_some(*b))
-                    .collect(),
+                    .enumerate()
+                    .for_each(|(i, (b, m))| f(i, (!m).then_some(*b))),
             },
-            Cells::Bool(b) => b.iter().map(|v| v.map(u64::from)).collect(),
-            Cells::Text(t) => t.hashes(len),
+            Cells::Bool(b) => b
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| f(i, v.map(u64::from))),
+            Cells::Text(t) => t.each_hash(len, f),
         }
     }
+
+    /// The prints of the rows that take part (see [`Self::each_print`]),
+    /// and their positions when some rows do not (`None`: every row, in
+    /// order).
+    fn present_prints(&self, len: usize) -> (Vec<u64>, Option<Vec<u32>>) {
+        let mut prints = Vec::with_capacity(len);
+        let mut positions: Option<Vec<u32>> = None;
+        self.each_print(len, &mut |i, print| match (print, positions.as_mut()) {
+            (Some(p), None) => prints.push(p),
+            (Some(p), Some(at)) => {
+                prints.push(p);
+                at.push(i as u32);
+            }
+            // The first missing row: every row before it took part.
+            (None, None) => positions = Some((0..i as u32).collect()),
+            (None, Some(_)) => {}
+        });
+        (prints, positions)
+    }
+}
+
+/// Appends the exact print of every non-missing cell of a numeric, date or
+/// time array to `out` (as `expect_column_values_to_be_unique` compares
+/// them: integers and dates by their own values, floats by their bits with
+/// -0.0 as 0.0; nulls and NaN are missing). Returns how many it appended
+/// and whether the prints are integers (an integer, date or time column's
+/// own values, for [`dedup_dense_integers`]). Equal prints mean equal values, so the
+/// number of distinct prints is the number of distinct values (pandas'
+/// `nunique`).
+pub(super) fn number_prints(array: &ArrayRef, out: &mut Vec<u64>) -> Result<(u64, bool), String> {
+    let before = out.len();
+    let integers = match array.data_type() {
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => false,
+        t => t.is_integer() || family(t) == Family::Temporal,
+    };
+    if let (Some(ints), None) = (array.as_primitive_opt::<Int64Type>(), array.logical_nulls()) {
+        // The common case (ids, counts): the values are the prints.
+        out.extend(ints.values().iter().map(|v| *v as u64));
+        return Ok((ints.len() as u64, true));
+    }
+    match Cells::new(array, Numbers::Exact)? {
+        Cells::Num {
+            bits,
+            missing: None,
+        } => out.extend_from_slice(&bits),
+        Cells::Num {
+            bits,
+            missing: Some(missing),
+        } => out.extend(
+            bits.iter()
+                .zip(&missing)
+                .filter(|(_, m)| !**m)
+                .map(|(b, _)| *b),
+        ),
+        _ => return Err(format!("{} is not a number", array.data_type())),
+    }
+    Ok(((out.len() - before) as u64, integers))
+}
+
+/// Sorts integer prints (see [`number_prints`]) and removes repeats when
+/// their range is at most 64 times their number (ids, codes, counts),
+/// through a bitmap of the range instead of a sort: one pass over the
+/// prints and one over the bitmap (no larger than the prints themselves).
+/// The result ascends as integers. Returns false, leaving `prints` as they
+/// were, when the range is wider (or the prints are few): sort them then.
+pub(super) fn dedup_dense_integers(prints: &mut Vec<u64>) -> bool {
+    if prints.len() >= 1024 {
+        let (min, max) = prints.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &p| {
+            (lo.min(p as i64), hi.max(p as i64))
+        });
+        let span = (i128::from(max) - i128::from(min) + 1) as u128;
+        if span <= 64 * prints.len() as u128 {
+            let offset = |p: u64| (p as i64).wrapping_sub(min) as u64 as usize;
+            let mut bitmap = vec![0u64; (span as usize).div_ceil(64)];
+            for &p in prints.iter() {
+                let k = offset(p);
+                bitmap[k / 64] |= 1 << (k % 64);
+            }
+            prints.clear();
+            for (w, &word) in bitmap.iter().enumerate() {
+                let mut word = word;
+                while word != 0 {
+                    let k = w * 64 + word.trailing_zeros() as usize;
+                    prints.push(min.wrapping_add(k as i64) as u64);
+                    word &= word - 1;
+                }
+            }
+            return true;
+        }
+    }
+    false
 }
 
 /// Hashes for prints: a fixed seed, so that the same data gives the same
@@ -359,7 +450,7 @@ impl Duplicates {
                 bits,
                 missing: None,
             } => (bits, None),
-            cells => compact(cells.prints(array.len())),
+            cells => cells.present_prints(array.len()),
         };
         Ok(self.push(vec![array.clone()], rows, prints, positions, exact))
     }
@@ -374,24 +465,33 @@ impl Duplicates {
         rows: &RowIds,
     ) -> Result<Vec<Outcome>, String> {
         let len = arrays.first().map_or(0, |a| a.len());
-        let columns: Vec<Vec<Option<u64>>> = arrays
-            .iter()
-            .map(|a| Ok(Cells::new(a, Numbers::Exact)?.prints(len)))
-            .collect::<Result<_, String>>()?;
-        let prints = (0..len)
-            .map(|i| {
-                let nulls = columns.iter().filter(|c| c[i].is_none()).count();
-                if ignored(ignore, nulls, columns.len()) {
-                    return None;
-                }
-                let mut h = PRINTS.build_hasher();
-                for c in &columns {
-                    h.write_u64(c[i].map_or(NULL_PRINT, |p| PRINTS.hash_one(p)));
-                }
-                Some(h.finish())
-            })
-            .collect();
-        let (prints, positions) = compact(prints);
+        // Column by column: each row's print folds in its cell's, and its
+        // missing cells are counted (no per-row key is built).
+        let mut prints = vec![PRINTS.hash_one(arrays.len()); len];
+        let mut nulls = vec![0u32; len];
+        for a in arrays {
+            Cells::new(a, Numbers::Exact)?.each_print(len, &mut |i, print| {
+                let cell = match print {
+                    Some(p) => p,
+                    None => {
+                        nulls[i] += 1;
+                        NULL_PRINT
+                    }
+                };
+                prints[i] = PRINTS.hash_one((prints[i], cell));
+            });
+        }
+        let taking_part = |i: usize| !ignored(ignore, nulls[i] as usize, arrays.len());
+        let (prints, positions) = if (0..len).all(taking_part) {
+            (prints, None)
+        } else {
+            let positions: Vec<u32> = (0..len)
+                .filter(|&i| taking_part(i))
+                .map(|i| i as u32)
+                .collect();
+            let kept = positions.iter().map(|&i| prints[i as usize]).collect();
+            (kept, Some(positions))
+        };
         Ok(self.push(arrays.to_vec(), rows, prints, positions, false))
     }
 
@@ -514,21 +614,6 @@ impl Duplicates {
     }
 }
 
-/// The prints of the rows that take part, and their positions when some
-/// rows do not (`None`: every row, in order).
-fn compact(prints: Vec<Option<u64>>) -> (Vec<u64>, Option<Vec<u32>>) {
-    if prints.iter().all(Option::is_some) {
-        return (prints.into_iter().flatten().collect(), None);
-    }
-    let positions = prints
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.is_some())
-        .map(|(i, _)| i as u32)
-        .collect();
-    (prints.into_iter().flatten().collect(), Some(positions))
-}
-
 /// The prints that occur more than once across all parts.
 fn repeated_prints(parts: &[Part]) -> HashSet<u64> {
     let total = parts.iter().map(|p| p.prints.len()).sum();
@@ -586,4 +671,50 @@ pub fn distinct_within_record(
         });
     }
     Ok(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dedup_dense_integers;
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+
+    /// What `dedup_dense_integers` must produce: the distinct integers,
+    /// ascending.
+    fn sorted_distinct(prints: &[u64]) -> Vec<u64> {
+        let mut ints: Vec<i64> = prints.iter().map(|p| *p as i64).collect();
+        ints.sort_unstable();
+        ints.dedup();
+        ints.into_iter().map(|i| i as u64).collect()
+    }
+
+    #[test]
+    fn dense_integers_dedup_like_a_sort_at_the_edges_of_i64() {
+        let mut rng = SmallRng::seed_from_u64(3);
+        for (low, width, n) in [
+            (-5_000i64, 20_000i64, 10_000usize),
+            (i64::MIN, 3_000, 5_000),
+            (i64::MAX - 3_000, 3_001, 5_000),
+            (0, 1, 2_000),
+            (-1, 64 * 4_000, 4_000),
+        ] {
+            let prints: Vec<u64> = (0..n)
+                .map(|_| low.wrapping_add(rng.random_range(0..width)) as u64)
+                .collect();
+            let mut got = prints.clone();
+            assert!(dedup_dense_integers(&mut got), "{low} {width}");
+            assert_eq!(got, sorted_distinct(&prints), "{low} {width}");
+        }
+    }
+
+    #[test]
+    fn wide_or_few_integers_are_left_to_the_sort() {
+        let mut wide: Vec<u64> = (0..5_000u64).map(|i| i * 1_000).collect();
+        wide.push(i64::MIN as u64);
+        let before = wide.clone();
+        assert!(!dedup_dense_integers(&mut wide));
+        assert_eq!(wide, before);
+        let mut few: Vec<u64> = (0..100).collect();
+        assert!(!dedup_dense_integers(&mut few));
+    }
 }
