@@ -224,32 +224,12 @@ impl SecretSource {
     /// Reads the secret, trimmed. Errors name the file or the variable,
     /// never the value.
     pub fn read(&self) -> Result<String, String> {
-        let (raw, place) = match self {
-            Self::File(path) => {
-                let raw = std::fs::read(path)
-                    .map_err(|e| format!("cannot read the secret file {}: {e}", path.display()))?;
-                let raw = String::from_utf8(raw).map_err(|_| {
-                    format!("the secret file {} is not valid UTF-8", path.display())
-                })?;
-                (raw, format!("the secret file {}", path.display()))
-            }
-            Self::Env(name) => {
-                let raw = std::env::var(name).map_err(|e| match e {
-                    std::env::VarError::NotPresent => {
-                        format!("the environment variable {name} is not set")
-                    }
-                    std::env::VarError::NotUnicode(_) => {
-                        format!("the environment variable {name} is not valid UTF-8")
-                    }
-                })?;
-                (raw, format!("the environment variable {name}"))
-            }
+        use crate::server::config::{SecretPlace, read_secret};
+        let place = match self {
+            Self::File(path) => SecretPlace::File(path),
+            Self::Env(name) => SecretPlace::Env(name),
         };
-        let secret = raw.trim();
-        if secret.is_empty() {
-            return Err(format!("{place} is empty"));
-        }
-        Ok(secret.to_string())
+        read_secret(place, "secret file", "environment variable")
     }
 }
 
@@ -257,7 +237,7 @@ impl fmt::Debug for SecretSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::File(path) => f.debug_tuple("File").field(path).finish(),
-            Self::Env(name) if rules::is_env_name(name) => {
+            Self::Env(name) if crate::server::config::is_env_name(name) => {
                 f.debug_tuple("Env").field(name).finish()
             }
             // Not a variable name: maybe a pasted secret.

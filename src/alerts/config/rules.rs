@@ -10,6 +10,7 @@ use super::read::{
 };
 use super::*;
 use crate::schema::{PathSegment, closest};
+use crate::server::config::{file_path_problem, is_env_name, resolve};
 
 /// A rule broken at a key path (under the config's root).
 pub(crate) struct Problem {
@@ -362,25 +363,6 @@ fn secret_rule(
     file.is_some() || env.is_some()
 }
 
-fn file_rule(c: &mut Problems, at: Vec<PathSegment>, what: &str, base: &Path, path: &Path) {
-    if path.as_os_str().is_empty() {
-        c.add(at, "cannot be empty");
-        return;
-    }
-    let resolved = resolve(base, path);
-    if !resolved.is_file() {
-        let note = if path.is_relative() {
-            " (relative paths are resolved against the config file's directory)"
-        } else {
-            ""
-        };
-        c.add(
-            at,
-            format!("{what} not found: {}{note}", resolved.display()),
-        );
-    }
-}
-
 fn check_route(
     i: usize,
     r: &RawRoute,
@@ -516,27 +498,17 @@ pub(crate) fn smtp_url(text: &str) -> Result<(String, u16, bool), String> {
     Ok((host, port, implicit))
 }
 
+fn file_rule(c: &mut Problems, at: Vec<PathSegment>, what: &str, base: &Path, path: &Path) {
+    if let Some(problem) = file_path_problem(what, base, path, true) {
+        c.add(at, problem);
+    }
+}
+
 pub(crate) fn is_receiver_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()
             .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-'))
-}
-
-pub(crate) fn is_env_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
-        && chars.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-}
-
-fn resolve(base: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        base.join(path)
-    }
 }
 
 fn secret(file: &Option<PathBuf>, env: &Option<String>, base: &Path) -> Option<SecretSource> {

@@ -161,6 +161,45 @@ pub struct AuthConfig {
     pub protect_metrics: bool,
 }
 
+/// Where a secret is read from, for [`read_secret`].
+pub(crate) enum SecretPlace<'a> {
+    File(&'a std::path::Path),
+    Env(&'a str),
+}
+
+/// Reads a secret (the bearer token, an alert receiver's password or
+/// signing key), trimmed. Errors name the place — "the {file_noun} PATH",
+/// "the {var_noun} NAME" — never the value.
+pub(crate) fn read_secret(
+    place: SecretPlace<'_>,
+    file_noun: &str,
+    var_noun: &str,
+) -> Result<String, String> {
+    let (raw, place) = match place {
+        SecretPlace::File(path) => {
+            let raw = std::fs::read(path)
+                .map_err(|e| format!("cannot read the {file_noun} {}: {e}", path.display()))?;
+            let raw = String::from_utf8(raw)
+                .map_err(|_| format!("the {file_noun} {} is not valid UTF-8", path.display()))?;
+            (raw, format!("the {file_noun} {}", path.display()))
+        }
+        SecretPlace::Env(name) => {
+            let raw = std::env::var(name).map_err(|e| match e {
+                std::env::VarError::NotPresent => format!("the {var_noun} {name} is not set"),
+                std::env::VarError::NotUnicode(_) => {
+                    format!("the {var_noun} {name} is not valid UTF-8")
+                }
+            })?;
+            (raw, format!("the {var_noun} {name}"))
+        }
+    };
+    let secret = raw.trim();
+    if secret.is_empty() {
+        return Err(format!("{place} is empty"));
+    }
+    Ok(secret.to_string())
+}
+
 /// Where the bearer token comes from. Holds the place, never the token.
 #[derive(Clone, PartialEq, Eq)]
 pub enum TokenSource {
@@ -175,31 +214,12 @@ impl TokenSource {
     /// Reads the token, trimmed. Errors name the file or variable, never
     /// the token.
     pub fn read(&self) -> Result<String, String> {
-        let (raw, place) = match self {
+        match self {
             Self::File(path) => {
-                let raw = std::fs::read(path)
-                    .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?;
-                let raw = String::from_utf8(raw)
-                    .map_err(|_| format!("the token file {} is not valid UTF-8", path.display()))?;
-                (raw, format!("the token file {}", path.display()))
+                read_secret(SecretPlace::File(path), "token file", "token variable")
             }
-            Self::Env(name) => {
-                let raw = std::env::var(name).map_err(|e| match e {
-                    std::env::VarError::NotPresent => {
-                        format!("the token variable {name} is not set")
-                    }
-                    std::env::VarError::NotUnicode(_) => {
-                        format!("the token variable {name} is not valid UTF-8")
-                    }
-                })?;
-                (raw, format!("the token variable {name}"))
-            }
-        };
-        let token = raw.trim();
-        if token.is_empty() {
-            return Err(format!("{place} is empty"));
+            Self::Env(name) => read_secret(SecretPlace::Env(name), "token file", "token variable"),
         }
-        Ok(token.to_string())
     }
 }
 
@@ -373,6 +393,7 @@ mod quality;
 mod read;
 mod rules;
 pub use quality::{Duplicates, QualityConfig, parse_duration};
+pub(crate) use rules::{file_path_problem, is_env_name, resolve};
 
 use read::*;
 pub use read::{load, parse};

@@ -354,22 +354,46 @@ pub(super) fn check_file_exists(
     base: &Path,
     path: &Path,
 ) {
+    if let Some(problem) = path_problem(what, base, path, Path::exists) {
+        c.add(at, problem);
+    }
+}
+
+/// What is wrong with a configured file path, if anything: empty, or
+/// nothing where it points. `regular_file` refuses directories too (a
+/// secret or a CA certificate is read as one file).
+pub(crate) fn file_path_problem(
+    what: &str,
+    base: &Path,
+    path: &Path,
+    regular_file: bool,
+) -> Option<String> {
+    path_problem(
+        what,
+        base,
+        path,
+        if regular_file {
+            Path::is_file
+        } else {
+            Path::exists
+        },
+    )
+}
+
+fn path_problem(what: &str, base: &Path, path: &Path, found: fn(&Path) -> bool) -> Option<String> {
     if path.as_os_str().is_empty() {
-        c.add(at, "cannot be empty");
-        return;
+        return Some("cannot be empty".into());
     }
     let resolved = resolve(base, path);
-    if !resolved.exists() {
-        let note = if path.is_relative() {
-            " (relative paths are resolved against the config file's directory)"
-        } else {
-            ""
-        };
-        c.add(
-            at,
-            format!("{what} not found: {}{note}", resolved.display()),
-        );
+    if found(&resolved) {
+        return None;
     }
+    let note = if path.is_relative() {
+        " (relative paths are resolved against the config file's directory)"
+    } else {
+        ""
+    };
+    Some(format!("{what} not found: {}{note}", resolved.display()))
 }
 
 pub(super) fn unknown_model(name: &str, names: &[&str]) -> String {
@@ -391,7 +415,7 @@ pub(super) fn is_model_name(name: &str) -> bool {
             .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-'))
 }
 
-pub(super) fn is_env_name(name: &str) -> bool {
+pub(crate) fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
@@ -399,7 +423,7 @@ pub(super) fn is_env_name(name: &str) -> bool {
         && chars.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
 }
 
-pub(super) fn resolve(base: &Path, path: &Path) -> PathBuf {
+pub(crate) fn resolve(base: &Path, path: &Path) -> PathBuf {
     if path.is_absolute() {
         path.to_path_buf()
     } else {
