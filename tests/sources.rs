@@ -645,6 +645,11 @@ fn truncated_or_corrupt_parquet_and_ipc_name_the_file() {
         &["cut.parquet: not a valid Parquet file (truncated or corrupt)"],
     );
 
+    // Zero bytes cannot be memory-mapped; still the same error.
+    let empty = put(dir.path(), "empty.parquet", b"");
+    let m = error_of(&paths(&[&empty]), &ReadOptions::default());
+    assert_contains(&m, &["empty.parquet: not a valid Parquet file"]);
+
     let junk = put(dir.path(), "junk.parquet", b"this is not parquet at all");
     let m = error_of(&paths(&[&junk]), &ReadOptions::default());
     assert_contains(&m, &["junk.parquet: not a valid Parquet file"]);
