@@ -408,3 +408,184 @@ fn bad_scores_are_rejected_with_row_and_column() {
     let q = quality(&daemon);
     assert_eq!(q["windows"], serde_json::json!([]), "nothing stored: {q}");
 }
+
+/// The `[quality]` config of [`config`] with `extra` lines added to the
+/// model (before its sections).
+fn config_with(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let path = config(dir);
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "request_id_column = \"application_id\"\n",
+        &format!("request_id_column = \"application_id\"\n{extra}\n"),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Posts the first `n` rows' predictions (without labels); their truth.
+fn predictions(daemon: &Daemon, n: usize) -> Truth {
+    let batch = rows(n);
+    let (status, body) = daemon.post(
+        "/v1/batches",
+        "application/json",
+        &json_rows(&without_label(&batch)),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    truth(&batch)
+}
+
+/// Nothing of a refused body was joined.
+fn assert_none_labelled(daemon: &Daemon) {
+    let q = quality(daemon);
+    assert_eq!(window(&q, 0)["labelled"], 0, "{q}");
+}
+
+#[test]
+fn a_third_class_of_a_binary_model_is_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&config(dir.path()), &dir.path().join("state"));
+    let t = predictions(&daemon, 10);
+    // The baseline made the task binary with classes 0 and 1: a `2` on
+    // row 3 refuses the whole body, rows 0-2 included.
+    let mut pairs: Vec<(String, i64)> = (0..5).map(|i| (t.ids[i].clone(), t.labels[i])).collect();
+    pairs[3].1 = 2;
+    for (ct, body) in [
+        ("application/json", json_labels(&pairs)),
+        ("application/x-ndjson", ndjson_labels(&pairs)),
+    ] {
+        let (status, b) = daemon.post("/v1/labels", ct, &body, None);
+        assert_eq!(status, 400, "{b}");
+        assert_eq!(b["row"], 3, "{b}");
+        assert_eq!(b["column"], "label", "{b}");
+        assert!(b["error"].as_str().unwrap().contains("third class"), "{b}");
+    }
+    // A non-integral float is not a class either.
+    let (status, b) = daemon.post(
+        "/v1/labels",
+        "text/csv",
+        format!("request_id,label\n{},1\n{},0.5\n", t.ids[0], t.ids[1]).as_bytes(),
+        None,
+    );
+    assert_eq!(status, 400, "{b}");
+    assert_eq!(
+        (b["row"].as_u64(), b["column"].as_str()),
+        (Some(1), Some("label")),
+        "{b}"
+    );
+    assert_none_labelled(&daemon);
+
+    // Inline labels in a batch are checked the same way: the batch is refused.
+    let batch = rows(20).slice(10, 10);
+    let mut body: Vec<Value> = serde_json::from_slice(&json_rows(&batch)).unwrap();
+    body[4]["label"] = serde_json::json!(7);
+    let (status, b) = daemon.post(
+        "/v1/batches",
+        "application/json",
+        &serde_json::to_vec(&body).unwrap(),
+        None,
+    );
+    assert_eq!(status, 400, "{b}");
+    assert_eq!(
+        (b["row"].as_u64(), b["column"].as_str()),
+        (Some(4), Some("label")),
+        "{b}"
+    );
+
+    // The right labels are joined.
+    let good: Vec<(String, i64)> = (0..10).map(|i| (t.ids[i].clone(), t.labels[i])).collect();
+    let (status, b) = daemon.post("/v1/labels", "application/json", &json_labels(&good), None);
+    assert_eq!((status, b["joined"].as_u64()), (200, Some(10)), "{b}");
+}
+
+#[test]
+fn a_label_outside_the_schema_domain_is_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = path_of("examples/demo/schema.toml");
+    let config = config_with(dir.path(), &format!("schema = \"{schema}\""));
+    let daemon = Daemon::start(&config, &dir.path().join("state"));
+    let t = predictions(&daemon, 10);
+    // The schema's label domain is [0, 1].
+    let mut pairs: Vec<(String, Option<i64>)> = (0..6)
+        .map(|i| (t.ids[i].clone(), Some(t.labels[i])))
+        .collect();
+    pairs[5].1 = Some(-1);
+    let (status, b) = daemon.post("/v1/labels", "text/csv", &csv_labels(&pairs), None);
+    assert_eq!(status, 400, "{b}");
+    assert_eq!(
+        (b["row"].as_u64(), b["column"].as_str()),
+        (Some(5), Some("label")),
+        "{b}"
+    );
+    assert!(b["error"].as_str().unwrap().contains("domain"), "{b}");
+    assert_none_labelled(&daemon);
+}
+
+#[test]
+fn a_regression_label_must_be_a_number() {
+    let dir = tempfile::tempdir().unwrap();
+    // A regression baseline: the label is a float.
+    let baseline = dir.path().join("baseline.csv");
+    let mut csv = String::from("id,x,predicted,target\n");
+    for i in 0..200 {
+        csv.push_str(&format!(
+            "b{i},{},{},{}\n",
+            i % 7,
+            i as f64 * 0.5,
+            i as f64 * 0.5 + 0.25
+        ));
+    }
+    std::fs::write(&baseline, csv).unwrap();
+    let config = dir.path().join("assay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[models.price]
+baseline = "{}"
+request_id_column = "id"
+
+[models.price.checks]
+per_batch = []
+per_window = []
+
+[models.price.quality]
+label = "target"
+prediction = "predicted"
+task = "regression"
+"#,
+            baseline.display()
+        ),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&config, &dir.path().join("state"));
+    let (status, b) = daemon.post(
+        "/v1/batches?model=price",
+        "application/json",
+        br#"[{"id": "a", "x": 1, "predicted": 2.5}, {"id": "b", "x": 2, "predicted": 3.0}]"#,
+        None,
+    );
+    assert_eq!(status, 200, "{b}");
+    for (ct, body) in [
+        (
+            "application/json",
+            &br#"[{"request_id": "a", "label": 2.0}, {"request_id": "b", "label": "high"}]"#[..],
+        ),
+        ("text/csv", &b"id,target\na,2.0\nb,high\n"[..]),
+    ] {
+        let (status, b) = daemon.post("/v1/models/price/labels", ct, body, None);
+        assert_eq!(status, 400, "{ct}: {b}");
+        assert_eq!(b["row"], 1, "{ct}: {b}");
+        assert!(
+            b["column"] == "label" || b["column"] == "target",
+            "{ct}: {b}"
+        );
+    }
+    let q = daemon.get_json("/v1/models/price/quality");
+    assert_eq!(q["windows"][0]["labelled"], 0, "{q}");
+    let (status, b) = daemon.post(
+        "/v1/models/price/labels",
+        "text/csv",
+        b"id,target\na,2.0\nb,3.5\n",
+        None,
+    );
+    assert_eq!((status, b["joined"].as_u64()), (200, Some(2)), "{b}");
+}

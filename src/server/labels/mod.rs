@@ -20,7 +20,9 @@
 //!   after its last prediction; its findings are counted then, once.
 
 pub mod cell;
+pub mod classes;
 pub mod http;
+pub mod ingest;
 pub mod metrics;
 pub mod store;
 
@@ -28,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{Array, ArrayRef, RecordBatch};
+use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema as ArrowSchema};
 use serde::{Deserialize, Serialize};
 
@@ -40,8 +42,9 @@ use crate::quality::{
     compare_quality, fairness_levels,
 };
 use crate::server::config::{ModelConfig, QualityConfig};
-use crate::server::state::{replace_unsynced, window_seq};
-use store::{PendingStore, Prediction, WindowMeta};
+use crate::server::state::replace_unsynced;
+use classes::LabelClasses;
+use store::{PendingStore, WindowMeta};
 
 /// A bad row of a batch or a label body: 400 naming the row and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +127,8 @@ pub struct ModelQuality {
     row_columns: Vec<(String, DataType)>,
     pub label_type: DataType,
     store: PendingStore,
+    /// The label values (and predicted classes) the model accepts.
+    classes: LabelClasses,
     dir: PathBuf,
     reference: Mutex<Option<Reference>>,
     estimator: Option<Estimator>,
@@ -160,6 +165,7 @@ impl ModelQuality {
         quality: &QualityConfig,
         baseline: &Profile,
         expected: &ArrowSchema,
+        schema: Option<&crate::schema::Schema>,
         dir: &Path,
     ) -> Result<Self, String> {
         let id_column = config
@@ -249,6 +255,16 @@ impl ModelQuality {
         if let Some(t) = task {
             spec.check(t).map_err(|e| e.to_string())?;
         }
+        // The classes a binary model has: the baseline's and those stored.
+        let seen = store.classes()?.into_iter().chain(
+            reference
+                .iter()
+                .flat_map(|r: &Reference| r.quality.classes.iter().cloned()),
+        );
+        let domain = schema
+            .and_then(|s| s.feature(&label))
+            .and_then(|f| f.domain.as_ref());
+        let classes = LabelClasses::new(task, domain, seen.map(crate::quality::ClassValue::new));
         let mut out = Self {
             model: config.name.clone(),
             config: quality.clone(),
@@ -258,6 +274,7 @@ impl ModelQuality {
             row_columns,
             label_type,
             store,
+            classes,
             dir,
             reference: Mutex::new(reference),
             estimator,
@@ -298,163 +315,9 @@ impl ModelQuality {
         &self.spec.label
     }
 
-    /// The pending predictions of a decoded batch: rows with a request id,
-    /// their quality columns (checked: scores numbers in [0, 1]) and their
-    /// label when the batch has the label column. Nothing is stored yet.
-    pub fn predictions(&self, batch: &RecordBatch) -> Result<Vec<Prediction>, RowError> {
-        let Some(ids) = batch.column_by_name(&self.id_column) else {
-            return Ok(Vec::new());
-        };
-        let ids = cell::conform(ids, &DataType::Utf8).map_err(|message| RowError {
-            row: 0,
-            column: self.id_column.clone(),
-            message,
-        })?;
-        let ids = ids
-            .as_any()
-            .downcast_ref::<arrow::array::StringArray>()
-            .expect("cast to Utf8");
-        let mut columns: Vec<Option<ArrayRef>> = Vec::new();
-        for (name, t) in &self.row_columns {
-            let col = match batch.column_by_name(name) {
-                Some(c) => Some(cell::conform(c, t).map_err(|message| RowError {
-                    row: 0,
-                    column: name.clone(),
-                    message,
-                })?),
-                None => None,
-            };
-            columns.push(col);
-        }
-        let score_columns = self.spec.scores.columns();
-        for ((name, _), col) in self.row_columns.iter().zip(&columns) {
-            let is_score = score_columns.contains(name);
-            let is_prediction = self.spec.prediction.as_deref() == Some(name.as_str());
-            if !(is_score || is_prediction) {
-                continue;
-            }
-            let Some(col) = col else {
-                return Err(RowError {
-                    row: 0,
-                    column: name.clone(),
-                    message: format!(
-                        "the batch has no column `{name}`; model quality needs it on every row with a request id"
-                    ),
-                });
-            };
-            for row in 0..batch.num_rows() {
-                if ids.is_null(row) || ids.value(row).is_empty() {
-                    continue;
-                }
-                if col.is_null(row) {
-                    return Err(RowError {
-                        row,
-                        column: name.clone(),
-                        message: "the value is missing".into(),
-                    });
-                }
-                if is_score {
-                    let v = match col.data_type() {
-                        DataType::Float64 => col
-                            .as_any()
-                            .downcast_ref::<arrow::array::Float64Array>()
-                            .map(|a| a.value(row)),
-                        DataType::Int64 => col
-                            .as_any()
-                            .downcast_ref::<arrow::array::Int64Array>()
-                            .map(|a| a.value(row) as f64),
-                        _ => None,
-                    };
-                    match v {
-                        Some(v) if (0.0..=1.0).contains(&v) => {}
-                        Some(v) => {
-                            return Err(RowError {
-                                row,
-                                column: name.clone(),
-                                message: format!(
-                                    "the score {v} is outside [0, 1]; expected a probability"
-                                ),
-                            });
-                        }
-                        None => {
-                            return Err(RowError {
-                                row,
-                                column: name.clone(),
-                                message: format!(
-                                    "scores must be numbers in [0, 1], found {}",
-                                    col.data_type()
-                                ),
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        let labels = match batch.column_by_name(&self.spec.label) {
-            Some(c) => Some(
-                cell::conform(c, &self.label_type).map_err(|message| RowError {
-                    row: 0,
-                    column: self.spec.label.clone(),
-                    message,
-                })?,
-            ),
-            None => None,
-        };
-        let mut out = Vec::with_capacity(batch.num_rows());
-        for row in 0..batch.num_rows() {
-            if ids.is_null(row) || ids.value(row).is_empty() {
-                continue;
-            }
-            let mut bytes = Vec::with_capacity(16 * columns.len());
-            for col in &columns {
-                match col {
-                    Some(c) => cell::encode(c.as_ref(), row, &mut bytes),
-                    None => bytes.push(0),
-                }
-            }
-            let label = labels.as_ref().filter(|l| !l.is_null(row)).map(|l| {
-                let mut b = Vec::with_capacity(9);
-                cell::encode(l.as_ref(), row, &mut b);
-                b
-            });
-            out.push(Prediction {
-                id: ids.value(row).to_string(),
-                row: bytes,
-                label,
-            });
-        }
-        Ok(out)
-    }
-
-    /// Stores a batch's predictions under its window, durably.
-    pub fn store_predictions(
-        &self,
-        window: &str,
-        predictions: &[Prediction],
-    ) -> Result<(), String> {
-        if predictions.is_empty() {
-            return Ok(());
-        }
-        let seq = window_seq(window).ok_or_else(|| format!("window id {window}"))?;
-        self.store
-            .add_predictions(seq, window, crate::server::model::now_ms(), predictions)?;
-        self.dirty.lock().map_err(|_| "poisoned")?.insert(seq);
-        Ok(())
-    }
-
-    /// Joins labels (checked by the caller) durably.
-    pub fn join(&self, items: &[(&str, Vec<u8>)]) -> Result<store::JoinCounts, String> {
-        let counts = self.store.join(
-            items,
-            crate::server::model::now_ms(),
-            self.ttl_ms(),
-            self.config.duplicates,
-        )?;
-        self.dirty
-            .lock()
-            .map_err(|_| "poisoned")?
-            .extend(counts.windows.iter().copied());
-        Ok(counts)
+    /// The label values the model accepts.
+    pub fn classes(&self) -> &LabelClasses {
+        &self.classes
     }
 
     /// A window's rows, read back from the store as a batch.
