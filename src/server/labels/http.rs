@@ -441,7 +441,7 @@ pub async fn get_quality(
     let state2 = state.clone();
     let work = tokio::task::spawn_blocking(move || {
         // Acknowledged labels are in the answer.
-        quality.refresh(&state2.metrics)?;
+        quality.refresh(&state2.metrics, state2.alerts.as_deref())?;
         let windows: Vec<Value> = quality
             .window_reports()
             .into_iter()
@@ -522,7 +522,7 @@ pub async fn refresh_timer(state: Shared) {
             let state = state.clone();
             let done = tokio::task::spawn_blocking(move || {
                 quality
-                    .refresh(&state.metrics)
+                    .refresh(&state.metrics, state.alerts.as_deref())
                     .map_err(|e| (quality.model.clone(), e))
             })
             .await;

@@ -475,7 +475,11 @@ impl ModelQuality {
     /// Recomputes the windows whose labels changed (and expires windows):
     /// files, metrics, findings of windows that turned final. Returns the
     /// windows recomputed.
-    pub fn refresh(&self, metrics: &crate::server::Metrics) -> Result<usize, String> {
+    pub fn refresh(
+        &self,
+        metrics: &crate::server::Metrics,
+        alerts: Option<&crate::alerts::AlertService>,
+    ) -> Result<usize, String> {
         let _guard = self.refreshing.lock().map_err(|_| "poisoned")?;
         let now = crate::server::model::now_ms();
         let ttl = self.ttl_ms();
@@ -496,7 +500,7 @@ impl ModelQuality {
         let mut done = 0;
         for seq in &todo {
             let Some(meta) = metas.get(seq) else { continue };
-            if let Err(e) = self.refresh_window(*seq, meta, &metas, now, metrics) {
+            if let Err(e) = self.refresh_window(*seq, meta, &metas, now, metrics, alerts) {
                 tracing::warn!(model = %self.model, window = %meta.id, "window quality: {e}");
             }
             done += 1;
@@ -519,6 +523,7 @@ impl ModelQuality {
         metas: &BTreeMap<u64, WindowMeta>,
         now: i64,
         metrics: &crate::server::Metrics,
+        alerts: Option<&crate::alerts::AlertService>,
     ) -> Result<(), String> {
         let batch = self.window_batch(seq)?;
         let state = self.accumulate(&batch)?;
@@ -597,6 +602,23 @@ impl ModelQuality {
                 .chain(fairness_findings.iter().map(|f| ("fairness", f)))
             {
                 tracing::warn!(model = %self.model, window = %meta.id, check, "{}", f.explanation);
+            }
+            // To the alerts, findings or none (a final window without
+            // findings makes an open quality alert absent).
+            if let Some(alerts) = alerts {
+                let window = crate::alerts::WindowRef {
+                    model: self.model.clone(),
+                    id: meta.id.clone(),
+                    start: report.start.clone(),
+                    end: report.end.clone(),
+                };
+                alerts.window_closed(crate::alerts::WindowFindings::from_quality(
+                    window,
+                    seq,
+                    now,
+                    &report.quality.findings,
+                    fairness_findings,
+                ));
             }
         }
         Ok(())
