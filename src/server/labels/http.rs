@@ -522,7 +522,7 @@ pub async fn refresh_timer(state: Shared) {
             let state = state.clone();
             let done = tokio::task::spawn_blocking(move || {
                 quality
-                    .refresh(&state.metrics, state.alerts.as_deref())
+                    .refresh_paced(&state.metrics, state.alerts.as_deref())
                     .map_err(|e| (quality.model.clone(), e))
             })
             .await;

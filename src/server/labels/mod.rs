@@ -140,6 +140,8 @@ pub struct ModelQuality {
     published: Mutex<BTreeSet<u64>>,
     /// Serializes refreshes (the timer and reads).
     refreshing: Mutex<()>,
+    /// When the timer may recompute again ([`Self::refresh_paced`]).
+    next_paced: Mutex<std::time::Instant>,
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -282,6 +284,7 @@ impl ModelQuality {
             reports: Mutex::new(BTreeMap::new()),
             published: Mutex::new(BTreeSet::new()),
             refreshing: Mutex::new(()),
+            next_paced: Mutex::new(std::time::Instant::now()),
         };
         // After a restart: every window is recomputed; those already final
         // had their findings counted by the previous run.
@@ -320,16 +323,15 @@ impl ModelQuality {
         &self.classes
     }
 
-    /// A window's rows, read back from the store as a batch.
-    fn window_batch(&self, seq: u64) -> Result<RecordBatch, String> {
-        let rows = self.store.window_rows(seq)?;
+    /// Stored rows as a batch of the quality columns.
+    fn rows_batch(&self, rows: &[store::StoredRow]) -> Result<RecordBatch, String> {
         let mut label = cell::Builder::new(&self.label_type);
         let mut builders: Vec<cell::Builder> = self
             .row_columns
             .iter()
             .map(|(_, t)| cell::Builder::new(t))
             .collect();
-        for (row, l) in &rows {
+        for (row, l) in rows {
             match l.as_deref().and_then(cell::decode) {
                 Some((c, _)) => label.push(&c),
                 None => label.push(&cell::Cell::Null),
@@ -354,34 +356,44 @@ impl ModelQuality {
         RecordBatch::try_new(Arc::new(ArrowSchema::new(fields)), columns).map_err(|e| e.to_string())
     }
 
-    fn accumulate(&self, batch: &RecordBatch) -> Result<WindowState, String> {
+    /// A window's accumulators, its rows read back from the store a chunk
+    /// at a time (two passes when the task is decided per window).
+    fn accumulate_window(&self, seq: u64) -> Result<WindowState, String> {
+        const CHUNK: usize = 65_536;
         let task = match self.task {
             Some(t) => t,
             None => {
                 let mut evidence = TaskEvidence::default();
-                evidence
-                    .update(batch, &self.spec)
-                    .map_err(|e| e.to_string())?;
+                self.store.window_chunks(seq, CHUNK, |rows| {
+                    let batch = self.rows_batch(&rows)?;
+                    evidence
+                        .update(&batch, &self.spec)
+                        .map_err(|e| e.to_string())
+                })?;
                 evidence.decide(&self.spec)
             }
         };
         let mut quality = QualityAccumulator::new(&self.spec, task).map_err(|e| e.to_string())?;
-        quality.update(batch).map_err(|e| e.to_string())?;
-        let fairness = if !self.spec.sensitive.is_empty() && task != Task::Multiclass {
-            let mut f = FairnessAccumulator::new(&self.spec, task).map_err(|e| e.to_string())?;
-            f.update(batch).map_err(|e| e.to_string())?;
-            Some(f)
+        let mut fairness = if !self.spec.sensitive.is_empty() && task != Task::Multiclass {
+            Some(FairnessAccumulator::new(&self.spec, task).map_err(|e| e.to_string())?)
         } else {
             None
         };
-        let scores = match (&self.spec.scores, task) {
-            (ScoreColumns::Single(c), Task::Binary) => {
-                let mut s = ScoreAccumulator::new(c.clone());
-                s.update(batch).map_err(|e| e.to_string())?;
-                Some(s)
-            }
+        let mut scores = match (&self.spec.scores, task) {
+            (ScoreColumns::Single(c), Task::Binary) => Some(ScoreAccumulator::new(c.clone())),
             _ => None,
         };
+        self.store.window_chunks(seq, CHUNK, |rows| {
+            let batch = self.rows_batch(&rows)?;
+            quality.update(&batch).map_err(|e| e.to_string())?;
+            if let Some(f) = &mut fairness {
+                f.update(&batch).map_err(|e| e.to_string())?;
+            }
+            if let Some(s) = &mut scores {
+                s.update(&batch).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        })?;
         Ok(WindowState {
             quality,
             fairness,
@@ -475,6 +487,28 @@ impl ModelQuality {
     /// Recomputes the windows whose labels changed (and expires windows):
     /// files, metrics, findings of windows that turned final. Returns the
     /// windows recomputed.
+    /// [`Self::refresh`] from the timer, paced: a window is recomputed
+    /// whole from the store (exact whatever the duplicates), so its cost
+    /// grows with the window; after a recomputation that took `t`, the
+    /// next waits at least `PACE × t`, which keeps the recomputation under
+    /// 1 / (1 + PACE) of a core while labels stream in (the labels are
+    /// joined meanwhile; reads of `GET /quality` still recompute at once).
+    pub fn refresh_paced(
+        &self,
+        metrics: &crate::server::Metrics,
+        alerts: Option<&crate::alerts::AlertService>,
+    ) -> Result<usize, String> {
+        const PACE: u32 = 4;
+        let started = std::time::Instant::now();
+        if started < *self.next_paced.lock().map_err(|_| "poisoned")? {
+            return Ok(0);
+        }
+        let done = self.refresh(metrics, alerts);
+        let now = std::time::Instant::now();
+        *self.next_paced.lock().map_err(|_| "poisoned")? = now + (now - started) * PACE;
+        done
+    }
+
     pub fn refresh(
         &self,
         metrics: &crate::server::Metrics,
@@ -525,8 +559,7 @@ impl ModelQuality {
         metrics: &crate::server::Metrics,
         alerts: Option<&crate::alerts::AlertService>,
     ) -> Result<(), String> {
-        let batch = self.window_batch(seq)?;
-        let state = self.accumulate(&batch)?;
+        let state = self.accumulate_window(seq)?;
         let mut quality = state.quality.finish();
         let mut fairness = state.fairness.as_ref().map(|f| f.finish());
         let estimated = match (&self.estimator, &state.scores) {

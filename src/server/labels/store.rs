@@ -228,12 +228,24 @@ impl PendingStore {
             let mut labels = txn.open_table(LABELS).map_err(err)?;
             let mut windows = txn.open_table(WINDOWS).map_err(err)?;
             let mut metas: BTreeMap<u64, Option<WindowMeta>> = BTreeMap::new();
-            for (item, (id, label)) in items.iter().enumerate() {
+            // In key order, not body order: each page of the B-trees is then
+            // read (and written) once per body instead of once per label,
+            // which made random-order bodies several times slower. The sorts
+            // are stable, so labels of one id keep their body order (the
+            // last still wins).
+            let mut by_id: Vec<usize> = (0..items.len()).collect();
+            by_id.sort_by(|&a, &b| items[a].0.as_ref().cmp(items[b].0.as_ref()));
+            let mut found: Vec<(u64, usize)> = Vec::with_capacity(items.len());
+            for item in by_id {
+                match ids.get(items[item].0.as_ref()).map_err(err)? {
+                    Some(v) => found.push((v.value(), item)),
+                    None => counts.unknown += 1,
+                }
+            }
+            found.sort_by_key(|&(seq, _)| seq);
+            for (seq, item) in found {
+                let (id, label) = &items[item];
                 let id = &id.as_ref();
-                let Some(seq) = ids.get(*id).map_err(err)?.map(|v| v.value()) else {
-                    counts.unknown += 1;
-                    continue;
-                };
                 #[allow(clippy::map_entry)] // the insert needs `?` on a read first
                 if !metas.contains_key(&seq) {
                     let meta = match windows.get(seq).map_err(err)? {
@@ -317,8 +329,26 @@ impl PendingStore {
     }
 
     /// A window's predictions in request id order, each with its label if
-    /// it has one.
+    /// it has one (all at once: for tests).
+    #[cfg(test)]
     pub fn window_rows(&self, seq: u64) -> Result<Vec<StoredRow>, String> {
+        let mut out = Vec::new();
+        self.window_chunks(seq, usize::MAX, |rows| {
+            out.extend(rows);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// A window's predictions (as [`Self::window_rows`]) given to `each`
+    /// `chunk` at a time, so that reading a window back takes memory for a
+    /// chunk, not for the window.
+    pub fn window_chunks(
+        &self,
+        seq: u64,
+        chunk: usize,
+        mut each: impl FnMut(Vec<StoredRow>) -> Result<(), String>,
+    ) -> Result<(), String> {
         let txn = self.db.begin_read().map_err(err)?;
         let rows = txn.open_table(ROWS).map_err(err)?;
         let labels = txn.open_table(LABELS).map_err(err)?;
@@ -329,15 +359,15 @@ impl PendingStore {
             .peekable();
         for entry in rows.range((seq, "")..(seq + 1, "")).map_err(err)? {
             let (k, v) = entry.map_err(err)?;
-            let id = k.value().1.to_string();
+            let id = k.value().1;
             // Both scans are in id order: skip labels of ids without a row.
             let mut label = None;
             while let Some(Ok((lk, _))) = label_iter.peek() {
                 let lid = lk.value().1;
-                if lid < id.as_str() {
+                if lid < id {
                     label_iter.next();
                 } else {
-                    if lid == id.as_str()
+                    if lid == id
                         && let Some(Ok((_, lv))) = label_iter.next()
                     {
                         label = Some(lv.value().to_vec());
@@ -346,8 +376,14 @@ impl PendingStore {
                 }
             }
             out.push((v.value().to_vec(), label));
+            if out.len() >= chunk {
+                each(std::mem::take(&mut out))?;
+            }
         }
-        Ok(out)
+        if !out.is_empty() {
+            each(out)?;
+        }
+        Ok(())
     }
 
     /// Drops windows more than two `label_ttl`s past their last prediction
