@@ -296,6 +296,26 @@ fn bad_values_exit_2_naming_file_row_and_column() {
     for needle in [file.as_str(), "`label`", "row 3", "declared classes"] {
         assert!(err.contains(needle), "`{needle}` not in:\n{err}");
     }
+    // A regression label that is not a number (the CSV column is then
+    // text) is named by its row.
+    let file = write(
+        dir.path(),
+        "regression.csv",
+        "label,pred\n1.5,1.0\nhigh,2.0\n3,3.1\n",
+    );
+    let err = input_error(&assay(&[
+        "quality",
+        &file,
+        "--label",
+        "label",
+        "--prediction",
+        "pred",
+        "--task",
+        "regression",
+    ]));
+    for needle in [file.as_str(), "`label`", "row 2", "`high` is not a number"] {
+        assert!(err.contains(needle), "`{needle}` not in:\n{err}");
+    }
 }
 
 #[test]

@@ -5,6 +5,8 @@
 //! degradation inside one slice found, the metrics, and a `kill -9` that
 //! loses no acknowledged prediction or label.
 
+#[path = "common/alerts.rs"]
+mod alerts;
 #[path = "common/daemon.rs"]
 mod daemon;
 
@@ -407,4 +409,363 @@ fn bad_scores_are_rejected_with_row_and_column() {
     assert_eq!(b["column"], "prediction", "{b}");
     let q = quality(&daemon);
     assert_eq!(q["windows"], serde_json::json!([]), "nothing stored: {q}");
+}
+
+/// The `[quality]` config of [`config`] with `extra` lines added to the
+/// model (before its sections).
+fn config_with(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let path = config(dir);
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "request_id_column = \"application_id\"\n",
+        &format!("request_id_column = \"application_id\"\n{extra}\n"),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Posts the first `n` rows' predictions (without labels); their truth.
+fn predictions(daemon: &Daemon, n: usize) -> Truth {
+    let batch = rows(n);
+    let (status, body) = daemon.post(
+        "/v1/batches",
+        "application/json",
+        &json_rows(&without_label(&batch)),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    truth(&batch)
+}
+
+/// Nothing of a refused body was joined.
+fn assert_none_labelled(daemon: &Daemon) {
+    let q = quality(daemon);
+    assert_eq!(window(&q, 0)["labelled"], 0, "{q}");
+}
+
+#[test]
+fn a_third_class_of_a_binary_model_is_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&config(dir.path()), &dir.path().join("state"));
+    let t = predictions(&daemon, 10);
+    // The baseline made the task binary with classes 0 and 1: a `2` on
+    // row 3 refuses the whole body, rows 0-2 included.
+    let mut pairs: Vec<(String, i64)> = (0..5).map(|i| (t.ids[i].clone(), t.labels[i])).collect();
+    pairs[3].1 = 2;
+    for (ct, body) in [
+        ("application/json", json_labels(&pairs)),
+        ("application/x-ndjson", ndjson_labels(&pairs)),
+    ] {
+        let (status, b) = daemon.post("/v1/labels", ct, &body, None);
+        assert_eq!(status, 400, "{b}");
+        assert_eq!(b["row"], 3, "{b}");
+        assert_eq!(b["column"], "label", "{b}");
+        assert!(b["error"].as_str().unwrap().contains("third class"), "{b}");
+    }
+    // A non-integral float is not a class either.
+    let (status, b) = daemon.post(
+        "/v1/labels",
+        "text/csv",
+        format!("request_id,label\n{},1\n{},0.5\n", t.ids[0], t.ids[1]).as_bytes(),
+        None,
+    );
+    assert_eq!(status, 400, "{b}");
+    assert_eq!(
+        (b["row"].as_u64(), b["column"].as_str()),
+        (Some(1), Some("label")),
+        "{b}"
+    );
+    assert_none_labelled(&daemon);
+
+    // Inline labels in a batch are checked the same way: the batch is refused.
+    let batch = rows(20).slice(10, 10);
+    let mut body: Vec<Value> = serde_json::from_slice(&json_rows(&batch)).unwrap();
+    body[4]["label"] = serde_json::json!(7);
+    let (status, b) = daemon.post(
+        "/v1/batches",
+        "application/json",
+        &serde_json::to_vec(&body).unwrap(),
+        None,
+    );
+    assert_eq!(status, 400, "{b}");
+    assert_eq!(
+        (b["row"].as_u64(), b["column"].as_str()),
+        (Some(4), Some("label")),
+        "{b}"
+    );
+
+    // The right labels are joined.
+    let good: Vec<(String, i64)> = (0..10).map(|i| (t.ids[i].clone(), t.labels[i])).collect();
+    let (status, b) = daemon.post("/v1/labels", "application/json", &json_labels(&good), None);
+    assert_eq!((status, b["joined"].as_u64()), (200, Some(10)), "{b}");
+}
+
+#[test]
+fn a_label_outside_the_schema_domain_is_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = path_of("examples/demo/schema.toml");
+    let config = config_with(dir.path(), &format!("schema = \"{schema}\""));
+    let daemon = Daemon::start(&config, &dir.path().join("state"));
+    let t = predictions(&daemon, 10);
+    // The schema's label domain is [0, 1].
+    let mut pairs: Vec<(String, Option<i64>)> = (0..6)
+        .map(|i| (t.ids[i].clone(), Some(t.labels[i])))
+        .collect();
+    pairs[5].1 = Some(-1);
+    let (status, b) = daemon.post("/v1/labels", "text/csv", &csv_labels(&pairs), None);
+    assert_eq!(status, 400, "{b}");
+    assert_eq!(
+        (b["row"].as_u64(), b["column"].as_str()),
+        (Some(5), Some("label")),
+        "{b}"
+    );
+    assert!(b["error"].as_str().unwrap().contains("domain"), "{b}");
+    assert_none_labelled(&daemon);
+}
+
+#[test]
+fn a_regression_label_must_be_a_number() {
+    let dir = tempfile::tempdir().unwrap();
+    // A regression baseline: the label is a float.
+    let baseline = dir.path().join("baseline.csv");
+    let mut csv = String::from("id,x,predicted,target\n");
+    for i in 0..200 {
+        csv.push_str(&format!(
+            "b{i},{},{},{}\n",
+            i % 7,
+            i as f64 * 0.5,
+            i as f64 * 0.5 + 0.25
+        ));
+    }
+    std::fs::write(&baseline, csv).unwrap();
+    let config = dir.path().join("assay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[models.price]
+baseline = "{}"
+request_id_column = "id"
+
+[models.price.checks]
+per_batch = []
+per_window = []
+
+[models.price.quality]
+label = "target"
+prediction = "predicted"
+task = "regression"
+"#,
+            baseline.display()
+        ),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&config, &dir.path().join("state"));
+    let (status, b) = daemon.post(
+        "/v1/batches?model=price",
+        "application/json",
+        br#"[{"id": "a", "x": 1, "predicted": 2.5}, {"id": "b", "x": 2, "predicted": 3.0}]"#,
+        None,
+    );
+    assert_eq!(status, 200, "{b}");
+    for (ct, body) in [
+        (
+            "application/json",
+            &br#"[{"request_id": "a", "label": 2.0}, {"request_id": "b", "label": "high"}]"#[..],
+        ),
+        ("text/csv", &b"id,target\na,2.0\nb,high\n"[..]),
+    ] {
+        let (status, b) = daemon.post("/v1/models/price/labels", ct, body, None);
+        assert_eq!(status, 400, "{ct}: {b}");
+        assert_eq!(b["row"], 1, "{ct}: {b}");
+        assert!(
+            b["column"] == "label" || b["column"] == "target",
+            "{ct}: {b}"
+        );
+    }
+    let q = daemon.get_json("/v1/models/price/quality");
+    assert_eq!(q["windows"][0]["labelled"], 0, "{q}");
+    let (status, b) = daemon.post(
+        "/v1/models/price/labels",
+        "text/csv",
+        b"id,target\na,2.0\nb,3.5\n",
+        None,
+    );
+    assert_eq!((status, b["joined"].as_u64()), (200, Some(2)), "{b}");
+}
+
+/// Waits until `dir` holds no file ready to process (dot- and .tmp files
+/// aside), at most 30 s.
+fn wait_drained(dir: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            e.file_type().unwrap().is_file() && !name.starts_with('.') && !name.ends_with(".tmp")
+        })
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} not drained",
+            dir.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn labels_from_spool_files_are_joined_or_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let config = config(dir.path());
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[spool]\ndir = \"{}\"\npoll_interval_ms = 50\n",
+        spool.display()
+    ));
+    std::fs::write(&config, text).unwrap();
+    let daemon = Daemon::start(&config, &dir.path().join("state"));
+    let t = predictions(&daemon, 30);
+    let labels = spool.join("labels");
+    let pairs = |r: std::ops::Range<usize>| -> Vec<(String, i64)> {
+        r.map(|i| (t.ids[i].clone(), t.labels[i])).collect()
+    };
+    // Written under a .tmp name, then renamed in.
+    let tmp = labels.join("a.json.tmp");
+    std::fs::create_dir_all(&labels).unwrap();
+    std::fs::write(&tmp, json_labels(&pairs(0..10))).unwrap();
+    std::fs::rename(&tmp, labels.join("a.json")).unwrap();
+    std::fs::write(labels.join("b.ndjson"), ndjson_labels(&pairs(10..20))).unwrap();
+    // A third class on row 4: refused whole (rows 20-23 are not joined).
+    let mut bad: Vec<(String, Option<i64>)> = (20..30)
+        .map(|i| (t.ids[i].clone(), Some(t.labels[i])))
+        .collect();
+    bad[4].1 = Some(2);
+    std::fs::write(labels.join("c.csv"), csv_labels(&bad)).unwrap();
+    std::fs::write(labels.join("d.txt"), "hello").unwrap();
+    wait_drained(&labels);
+    assert!(labels.join("done/a.json").exists(), "{}", daemon.log());
+    assert!(labels.join("done/b.ndjson").exists(), "{}", daemon.log());
+    let why = std::fs::read_to_string(labels.join("failed/c.csv.error.txt")).unwrap();
+    assert!(
+        why.contains("row 4") && why.contains("`label`") && why.contains("third class"),
+        "{why}"
+    );
+    let why = std::fs::read_to_string(labels.join("failed/d.txt.error.txt")).unwrap();
+    assert!(why.contains("unknown file type"), "{why}");
+    let q = quality(&daemon);
+    assert_eq!(window(&q, 0)["labelled"], 20, "{q}");
+    let (_, metrics) = daemon.get("/metrics", None);
+    assert_eq!(
+        sample(
+            &metrics,
+            "assay_labels_joined_total",
+            &[("model", "credit")]
+        ),
+        Some(20.0)
+    );
+}
+
+#[test]
+fn quality_findings_of_a_final_window_go_through_the_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = alerts::Hook::start(0, None);
+    let config = config(dir.path());
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        r#"
+[alerts]
+base_url = "http://assay.example:9464"
+
+[alerts.outbox]
+initial_backoff = "100ms"
+max_backoff = "500ms"
+
+[[alerts.receivers]]
+name = "hook"
+type = "webhook"
+url = "{}"
+
+[[alerts.routes]]
+name = "model-quality"
+receivers = ["hook"]
+checks = ["quality"]
+group_by = ["model", "check", "slice"]
+"#,
+        hook.url()
+    ));
+    std::fs::write(&config, text).unwrap();
+    let daemon = Daemon::start(&config, &dir.path().join("state"));
+    // One window of predictions; every label in, the model wrong inside
+    // sex=F: the window turns final with a quality degradation there.
+    let batch = rows(WINDOW_ROWS);
+    let t = truth(&batch);
+    for chunk in daemon::chunks(&without_label(&batch), 500) {
+        let (status, body) =
+            daemon.post("/v1/batches", "application/json", &json_rows(&chunk), None);
+        assert_eq!(status, 200, "{body}");
+    }
+    let scores = batch
+        .column_by_name("prediction")
+        .unwrap()
+        .as_primitive::<Float64Type>();
+    let labels: Vec<(String, i64)> = (0..WINDOW_ROWS)
+        .map(|i| {
+            let label = if t.sex[i] == "F" {
+                i64::from(scores.value(i) < 0.5)
+            } else {
+                t.labels[i]
+            };
+            (t.ids[i].clone(), label)
+        })
+        .collect();
+    let (s, b) = daemon.post(
+        "/v1/labels",
+        "application/json",
+        &json_labels(&labels),
+        None,
+    );
+    assert_eq!(
+        (s, b["joined"].as_u64()),
+        (200, Some(WINDOW_ROWS as u64)),
+        "{b}"
+    );
+    let got = hook.wait_for(std::time::Duration::from_secs(30), |r| {
+        r.iter().any(|r| r.body["group"]["slice"] == "sex=F")
+    });
+    let bodies: Vec<&Value> = got.iter().map(|r| &r.body).collect();
+    let degraded = bodies
+        .iter()
+        .find(|b| b["group"]["slice"] == "sex=F")
+        .unwrap_or_else(|| panic!("no quality alert for sex=F: {bodies:?}\n{}", daemon.log()));
+    assert_eq!(degraded["status"], "firing", "{degraded}");
+    assert_eq!(degraded["model"], "credit", "{degraded}");
+    assert_eq!(degraded["group"]["check"], "quality", "{degraded}");
+    let findings = degraded["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["check"] == "quality" && f["slice"] == "sex=F"),
+        "{degraded}"
+    );
+    assert!(
+        findings.iter().any(|f| f["kind"] == "quality_degraded"),
+        "{degraded}"
+    );
+    // Only quality findings reach this route: nothing for sex=M, nothing
+    // of fairness.
+    for b in &bodies {
+        assert_eq!(b["group"]["check"], "quality", "{b}");
+        assert_ne!(b["group"]["slice"], "sex=M", "{b}");
+    }
+    // And the alert is listed.
+    let listed = daemon.get_json("/v1/alerts");
+    assert!(
+        listed["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["route"] == "model-quality" && a["state"] == "firing"),
+        "{listed}"
+    );
 }

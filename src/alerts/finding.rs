@@ -108,6 +108,21 @@ fn short(x: f64) -> String {
     crate::checks::compare::short(x)
 }
 
+/// Which evaluations a set of findings belongs to. A model's closed
+/// windows are evaluated in order, each once; the quality and fairness of
+/// a window come later, when its labels make it final (windows turn final
+/// out of order), and are evaluated as a stream of their own: an alert of
+/// one stream is present or absent only by the evaluations of its stream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingStream {
+    /// Closed windows: schema, expectations, skew, drift.
+    #[default]
+    Windows,
+    /// Windows whose quality turned final: quality, fairness.
+    Quality,
+}
+
 /// A closed window's findings for the alerts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowFindings {
@@ -119,6 +134,8 @@ pub struct WindowFindings {
     /// latency is counted from here.
     pub closed_ms: i64,
     pub findings: Vec<AlertFinding>,
+    #[serde(default)]
+    pub stream: FindingStream,
 }
 
 impl WindowFindings {
@@ -153,6 +170,35 @@ impl WindowFindings {
             seq,
             closed_ms,
             findings,
+            stream: FindingStream::Windows,
+        }
+    }
+
+    /// A window whose quality turned final (at `final_ms`): its quality
+    /// and fairness findings (`quality::compare`'s), checks `quality` and
+    /// `fairness`.
+    pub fn from_quality(
+        window: WindowRef,
+        seq: u64,
+        final_ms: i64,
+        quality: &[Finding],
+        fairness: &[Finding],
+    ) -> Self {
+        let findings = quality
+            .iter()
+            .map(|f| from_finding(AlertCheck::Quality, f))
+            .chain(
+                fairness
+                    .iter()
+                    .map(|f| from_finding(AlertCheck::Fairness, f)),
+            )
+            .collect();
+        Self {
+            window,
+            seq,
+            closed_ms: final_ms,
+            findings,
+            stream: FindingStream::Quality,
         }
     }
 
@@ -201,6 +247,7 @@ impl WindowFindings {
             seq,
             closed_ms,
             findings,
+            stream: FindingStream::Windows,
         })
     }
 }

@@ -28,8 +28,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::finding::{AlertFinding, WindowFindings, WindowRef};
-use super::route::{Labels, Route, fingerprint_of};
+use super::finding::{AlertFinding, FindingStream, WindowFindings, WindowRef};
+use super::route::{Labels, Route, fingerprint, fingerprint_of};
 use super::silence::Silences;
 
 /// How long a resolved alert stays listed (`GET /v1/alerts`).
@@ -138,6 +138,9 @@ pub struct Alert {
     pub refreshed: BTreeMap<String, i64>,
     #[serde(default)]
     pub deliveries: BTreeMap<String, Delivery>,
+    /// The evaluations that make it present or absent.
+    #[serde(default)]
+    pub stream: FindingStream,
 }
 
 /// Every alert, and the last window evaluated per model.
@@ -216,14 +219,19 @@ impl Engine {
         now_ms: i64,
     ) -> Vec<Send> {
         let model = window.window.model.as_str();
-        if book
-            .last_seq
-            .get(model)
-            .is_some_and(|&last| window.seq <= last)
-        {
-            return Vec::new();
+        // Closed windows come in order, each once (a restart's catch-up may
+        // repeat one). Windows turn final out of order; the daemon gives
+        // each final window once.
+        if window.stream == FindingStream::Windows {
+            if book
+                .last_seq
+                .get(model)
+                .is_some_and(|&last| window.seq <= last)
+            {
+                return Vec::new();
+            }
+            book.last_seq.insert(model.to_string(), window.seq);
         }
-        book.last_seq.insert(model.to_string(), window.seq);
         // The window and each finding copied once, then shared by every
         // alert that has them.
         let window_ref = Arc::new(window.window.clone());
@@ -233,7 +241,7 @@ impl Engine {
         // candidates for being absent from it.
         let mut open: HashMap<&str, Vec<String>> = HashMap::new();
         for a in book.alerts.values() {
-            if a.model == model && a.state != AlertState::Resolved {
+            if a.model == model && a.stream == window.stream && a.state != AlertState::Resolved {
                 open.entry(a.route.as_str())
                     .or_default()
                     .push(a.fingerprint.clone());
@@ -263,7 +271,7 @@ impl Engine {
             for key in order {
                 let findings: Vec<Arc<AlertFinding>> =
                     groups[&key].iter().map(|f| Arc::clone(f)).collect();
-                let fp = self.present(book, route, &key, window.closed_ms, &window_ref, findings);
+                let fp = self.present(book, route, &key, window, &window_ref, findings);
                 present.insert(fp.clone());
                 touched.push(fp);
             }
@@ -301,11 +309,21 @@ impl Engine {
         book: &mut AlertBook,
         route: &Route,
         values: &[&str],
-        at: i64,
+        window: &WindowFindings,
         window_ref: &Arc<WindowRef>,
         findings: Vec<Arc<AlertFinding>>,
     ) -> String {
-        let fp = fingerprint_of(route, values);
+        let at = window.closed_ms;
+        let stream = window.stream;
+        let fp = match stream {
+            FindingStream::Windows => fingerprint_of(route, values),
+            // Its own alert even where the route's groups do not tell the
+            // streams apart (a route grouped by model only).
+            FindingStream::Quality => fingerprint(
+                &format!("{}\u{0}quality", route.name()),
+                &route.labels(values),
+            ),
+        };
         let alert = book
             .alerts
             .entry(fp.clone())
@@ -336,6 +354,7 @@ impl Engine {
                 notified: None,
                 refreshed: BTreeMap::new(),
                 deliveries: BTreeMap::new(),
+                stream,
             });
         alert.present = alert.present.saturating_add(1);
         alert.absent = 0;

@@ -241,6 +241,24 @@ pub fn numbers(
 ) -> Result<Vec<f64>, QualityError> {
     let t = array.data_type();
     if !(t.is_integer() || t.is_floating()) {
+        // A text column: name the first value that is not a number (a CSV
+        // column with one such value is read as text).
+        if let Ok(text) = cast(array, &DataType::Utf8) {
+            let text = text.as_string::<i32>();
+            for &row in rows {
+                let r = row as usize;
+                if text.is_valid(r) && text.value(r).trim().parse::<f64>().is_err() {
+                    return Err(QualityError::row(
+                        r,
+                        name,
+                        format!(
+                            "`{}` is not a number; a regression's {what} must be numeric",
+                            text.value(r)
+                        ),
+                    ));
+                }
+            }
+        }
         return Err(QualityError::column(
             name,
             format!("has type {t}; a regression's {what} must be numeric"),

@@ -425,7 +425,7 @@ pub fn ingest_bytes(
                 message: e.message,
             })
         })?,
-        None => Vec::new(),
+        None => Default::default(),
     };
     let prepared = spec
         .prepare(&decoded.batch, decoded.ipc_stream)

@@ -317,8 +317,15 @@ impl ModelRuntime {
         let closer = Closer::start(spec.clone(), &dir, ledger.clone(), previous).map_err(&fail)?;
         let quality = match &config.quality {
             Some(q) => Some(Arc::new(
-                super::labels::ModelQuality::load(config, q, &spec.baseline, &spec.expected, &dir)
-                    .map_err(|e| fail(format!("[quality]: {e}")))?,
+                super::labels::ModelQuality::load(
+                    config,
+                    q,
+                    &spec.baseline,
+                    &spec.expected,
+                    spec.schema.as_ref(),
+                    &dir,
+                )
+                .map_err(|e| fail(format!("[quality]: {e}")))?,
             )),
             None => None,
         };

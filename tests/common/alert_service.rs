@@ -114,6 +114,7 @@ pub fn window(seq: u64, findings: Vec<AlertFinding>) -> WindowFindings {
         seq,
         closed_ms: assay::alerts::now_ms(),
         findings,
+        stream: Default::default(),
     }
 }
 

@@ -261,15 +261,21 @@ pub enum AlertCheck {
     Drift,
     /// The model's outputs moved (prediction skew or drift).
     PredictionDrift,
+    /// The model's quality against its labels (a window's, once final).
+    Quality,
+    /// The model's fairness across groups (a window's, once final).
+    Fairness,
 }
 
 impl AlertCheck {
-    pub const ALL: [AlertCheck; 5] = [
+    pub const ALL: [AlertCheck; 7] = [
         Self::Schema,
         Self::Expectations,
         Self::Skew,
         Self::Drift,
         Self::PredictionDrift,
+        Self::Quality,
+        Self::Fairness,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -279,6 +285,8 @@ impl AlertCheck {
             Self::Skew => "skew",
             Self::Drift => "drift",
             Self::PredictionDrift => "prediction_drift",
+            Self::Quality => "quality",
+            Self::Fairness => "fairness",
         }
     }
 }

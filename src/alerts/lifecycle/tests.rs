@@ -54,6 +54,7 @@ fn window(model: &str, seq: u64, findings: Vec<AlertFinding>) -> WindowFindings 
         seq,
         closed_ms: seq as i64 * MIN,
         findings,
+        stream: Default::default(),
     }
 }
 

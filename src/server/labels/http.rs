@@ -12,7 +12,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use arrow::array::{Array, RecordBatch, StringArray};
+use arrow::array::{Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use axum::Json;
 use axum::body::Bytes;
@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::ingest::{JoinError, LabelBody};
 use super::{ModelQuality, cell};
 use crate::server::app::{AppState, error};
 use crate::server::model::ModelRuntime;
@@ -103,12 +104,13 @@ fn unwrap_legacy(body: &[u8]) -> Result<Option<Unwrapped>, PayloadError> {
     Ok(Some((model, rows)))
 }
 
-/// The label rows of a body, checked: `(request id, label cell)` in order.
+/// The label rows of a body, checked whole: `(request id, label cell)` in
+/// order, and the labels' classes.
 pub fn decode_labels(
     quality: &ModelQuality,
     content_type: &str,
     body: &[u8],
-) -> Result<Vec<(String, Vec<u8>)>, PayloadError> {
+) -> Result<LabelBody, PayloadError> {
     let id_names: Vec<&str> = dedup(["request_id", quality.id_column()]);
     let label_names: Vec<&str> = dedup(["label", quality.label_column()]);
     let mut fields: Vec<Field> = id_names
@@ -166,8 +168,7 @@ pub fn decode_labels(
         expected: Some(quality.label_type.to_string()),
         message: m,
     })?;
-    check_labels(&batch, quality)?;
-    let mut out = Vec::with_capacity(batch.num_rows());
+    let mut items = Vec::with_capacity(batch.num_rows());
     for row in 0..batch.num_rows() {
         if ids.is_null(row) || ids.value(row).is_empty() {
             return Err(row_error(row, &id_name, "the request id is missing"));
@@ -177,29 +178,19 @@ pub fn decode_labels(
         }
         let mut cell_bytes = Vec::with_capacity(9);
         cell::encode(labels.as_ref(), row, &mut cell_bytes);
-        out.push((ids.value(row).to_string(), cell_bytes));
+        items.push((ids.value(row).to_string(), cell_bytes));
     }
-    Ok(out)
-}
-
-/// Label values the task cannot take: a non-finite regression label, a
-/// label outside the declared positive/negative classes is left to the
-/// window (it may be the second class seen).
-fn check_labels(batch: &RecordBatch, quality: &ModelQuality) -> Result<(), PayloadError> {
-    if let Some(col) = batch.column_by_name(quality.label_column())
-        && let Some(f) = col.as_any().downcast_ref::<arrow::array::Float64Array>()
-    {
-        for row in 0..f.len() {
-            if f.is_valid(row) && !f.value(row).is_finite() {
-                return Err(row_error(
-                    row,
-                    quality.label_column(),
-                    format!("the label {} is not a finite number", f.value(row)),
-                ));
-            }
-        }
-    }
-    Ok(())
+    // The values: the schema's domain, a number for regression, a class
+    // for classification.
+    let classes = quality
+        .classes()
+        .check_values(labels.as_ref(), &label_name, |_| false)
+        .map_err(|e| row_error(e.row, &e.column, e.message))?;
+    Ok(LabelBody {
+        items,
+        classes,
+        label_column: label_name,
+    })
 }
 
 fn dedup(names: [&str; 2]) -> Vec<&str> {
@@ -235,12 +226,12 @@ async fn labels(state: Shared, model: Option<String>, headers: HeaderMap, body: 
         return legacy_labels(state, model, runtime, content_type, body).await;
     };
     let work = tokio::task::spawn_blocking(move || {
-        let items = decode_labels(&quality, &content_type, &body).map_err(Err)?;
-        let refs: Vec<(&str, Vec<u8>)> = items
-            .iter()
-            .map(|(id, l)| (id.as_str(), l.clone()))
-            .collect();
-        quality.join(&refs).map(|c| (c, items.len())).map_err(Ok)
+        let body = decode_labels(&quality, &content_type, &body).map_err(Err)?;
+        match quality.join(&body) {
+            Ok(c) => Ok((c, body.items.len())),
+            Err(JoinError::Bad(e)) => Err(Err(row_error(e.row, &e.column, e.message))),
+            Err(JoinError::Store(e)) => Err(Ok(e)),
+        }
     })
     .await;
     match work {
@@ -291,13 +282,9 @@ pub fn join_body(
     content_type: &str,
     body: &[u8],
 ) -> Result<super::store::JoinCounts, String> {
-    let items = decode_labels(quality, content_type, body).map_err(|e| e.to_string())?;
-    let refs: Vec<(&str, Vec<u8>)> = items
-        .iter()
-        .map(|(id, l)| (id.as_str(), l.clone()))
-        .collect();
-    let counts = quality.join(&refs)?;
-    record_join(state, model, &counts, items.len());
+    let body = decode_labels(quality, content_type, body).map_err(|e| e.to_string())?;
+    let counts = quality.join(&body).map_err(|e| e.to_string())?;
+    record_join(state, model, &counts, body.items.len());
     Ok(counts)
 }
 
@@ -454,7 +441,7 @@ pub async fn get_quality(
     let state2 = state.clone();
     let work = tokio::task::spawn_blocking(move || {
         // Acknowledged labels are in the answer.
-        quality.refresh(&state2.metrics)?;
+        quality.refresh(&state2.metrics, state2.alerts.as_deref())?;
         let windows: Vec<Value> = quality
             .window_reports()
             .into_iter()
@@ -535,7 +522,7 @@ pub async fn refresh_timer(state: Shared) {
             let state = state.clone();
             let done = tokio::task::spawn_blocking(move || {
                 quality
-                    .refresh(&state.metrics)
+                    .refresh_paced(&state.metrics, state.alerts.as_deref())
                     .map_err(|e| (quality.model.clone(), e))
             })
             .await;

@@ -20,7 +20,9 @@
 //!   after its last prediction; its findings are counted then, once.
 
 pub mod cell;
+pub mod classes;
 pub mod http;
+pub mod ingest;
 pub mod metrics;
 pub mod store;
 
@@ -28,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{Array, ArrayRef, RecordBatch};
+use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema as ArrowSchema};
 use serde::{Deserialize, Serialize};
 
@@ -40,8 +42,9 @@ use crate::quality::{
     compare_quality, fairness_levels,
 };
 use crate::server::config::{ModelConfig, QualityConfig};
-use crate::server::state::{replace_unsynced, window_seq};
-use store::{PendingStore, Prediction, WindowMeta};
+use crate::server::state::replace_unsynced;
+use classes::LabelClasses;
+use store::{PendingStore, WindowMeta};
 
 /// A bad row of a batch or a label body: 400 naming the row and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +127,8 @@ pub struct ModelQuality {
     row_columns: Vec<(String, DataType)>,
     pub label_type: DataType,
     store: PendingStore,
+    /// The label values (and predicted classes) the model accepts.
+    classes: LabelClasses,
     dir: PathBuf,
     reference: Mutex<Option<Reference>>,
     estimator: Option<Estimator>,
@@ -135,6 +140,8 @@ pub struct ModelQuality {
     published: Mutex<BTreeSet<u64>>,
     /// Serializes refreshes (the timer and reads).
     refreshing: Mutex<()>,
+    /// When the timer may recompute again ([`Self::refresh_paced`]).
+    next_paced: Mutex<std::time::Instant>,
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -160,6 +167,7 @@ impl ModelQuality {
         quality: &QualityConfig,
         baseline: &Profile,
         expected: &ArrowSchema,
+        schema: Option<&crate::schema::Schema>,
         dir: &Path,
     ) -> Result<Self, String> {
         let id_column = config
@@ -249,6 +257,16 @@ impl ModelQuality {
         if let Some(t) = task {
             spec.check(t).map_err(|e| e.to_string())?;
         }
+        // The classes a binary model has: the baseline's and those stored.
+        let seen = store.classes()?.into_iter().chain(
+            reference
+                .iter()
+                .flat_map(|r: &Reference| r.quality.classes.iter().cloned()),
+        );
+        let domain = schema
+            .and_then(|s| s.feature(&label))
+            .and_then(|f| f.domain.as_ref());
+        let classes = LabelClasses::new(task, domain, seen.map(crate::quality::ClassValue::new));
         let mut out = Self {
             model: config.name.clone(),
             config: quality.clone(),
@@ -258,6 +276,7 @@ impl ModelQuality {
             row_columns,
             label_type,
             store,
+            classes,
             dir,
             reference: Mutex::new(reference),
             estimator,
@@ -265,6 +284,7 @@ impl ModelQuality {
             reports: Mutex::new(BTreeMap::new()),
             published: Mutex::new(BTreeSet::new()),
             refreshing: Mutex::new(()),
+            next_paced: Mutex::new(std::time::Instant::now()),
         };
         // After a restart: every window is recomputed; those already final
         // had their findings counted by the previous run.
@@ -298,175 +318,20 @@ impl ModelQuality {
         &self.spec.label
     }
 
-    /// The pending predictions of a decoded batch: rows with a request id,
-    /// their quality columns (checked: scores numbers in [0, 1]) and their
-    /// label when the batch has the label column. Nothing is stored yet.
-    pub fn predictions(&self, batch: &RecordBatch) -> Result<Vec<Prediction>, RowError> {
-        let Some(ids) = batch.column_by_name(&self.id_column) else {
-            return Ok(Vec::new());
-        };
-        let ids = cell::conform(ids, &DataType::Utf8).map_err(|message| RowError {
-            row: 0,
-            column: self.id_column.clone(),
-            message,
-        })?;
-        let ids = ids
-            .as_any()
-            .downcast_ref::<arrow::array::StringArray>()
-            .expect("cast to Utf8");
-        let mut columns: Vec<Option<ArrayRef>> = Vec::new();
-        for (name, t) in &self.row_columns {
-            let col = match batch.column_by_name(name) {
-                Some(c) => Some(cell::conform(c, t).map_err(|message| RowError {
-                    row: 0,
-                    column: name.clone(),
-                    message,
-                })?),
-                None => None,
-            };
-            columns.push(col);
-        }
-        let score_columns = self.spec.scores.columns();
-        for ((name, _), col) in self.row_columns.iter().zip(&columns) {
-            let is_score = score_columns.contains(name);
-            let is_prediction = self.spec.prediction.as_deref() == Some(name.as_str());
-            if !(is_score || is_prediction) {
-                continue;
-            }
-            let Some(col) = col else {
-                return Err(RowError {
-                    row: 0,
-                    column: name.clone(),
-                    message: format!(
-                        "the batch has no column `{name}`; model quality needs it on every row with a request id"
-                    ),
-                });
-            };
-            for row in 0..batch.num_rows() {
-                if ids.is_null(row) || ids.value(row).is_empty() {
-                    continue;
-                }
-                if col.is_null(row) {
-                    return Err(RowError {
-                        row,
-                        column: name.clone(),
-                        message: "the value is missing".into(),
-                    });
-                }
-                if is_score {
-                    let v = match col.data_type() {
-                        DataType::Float64 => col
-                            .as_any()
-                            .downcast_ref::<arrow::array::Float64Array>()
-                            .map(|a| a.value(row)),
-                        DataType::Int64 => col
-                            .as_any()
-                            .downcast_ref::<arrow::array::Int64Array>()
-                            .map(|a| a.value(row) as f64),
-                        _ => None,
-                    };
-                    match v {
-                        Some(v) if (0.0..=1.0).contains(&v) => {}
-                        Some(v) => {
-                            return Err(RowError {
-                                row,
-                                column: name.clone(),
-                                message: format!(
-                                    "the score {v} is outside [0, 1]; expected a probability"
-                                ),
-                            });
-                        }
-                        None => {
-                            return Err(RowError {
-                                row,
-                                column: name.clone(),
-                                message: format!(
-                                    "scores must be numbers in [0, 1], found {}",
-                                    col.data_type()
-                                ),
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        let labels = match batch.column_by_name(&self.spec.label) {
-            Some(c) => Some(
-                cell::conform(c, &self.label_type).map_err(|message| RowError {
-                    row: 0,
-                    column: self.spec.label.clone(),
-                    message,
-                })?,
-            ),
-            None => None,
-        };
-        let mut out = Vec::with_capacity(batch.num_rows());
-        for row in 0..batch.num_rows() {
-            if ids.is_null(row) || ids.value(row).is_empty() {
-                continue;
-            }
-            let mut bytes = Vec::with_capacity(16 * columns.len());
-            for col in &columns {
-                match col {
-                    Some(c) => cell::encode(c.as_ref(), row, &mut bytes),
-                    None => bytes.push(0),
-                }
-            }
-            let label = labels.as_ref().filter(|l| !l.is_null(row)).map(|l| {
-                let mut b = Vec::with_capacity(9);
-                cell::encode(l.as_ref(), row, &mut b);
-                b
-            });
-            out.push(Prediction {
-                id: ids.value(row).to_string(),
-                row: bytes,
-                label,
-            });
-        }
-        Ok(out)
+    /// The label values the model accepts.
+    pub fn classes(&self) -> &LabelClasses {
+        &self.classes
     }
 
-    /// Stores a batch's predictions under its window, durably.
-    pub fn store_predictions(
-        &self,
-        window: &str,
-        predictions: &[Prediction],
-    ) -> Result<(), String> {
-        if predictions.is_empty() {
-            return Ok(());
-        }
-        let seq = window_seq(window).ok_or_else(|| format!("window id {window}"))?;
-        self.store
-            .add_predictions(seq, window, crate::server::model::now_ms(), predictions)?;
-        self.dirty.lock().map_err(|_| "poisoned")?.insert(seq);
-        Ok(())
-    }
-
-    /// Joins labels (checked by the caller) durably.
-    pub fn join(&self, items: &[(&str, Vec<u8>)]) -> Result<store::JoinCounts, String> {
-        let counts = self.store.join(
-            items,
-            crate::server::model::now_ms(),
-            self.ttl_ms(),
-            self.config.duplicates,
-        )?;
-        self.dirty
-            .lock()
-            .map_err(|_| "poisoned")?
-            .extend(counts.windows.iter().copied());
-        Ok(counts)
-    }
-
-    /// A window's rows, read back from the store as a batch.
-    fn window_batch(&self, seq: u64) -> Result<RecordBatch, String> {
-        let rows = self.store.window_rows(seq)?;
+    /// Stored rows as a batch of the quality columns.
+    fn rows_batch(&self, rows: &[store::StoredRow]) -> Result<RecordBatch, String> {
         let mut label = cell::Builder::new(&self.label_type);
         let mut builders: Vec<cell::Builder> = self
             .row_columns
             .iter()
             .map(|(_, t)| cell::Builder::new(t))
             .collect();
-        for (row, l) in &rows {
+        for (row, l) in rows {
             match l.as_deref().and_then(cell::decode) {
                 Some((c, _)) => label.push(&c),
                 None => label.push(&cell::Cell::Null),
@@ -491,34 +356,44 @@ impl ModelQuality {
         RecordBatch::try_new(Arc::new(ArrowSchema::new(fields)), columns).map_err(|e| e.to_string())
     }
 
-    fn accumulate(&self, batch: &RecordBatch) -> Result<WindowState, String> {
+    /// A window's accumulators, its rows read back from the store a chunk
+    /// at a time (two passes when the task is decided per window).
+    fn accumulate_window(&self, seq: u64) -> Result<WindowState, String> {
+        const CHUNK: usize = 65_536;
         let task = match self.task {
             Some(t) => t,
             None => {
                 let mut evidence = TaskEvidence::default();
-                evidence
-                    .update(batch, &self.spec)
-                    .map_err(|e| e.to_string())?;
+                self.store.window_chunks(seq, CHUNK, |rows| {
+                    let batch = self.rows_batch(&rows)?;
+                    evidence
+                        .update(&batch, &self.spec)
+                        .map_err(|e| e.to_string())
+                })?;
                 evidence.decide(&self.spec)
             }
         };
         let mut quality = QualityAccumulator::new(&self.spec, task).map_err(|e| e.to_string())?;
-        quality.update(batch).map_err(|e| e.to_string())?;
-        let fairness = if !self.spec.sensitive.is_empty() && task != Task::Multiclass {
-            let mut f = FairnessAccumulator::new(&self.spec, task).map_err(|e| e.to_string())?;
-            f.update(batch).map_err(|e| e.to_string())?;
-            Some(f)
+        let mut fairness = if !self.spec.sensitive.is_empty() && task != Task::Multiclass {
+            Some(FairnessAccumulator::new(&self.spec, task).map_err(|e| e.to_string())?)
         } else {
             None
         };
-        let scores = match (&self.spec.scores, task) {
-            (ScoreColumns::Single(c), Task::Binary) => {
-                let mut s = ScoreAccumulator::new(c.clone());
-                s.update(batch).map_err(|e| e.to_string())?;
-                Some(s)
-            }
+        let mut scores = match (&self.spec.scores, task) {
+            (ScoreColumns::Single(c), Task::Binary) => Some(ScoreAccumulator::new(c.clone())),
             _ => None,
         };
+        self.store.window_chunks(seq, CHUNK, |rows| {
+            let batch = self.rows_batch(&rows)?;
+            quality.update(&batch).map_err(|e| e.to_string())?;
+            if let Some(f) = &mut fairness {
+                f.update(&batch).map_err(|e| e.to_string())?;
+            }
+            if let Some(s) = &mut scores {
+                s.update(&batch).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        })?;
         Ok(WindowState {
             quality,
             fairness,
@@ -612,7 +487,33 @@ impl ModelQuality {
     /// Recomputes the windows whose labels changed (and expires windows):
     /// files, metrics, findings of windows that turned final. Returns the
     /// windows recomputed.
-    pub fn refresh(&self, metrics: &crate::server::Metrics) -> Result<usize, String> {
+    /// [`Self::refresh`] from the timer, paced: a window is recomputed
+    /// whole from the store (exact whatever the duplicates), so its cost
+    /// grows with the window; after a recomputation that took `t`, the
+    /// next waits at least `PACE × t`, which keeps the recomputation under
+    /// 1 / (1 + PACE) of a core while labels stream in (the labels are
+    /// joined meanwhile; reads of `GET /quality` still recompute at once).
+    pub fn refresh_paced(
+        &self,
+        metrics: &crate::server::Metrics,
+        alerts: Option<&crate::alerts::AlertService>,
+    ) -> Result<usize, String> {
+        const PACE: u32 = 4;
+        let started = std::time::Instant::now();
+        if started < *self.next_paced.lock().map_err(|_| "poisoned")? {
+            return Ok(0);
+        }
+        let done = self.refresh(metrics, alerts);
+        let now = std::time::Instant::now();
+        *self.next_paced.lock().map_err(|_| "poisoned")? = now + (now - started) * PACE;
+        done
+    }
+
+    pub fn refresh(
+        &self,
+        metrics: &crate::server::Metrics,
+        alerts: Option<&crate::alerts::AlertService>,
+    ) -> Result<usize, String> {
         let _guard = self.refreshing.lock().map_err(|_| "poisoned")?;
         let now = crate::server::model::now_ms();
         let ttl = self.ttl_ms();
@@ -633,7 +534,7 @@ impl ModelQuality {
         let mut done = 0;
         for seq in &todo {
             let Some(meta) = metas.get(seq) else { continue };
-            if let Err(e) = self.refresh_window(*seq, meta, &metas, now, metrics) {
+            if let Err(e) = self.refresh_window(*seq, meta, &metas, now, metrics, alerts) {
                 tracing::warn!(model = %self.model, window = %meta.id, "window quality: {e}");
             }
             done += 1;
@@ -656,9 +557,9 @@ impl ModelQuality {
         metas: &BTreeMap<u64, WindowMeta>,
         now: i64,
         metrics: &crate::server::Metrics,
+        alerts: Option<&crate::alerts::AlertService>,
     ) -> Result<(), String> {
-        let batch = self.window_batch(seq)?;
-        let state = self.accumulate(&batch)?;
+        let state = self.accumulate_window(seq)?;
         let mut quality = state.quality.finish();
         let mut fairness = state.fairness.as_ref().map(|f| f.finish());
         let estimated = match (&self.estimator, &state.scores) {
@@ -734,6 +635,23 @@ impl ModelQuality {
                 .chain(fairness_findings.iter().map(|f| ("fairness", f)))
             {
                 tracing::warn!(model = %self.model, window = %meta.id, check, "{}", f.explanation);
+            }
+            // To the alerts, findings or none (a final window without
+            // findings makes an open quality alert absent).
+            if let Some(alerts) = alerts {
+                let window = crate::alerts::WindowRef {
+                    model: self.model.clone(),
+                    id: meta.id.clone(),
+                    start: report.start.clone(),
+                    end: report.end.clone(),
+                };
+                alerts.window_closed(crate::alerts::WindowFindings::from_quality(
+                    window,
+                    seq,
+                    now,
+                    &report.quality.findings,
+                    fairness_findings,
+                ));
             }
         }
         Ok(())

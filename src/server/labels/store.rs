@@ -18,7 +18,9 @@
 //! - `rows`: (window, request id) → the prediction's quality columns
 //!   ([`super::cell`]);
 //! - `labels`: (window, request id) → the label (one cell);
-//! - `windows`: window → [`WindowMeta`] (JSON).
+//! - `windows`: window → [`WindowMeta`] (JSON);
+//! - `classes`: every label or predicted class stored (a binary model's
+//!   two classes, remembered across restarts: [`super::classes`]).
 //!
 //! A window's rows and labels are adjacent in key order, so recomputing a
 //! window's quality is two range scans.
@@ -35,6 +37,7 @@ const IDS: TableDefinition<&str, u64> = TableDefinition::new("ids");
 const ROWS: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("rows");
 const LABELS: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("labels");
 const WINDOWS: TableDefinition<u64, &[u8]> = TableDefinition::new("windows");
+const CLASSES: TableDefinition<&str, u8> = TableDefinition::new("classes");
 
 /// The page cache: redb keeps at most this much of the file in memory.
 const CACHE_BYTES: usize = 16 << 20;
@@ -76,6 +79,17 @@ pub struct JoinCounts {
     pub expired: u64,
     /// The windows whose labels changed.
     pub windows: BTreeSet<u64>,
+    /// The classes of the labels applied.
+    pub classes: Vec<String>,
+}
+
+/// The classes of a transaction's items, remembered with them: `names`,
+/// and for each item the index of its class in `names` (`u32::MAX` or no
+/// entry: none).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ItemClasses<'a> {
+    pub names: &'a [String],
+    pub of_item: &'a [u32],
 }
 
 /// A prediction to store: its request id, its quality cells, and its label
@@ -111,6 +125,7 @@ impl PendingStore {
             txn.open_table(ROWS).map_err(err)?;
             txn.open_table(LABELS).map_err(err)?;
             txn.open_table(WINDOWS).map_err(err)?;
+            txn.open_table(CLASSES).map_err(err)?;
         }
         txn.commit().map_err(err)?;
         Ok(Self { db })
@@ -126,6 +141,7 @@ impl PendingStore {
         window: &str,
         now_ms: i64,
         predictions: &[Prediction],
+        classes: &[String],
     ) -> Result<bool, String> {
         let txn = self.db.begin_write().map_err(err)?;
         let mut labelled_any = false;
@@ -188,6 +204,7 @@ impl PendingStore {
                 let bytes = serde_json::to_vec(meta).map_err(err)?;
                 windows.insert(*s, bytes.as_slice()).map_err(err)?;
             }
+            remember(&txn, classes.iter().map(String::as_str))?;
         }
         txn.commit().map_err(err)?;
         Ok(labelled_any)
@@ -195,25 +212,40 @@ impl PendingStore {
 
     /// Joins labels (request id, label cell) in order, in one durable
     /// transaction: all of them or, on an error, none.
-    pub fn join(
+    pub fn join<S: AsRef<str>>(
         &self,
-        items: &[(&str, Vec<u8>)],
+        items: &[(S, Vec<u8>)],
         now_ms: i64,
         ttl_ms: i64,
         duplicates: Duplicates,
+        classes: ItemClasses<'_>,
     ) -> Result<JoinCounts, String> {
         let mut counts = JoinCounts::default();
+        let mut used = vec![false; classes.names.len()];
         let txn = self.db.begin_write().map_err(err)?;
         {
             let ids = txn.open_table(IDS).map_err(err)?;
             let mut labels = txn.open_table(LABELS).map_err(err)?;
             let mut windows = txn.open_table(WINDOWS).map_err(err)?;
             let mut metas: BTreeMap<u64, Option<WindowMeta>> = BTreeMap::new();
-            for (id, label) in items {
-                let Some(seq) = ids.get(*id).map_err(err)?.map(|v| v.value()) else {
-                    counts.unknown += 1;
-                    continue;
-                };
+            // In key order, not body order: each page of the B-trees is then
+            // read (and written) once per body instead of once per label,
+            // which made random-order bodies several times slower. The sorts
+            // are stable, so labels of one id keep their body order (the
+            // last still wins).
+            let mut by_id: Vec<usize> = (0..items.len()).collect();
+            by_id.sort_by(|&a, &b| items[a].0.as_ref().cmp(items[b].0.as_ref()));
+            let mut found: Vec<(u64, usize)> = Vec::with_capacity(items.len());
+            for item in by_id {
+                match ids.get(items[item].0.as_ref()).map_err(err)? {
+                    Some(v) => found.push((v.value(), item)),
+                    None => counts.unknown += 1,
+                }
+            }
+            found.sort_by_key(|&(seq, _)| seq);
+            for (seq, item) in found {
+                let (id, label) = &items[item];
+                let id = &id.as_ref();
                 #[allow(clippy::map_entry)] // the insert needs `?` on a read first
                 if !metas.contains_key(&seq) {
                     let meta = match windows.get(seq).map_err(err)? {
@@ -246,6 +278,13 @@ impl PendingStore {
                     meta.labelled += 1;
                 }
                 counts.windows.insert(seq);
+                if let Some(u) = classes
+                    .of_item
+                    .get(item)
+                    .and_then(|&c| used.get_mut(c as usize))
+                {
+                    *u = true;
+                }
             }
             for seq in &counts.windows {
                 if let Some(Some(meta)) = metas.get(seq) {
@@ -253,9 +292,28 @@ impl PendingStore {
                     windows.insert(*seq, bytes.as_slice()).map_err(err)?;
                 }
             }
+            counts.classes = classes
+                .names
+                .iter()
+                .zip(&used)
+                .filter(|(_, u)| **u)
+                .map(|(n, _)| n.clone())
+                .collect();
+            remember(&txn, counts.classes.iter().map(String::as_str))?;
         }
         txn.commit().map_err(err)?;
         Ok(counts)
+    }
+
+    /// Every class stored (labels and predicted classes).
+    pub fn classes(&self) -> Result<Vec<String>, String> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let table = txn.open_table(CLASSES).map_err(err)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(err)? {
+            out.push(entry.map_err(err)?.0.value().to_string());
+        }
+        Ok(out)
     }
 
     /// Every window the store holds.
@@ -271,8 +329,26 @@ impl PendingStore {
     }
 
     /// A window's predictions in request id order, each with its label if
-    /// it has one.
+    /// it has one (all at once: for tests).
+    #[cfg(test)]
     pub fn window_rows(&self, seq: u64) -> Result<Vec<StoredRow>, String> {
+        let mut out = Vec::new();
+        self.window_chunks(seq, usize::MAX, |rows| {
+            out.extend(rows);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// A window's predictions (as [`Self::window_rows`]) given to `each`
+    /// `chunk` at a time, so that reading a window back takes memory for a
+    /// chunk, not for the window.
+    pub fn window_chunks(
+        &self,
+        seq: u64,
+        chunk: usize,
+        mut each: impl FnMut(Vec<StoredRow>) -> Result<(), String>,
+    ) -> Result<(), String> {
         let txn = self.db.begin_read().map_err(err)?;
         let rows = txn.open_table(ROWS).map_err(err)?;
         let labels = txn.open_table(LABELS).map_err(err)?;
@@ -283,15 +359,15 @@ impl PendingStore {
             .peekable();
         for entry in rows.range((seq, "")..(seq + 1, "")).map_err(err)? {
             let (k, v) = entry.map_err(err)?;
-            let id = k.value().1.to_string();
+            let id = k.value().1;
             // Both scans are in id order: skip labels of ids without a row.
             let mut label = None;
             while let Some(Ok((lk, _))) = label_iter.peek() {
                 let lid = lk.value().1;
-                if lid < id.as_str() {
+                if lid < id {
                     label_iter.next();
                 } else {
-                    if lid == id.as_str()
+                    if lid == id
                         && let Some(Ok((_, lv))) = label_iter.next()
                     {
                         label = Some(lv.value().to_vec());
@@ -300,8 +376,14 @@ impl PendingStore {
                 }
             }
             out.push((v.value().to_vec(), label));
+            if out.len() >= chunk {
+                each(std::mem::take(&mut out))?;
+            }
         }
-        Ok(out)
+        if !out.is_empty() {
+            each(out)?;
+        }
+        Ok(())
     }
 
     /// Drops windows more than two `label_ttl`s past their last prediction
@@ -348,6 +430,20 @@ impl PendingStore {
     }
 }
 
+/// Adds classes to the `classes` table within a write transaction.
+fn remember<'a>(
+    txn: &redb::WriteTransaction,
+    classes: impl Iterator<Item = &'a str>,
+) -> Result<(), String> {
+    let mut table = txn.open_table(CLASSES).map_err(err)?;
+    for c in classes {
+        if table.get(c).map_err(err)?.is_none() {
+            table.insert(c, 0).map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,10 +466,11 @@ mod tests {
                 "m-000001",
                 1000,
                 &[prediction("a", 1, None), prediction("b", 2, None)],
+                &[],
             )
             .unwrap();
         store
-            .add_predictions(2, "m-000002", 5000, &[prediction("c", 3, Some(7))])
+            .add_predictions(2, "m-000002", 5000, &[prediction("c", 3, Some(7))], &[])
             .unwrap();
         let items: Vec<(&str, Vec<u8>)> = vec![
             ("a", vec![0]),
@@ -381,7 +478,15 @@ mod tests {
             ("zz", vec![1]),
             ("c", vec![9]),
         ];
-        let counts = store.join(&items, 2000, 10_000, Duplicates::Last).unwrap();
+        let counts = store
+            .join(
+                &items,
+                2000,
+                10_000,
+                Duplicates::Last,
+                ItemClasses::default(),
+            )
+            .unwrap();
         assert_eq!((counts.joined, counts.replaced, counts.unknown), (1, 2, 1));
         let rows = store.window_rows(1).unwrap();
         assert_eq!(rows, vec![(vec![1], Some(vec![1])), (vec![2], None)]);
@@ -398,6 +503,7 @@ mod tests {
                 2000,
                 10_000,
                 Duplicates::First,
+                ItemClasses::default(),
             )
             .unwrap();
         assert_eq!((counts.joined, counts.duplicate), (1, 1));
@@ -409,21 +515,63 @@ mod tests {
                 11_500,
                 10_000,
                 Duplicates::Last,
+                ItemClasses::default(),
             )
             .unwrap();
         assert_eq!((counts.expired, counts.replaced), (1, 1));
         // Dropped after two ttls: its ids are unknown then.
         assert_eq!(store.sweep(21_500, 10_000).unwrap(), vec![1]);
         let counts = store
-            .join(&[("a", vec![0])], 21_500, 10_000, Duplicates::Last)
+            .join(
+                &[("a", vec![0])],
+                21_500,
+                10_000,
+                Duplicates::Last,
+                ItemClasses::default(),
+            )
             .unwrap();
         assert_eq!(counts.unknown, 1);
         // A request id seen again moves to the newer window.
         store
-            .add_predictions(3, "m-000003", 22_000, &[prediction("c", 4, None)])
+            .add_predictions(3, "m-000003", 22_000, &[prediction("c", 4, None)], &[])
             .unwrap();
         assert!(store.window_rows(2).unwrap().is_empty());
         assert_eq!(store.windows().unwrap()[&2].predictions, 0);
         assert_eq!(store.window_rows(3).unwrap(), vec![(vec![4], None)]);
+    }
+
+    #[test]
+    fn classes_of_applied_labels_are_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.redb");
+        let store = PendingStore::open(&path).unwrap();
+        let class_names = ["0".to_string()];
+        store
+            .add_predictions(
+                1,
+                "m-000001",
+                1000,
+                &[prediction("a", 1, None)],
+                &class_names,
+            )
+            .unwrap();
+        // "1" labels a known id, "7" only an unknown one: only "1" is kept.
+        let names = ["1".to_string(), "7".to_string()];
+        let counts = store
+            .join(
+                &[("a", vec![1]), ("zz", vec![7])],
+                1000,
+                10_000,
+                Duplicates::Last,
+                ItemClasses {
+                    names: &names,
+                    of_item: &[0, 1],
+                },
+            )
+            .unwrap();
+        assert_eq!(counts.classes, vec!["1".to_string()]);
+        drop(store);
+        let store = PendingStore::open(&path).unwrap();
+        assert_eq!(store.classes().unwrap(), vec!["0", "1"]);
     }
 }
