@@ -244,9 +244,9 @@ fn task_of(args: &ModelArgs, spec: &QualitySpec, source: &Source) -> Result<Task
 }
 
 fn check_options(args: &ModelArgs) -> Result<AlarmOptions> {
-    if args.common.format == OutputFormat::Junit {
+    if matches!(args.common.format, OutputFormat::Junit | OutputFormat::Html) {
         return Err(usage(
-            "--format junit is not available here; use table or json".into(),
+            "--format junit and html are not available here yet; use table or json".into(),
         ));
     }
     if !(0.0..1.0).contains(&args.alpha) || args.alpha == 0.0 {
