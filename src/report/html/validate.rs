@@ -313,7 +313,16 @@ fn expectation_check(r: &ExpectationResult) -> Check {
                 }
             })
             .collect(),
-        (_, Some(Json::Array(list))) => list.iter().take(UNEXPECTED_SHOWN).map(show).collect(),
+        // A sample of rows: each distinct value once, in order of appearance.
+        (_, Some(Json::Array(list))) => {
+            let mut seen: Vec<String> = Vec::new();
+            for v in list.iter().map(show) {
+                if !seen.contains(&v) && seen.len() < UNEXPECTED_SHOWN {
+                    seen.push(v);
+                }
+            }
+            seen
+        }
         _ => Vec::new(),
     };
     Check {
