@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -48,6 +49,16 @@ pub struct Loaded {
     pub elapsed: Duration,
 }
 
+/// One browser at a time: the tests of this binary run in parallel, and
+/// several chromiums at once on a small CI machine would make the load
+/// times measured here meaningless.
+static ONE_BROWSER: Mutex<()> = Mutex::new(());
+
+fn run(command: &mut Command) -> std::process::Output {
+    let _turn = ONE_BROWSER.lock().unwrap_or_else(|p| p.into_inner());
+    command.output().expect("run chromium")
+}
+
 fn base_command(profile_dir: &Path) -> Command {
     let mut c = Command::new(chromium());
     c.args([
@@ -79,14 +90,12 @@ pub fn open(page: &Path, fragment: &str) -> Loaded {
     let work = tempfile::tempdir().expect("temp dir");
     let netlog = work.path().join("net.json");
     let start = Instant::now();
-    let out = base_command(&work.path().join("profile"))
+    let out = run(base_command(&work.path().join("profile"))
         .arg("--enable-logging=stderr")
         .arg("--v=0")
         .arg(format!("--log-net-log={}", netlog.display()))
         .arg("--dump-dom")
-        .arg(url(page, fragment))
-        .output()
-        .expect("run chromium");
+        .arg(url(page, fragment)));
     let elapsed = start.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -151,12 +160,10 @@ pub fn screenshot_dir() -> PathBuf {
 pub fn screenshot(page: &Path, name: &str) -> PathBuf {
     let work = tempfile::tempdir().expect("temp dir");
     let png = screenshot_dir().join(format!("{name}.png"));
-    let out = base_command(&work.path().join("profile"))
+    let out = run(base_command(&work.path().join("profile"))
         .arg("--window-size=1280,1800")
         .arg(format!("--screenshot={}", png.display()))
-        .arg(url(page, ""))
-        .output()
-        .expect("run chromium");
+        .arg(url(page, "")));
     assert!(
         out.status.success() && png.is_file(),
         "no screenshot of {}: {}",
@@ -164,4 +171,43 @@ pub fn screenshot(page: &Path, name: &str) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     png
+}
+
+/// How long `page` takes to load in the browser, from the page's own
+/// clock: a wrapper page next to it loads it in a 1280 px wide frame and
+/// writes the time from inserting the frame to its `load` event (parsed,
+/// laid out, script run) into its DOM, which is then dumped. Browser
+/// start-up is not in it. The fastest of `tries` loads.
+pub fn load_time(page: &Path, tries: usize) -> Duration {
+    let dir = page.parent().expect("page in a directory");
+    let file = page.file_name().unwrap().to_string_lossy();
+    let wrapper = dir.join(format!("load-time-{file}"));
+    std::fs::write(
+        &wrapper,
+        format!(
+            r#"<!DOCTYPE html><html><body><pre id="t">pending</pre><script>
+var t0=performance.now(),f=document.createElement('iframe');
+f.style.width='1280px';f.style.height='1800px';
+f.onload=function(){{document.getElementById('t').textContent='ms='+(performance.now()-t0);}};
+f.src='{file}';document.body.appendChild(f);</script></body></html>"#
+        ),
+    )
+    .unwrap();
+    (0..tries)
+        .map(|_| {
+            let work = tempfile::tempdir().expect("temp dir");
+            let out = run(base_command(&work.path().join("profile"))
+                .arg("--dump-dom")
+                .arg(url(&wrapper, "")));
+            let dom = String::from_utf8_lossy(&out.stdout);
+            let ms: f64 = dom
+                .split("ms=")
+                .nth(1)
+                .and_then(|t| t.split('<').next())
+                .and_then(|t| t.parse().ok())
+                .unwrap_or_else(|| panic!("no load time in {dom}"));
+            Duration::from_secs_f64(ms / 1000.0)
+        })
+        .min()
+        .expect("at least one try")
 }
