@@ -86,8 +86,11 @@ fn sections(dom: &str) -> Vec<(String, String)> {
 
 /// The text of the verdict banner, tags stripped.
 fn verdict(dom: &str) -> String {
-    let start = dom.find(r#"id="verdict">"#).expect("a verdict banner") + 13;
+    let start = dom
+        .find(r#"<div class="verdict "#)
+        .expect("a verdict banner");
     let html = &dom[start..];
+    let html = &html[html.find('>').unwrap() + 1..];
     let html = &html[..html.find("</div>").unwrap()];
     let mut text = String::new();
     let mut in_tag = false;

@@ -7,6 +7,8 @@
 //! slipped through could not leave the machine; the NetLog says whether the
 //! page tried.
 
+#![allow(dead_code)] // Each test binary uses a part.
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;

@@ -29,14 +29,43 @@ pub fn comparison_html(
     reference: &Profile,
     current: &Profile,
 ) -> String {
-    let what = match report.comparison {
+    let what = what(report);
+    let mut body = format!(
+        "<h1>{}</h1>",
+        if what == "drift" { "Drift" } else { "Skew" }
+    );
+    body.push_str(&comparison_body(
+        report,
+        Some(reference),
+        Some(current),
+        true,
+        "f",
+    ));
+    page(&format!("assay {what}"), &body)
+}
+
+fn what(report: &ComparisonReport) -> &'static str {
+    match report.comparison {
         Comparison::Drift => "drift",
         Comparison::Skew => "skew",
-    };
+    }
+}
+
+/// The page's content below its title: inputs, verdict, summary, features
+/// (section ids start with `id_prefix`); charts need both profiles, and
+/// without one a feature's chart slot says so.
+pub(super) fn comparison_body(
+    report: &ComparisonReport,
+    reference: Option<&Profile>,
+    current: Option<&Profile>,
+    with_tools: bool,
+    id_prefix: &str,
+) -> String {
+    let what = what(report);
     let mut body = String::new();
     let _ = write!(
         body,
-        r#"<h1>{title}</h1><p class="meta">reference <code>{}</code> ({} rows) · current <code>{}</code> ({} rows) · {}</p>"#,
+        r#"<p class="meta">reference <code>{}</code> ({} rows) · current <code>{}</code> ({} rows) · {}</p>"#,
         Esc(&report.reference),
         count(report.reference_rows as f64),
         Esc(&report.current),
@@ -45,36 +74,52 @@ pub fn comparison_html(
             Mode::Exact => "exact: raw values",
             Mode::Profile => "from the profiles' sketches",
         },
-        title = if what == "drift" { "Drift" } else { "Skew" },
     );
     verdict(&mut body, report, what);
 
     let features = drifted_first(&report.features);
+    let (f, p) = (format!("{id_prefix}f"), format!("{id_prefix}p"));
     body.push_str("<h2>Summary</h2>");
-    summary_table(&mut body, &features, "f");
+    summary_table(&mut body, &features, &f);
     body.push_str("<h2>Features</h2>");
     if features.is_empty() {
         body.push_str(r#"<p class="muted">No feature was compared.</p>"#);
     } else {
-        tools(&mut body, features.len(), "features");
+        if with_tools {
+            tools(&mut body, features.len(), "features");
+        }
         let small = features.len() <= OPEN_UP_TO;
-        for (i, f) in features.iter().enumerate() {
-            feature_section(&mut body, f, &format!("f{i}"), reference, current, small);
+        for (i, feature) in features.iter().enumerate() {
+            feature_section(
+                &mut body,
+                feature,
+                &format!("{f}{i}"),
+                reference,
+                current,
+                small,
+            );
         }
     }
     if !report.predictions.is_empty() {
         let predictions = drifted_first(&report.predictions);
         body.push_str("<h2>Predictions</h2>");
-        summary_table(&mut body, &predictions, "p");
-        for (i, f) in predictions.iter().enumerate() {
-            feature_section(&mut body, f, &format!("p{i}"), reference, current, true);
+        summary_table(&mut body, &predictions, &p);
+        for (i, feature) in predictions.iter().enumerate() {
+            feature_section(
+                &mut body,
+                feature,
+                &format!("{p}{i}"),
+                reference,
+                current,
+                true,
+            );
         }
     }
     if !report.slices.is_empty() {
         slices(&mut body, report, what);
     }
     not_compared(&mut body, report);
-    page(&format!("assay {what}"), &body)
+    body
 }
 
 fn drifted_first(features: &[FeatureComparison]) -> Vec<&FeatureComparison> {
@@ -107,11 +152,7 @@ fn verdict(out: &mut String, report: &ComparisonReport, what: &str) {
     } else {
         ("good", format!("NO {}: {share}", what.to_uppercase()))
     };
-    let _ = write!(
-        out,
-        r#"<div class="verdict {class}" id="verdict">{}"#,
-        Esc(&text)
-    );
+    let _ = write!(out, r#"<div class="verdict {class}">{}"#, Esc(&text));
     if !names.is_empty() {
         let shown: Vec<String> = names.iter().take(10).map(|n| Esc(n).to_string()).collect();
         let more = if names.len() > 10 {
@@ -186,8 +227,8 @@ fn feature_section(
     out: &mut String,
     f: &FeatureComparison,
     id: &str,
-    reference: &Profile,
-    current: &Profile,
+    reference: Option<&Profile>,
+    current: Option<&Profile>,
     small: bool,
 ) {
     let (class, word) = verdict_tag(f);
@@ -205,8 +246,8 @@ fn feature_section(
     );
     out.push_str(&chart(
         f,
-        reference.column(&f.name),
-        current.column(&f.name),
+        reference.and_then(|p| p.column(&f.name)),
+        current.and_then(|p| p.column(&f.name)),
     ));
     out.push_str("</div><div>");
     details(out, f);

@@ -15,12 +15,14 @@ mod drift;
 mod profile;
 pub mod svg;
 mod validate;
+mod window;
 
 use std::fmt::{self, Write};
 
 pub use drift::comparison_html;
 pub use profile::profile_html;
 pub use validate::validation_html;
+pub use window::{WindowProfiles, WindowReport, window_html};
 
 /// Text made safe for HTML element content and attribute values.
 pub struct Esc<'a>(pub &'a str);
@@ -100,7 +102,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .tag{display:inline-block;font-size:12px;font-weight:600;padding:0 6px;border-radius:4px;border:1px solid}
 .tag.bad{color:var(--bad)}.tag.good{color:var(--good)}.tag.warn{color:var(--warn)}.tag.none{color:var(--muted)}
 table{border-collapse:collapse;margin:6px 0;font-size:13px}th,td{text-align:left;padding:3px 10px 3px 0;border-bottom:1px solid var(--line);vertical-align:top}
-th{color:var(--muted);font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
+td{overflow-wrap:anywhere}th{color:var(--muted);font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .overview td{padding-right:24px}
 details.feature{border:1px solid var(--line);border-radius:6px;margin:6px 0;background:var(--card)}
 details.feature>summary{cursor:pointer;padding:6px 10px;list-style-position:inside}
@@ -133,7 +135,7 @@ var h=/^#search=(.*)$/.exec(location.hash);if(h){q.value=decodeURIComponent(h[1]
 "#;
 
 /// The whole document around `body`.
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
     let mut out = String::with_capacity(body.len() + STYLE.len() + 1024);
     let _ = write!(
         out,

@@ -62,6 +62,15 @@ struct Check {
 
 /// The validation report as one self-contained HTML page.
 pub fn validation_html(report: &ValidationReport) -> String {
+    let mut body = String::from("<h1>Validation</h1>");
+    meta(&mut body, report);
+    body.push_str(&validation_body(report, true));
+    page("assay validate", &body)
+}
+
+/// The verdict and the checks by feature (with the search box when
+/// `with_tools`: a page has one).
+pub(super) fn validation_body(report: &ValidationReport, with_tools: bool) -> String {
     let mut groups: BTreeMap<String, Vec<Check>> = BTreeMap::new();
     if let Some(schema) = &report.schema {
         for f in &schema.findings {
@@ -85,20 +94,20 @@ pub fn validation_html(report: &ValidationReport) -> String {
     groups.sort_by(|a, b| worst(&a.1).cmp(&worst(&b.1)).then_with(|| a.0.cmp(&b.0)));
 
     let mut body = String::new();
-    body.push_str("<h1>Validation</h1>");
-    meta(&mut body, report);
     verdict(&mut body, report);
     body.push_str("<h2>Checks by feature</h2>");
     if groups.is_empty() {
         body.push_str(r#"<p class="muted">Nothing was checked.</p>"#);
     } else {
-        tools(&mut body, groups.len(), "features");
+        if with_tools {
+            tools(&mut body, groups.len(), "features");
+        }
         let small = groups.len() <= OPEN_UP_TO;
         for (name, checks) in &groups {
             group_section(&mut body, name, checks, small);
         }
     }
-    page("assay validate", &body)
+    body
 }
 
 fn worst(checks: &[Check]) -> Status {
@@ -163,7 +172,7 @@ fn verdict(out: &mut String, report: &ValidationReport) {
     };
     let _ = write!(
         out,
-        r#"<div class="verdict {class}" id="verdict">{word} <span class="muted">— {}</span></div>"#,
+        r#"<div class="verdict {class}">{word} <span class="muted">— {}</span></div>"#,
         Esc(&details.join("; "))
     );
 }
@@ -251,7 +260,8 @@ fn expectation_group(r: &ExpectationResult) -> String {
     if let Some(Json::String(c)) = kwargs.get("column") {
         return c.clone();
     }
-    let named: Vec<String> = COLUMN_KEYS[1..]
+    // `column_set` is the table's whole column list (a table expectation).
+    let named: Vec<String> = ["column_A", "column_B", "column_list"]
         .iter()
         .filter_map(|k| kwargs.get(*k))
         .flat_map(|v| match v {
