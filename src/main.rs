@@ -372,7 +372,7 @@ fn table_or_json(common: &Common, html: bool) -> Result<()> {
             "--format junit is only for `assay validate`; use table or json".into(),
         )),
         OutputFormat::Html if !html => Err(usage(
-            "--format html is for profile, validate, drift and skew; use table or json".into(),
+            "--format html is for profile, validate, drift, skew, quality and fairness; use table or json".into(),
         )),
         _ => Ok(()),
     }

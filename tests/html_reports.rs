@@ -638,8 +638,92 @@ fn commands_without_a_page_refuse_html() {
         args.extend(["--format".into(), "html".into()]);
         let err = common::input_error(&assay(&args));
         assert!(
-            err.contains("--format html is for profile, validate, drift and skew"),
+            err.contains(
+                "--format html is for profile, validate, drift, skew, quality and fairness"
+            ),
             "{err}"
         );
     }
+}
+
+#[test]
+fn quality_page_shows_a_degraded_model_as_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = common::root().join("tests/fixtures/quality/binary.csv");
+    // Scores that lost their signal: a third flipped (as tests/quality_cli.rs).
+    let text = std::fs::read_to_string(&fixture).unwrap();
+    let mut lines = text.lines();
+    let mut degraded = format!("{}\n", lines.next().unwrap());
+    for (i, line) in lines.enumerate() {
+        let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+        if i % 3 == 0 {
+            let s: f64 = cells[1].parse().unwrap();
+            cells[1] = format!("{}", ((1.0 - s) * 1000.0).round() / 1000.0);
+        }
+        degraded.push_str(&cells.join(","));
+        degraded.push('\n');
+    }
+    let current = dir.path().join("degraded.csv");
+    std::fs::write(&current, degraded).unwrap();
+    let page = dir.path().join("quality.html");
+    let html = render(
+        &[
+            "quality".into(),
+            s(&current),
+            "--label".into(),
+            "label".into(),
+            "--score".into(),
+            "score".into(),
+            "--reference".into(),
+            s(&fixture),
+            "--format".into(),
+            "html".into(),
+            "-o".into(),
+            s(&page),
+        ],
+        1,
+        &page,
+    );
+    assert_self_contained(&html);
+    let loaded = open_checked(&page, "quality");
+    let v = verdict(&loaded.dom);
+    assert!(v.starts_with("FAILED: "), "{v}");
+    assert!(loaded.dom.contains("quality_degraded"));
+    assert_eq!(loaded.dom.matches("<svg class=\"chart\"").count(), 1);
+    assert!(loaded.dom.contains(r#"aria-label="accuracy overall"#));
+}
+
+#[test]
+fn fairness_page_charts_every_group_with_its_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("fairness.html");
+    let html = render(
+        &[
+            "fairness".into(),
+            s(&common::root().join("tests/fixtures/quality/binary.csv")),
+            "--label".into(),
+            "label".into(),
+            "--prediction".into(),
+            "prediction".into(),
+            "--sensitive".into(),
+            "sex,race".into(),
+            "--min-group-size".into(),
+            "1".into(),
+            "--format".into(),
+            "html".into(),
+            "-o".into(),
+            s(&page),
+        ],
+        0,
+        &page,
+    );
+    assert_self_contained(&html);
+    let loaded = open_checked(&page, "fairness");
+    assert!(verdict(&loaded.dom).starts_with("OK"));
+    // overall, 2 sexes, 5 races, 10 intersections: a bar and a whisker each.
+    let chart = &loaded.dom[loaded.dom.find("<svg class=\"chart\"").unwrap()..];
+    let chart = &chart[..chart.find("</svg>").unwrap()];
+    assert_eq!(chart.matches("<rect").count(), 18);
+    assert_eq!(chart.matches(r#"class="whisker""#).count(), 18);
+    assert!(loaded.dom.contains("four-fifths rule NOT met"));
 }

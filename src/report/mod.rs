@@ -24,6 +24,7 @@ pub enum OutputFormat {
     /// JUnit XML, for CI systems (`validate` only).
     Junit,
     /// One self-contained HTML page (`profile`, `validate`, `drift`,
-    /// `skew`), written to `-o FILE.html` (or stdout without `-o`).
+    /// `skew`, `quality`, `fairness`), written to `-o FILE.html` (or stdout
+    /// without `-o`).
     Html,
 }

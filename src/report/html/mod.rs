@@ -9,10 +9,12 @@
 //! outputs use: [`profile_html`] a [`Profile`](crate::profile::Profile),
 //! [`validation_html`] a [`ValidationReport`](crate::validation::ValidationReport),
 //! [`comparison_html`] a [`ComparisonReport`](crate::checks::compare::ComparisonReport)
-//! with the two profiles it was computed from (for the distributions).
+//! with the two profiles it was computed from (for the distributions),
+//! [`quality_html`] and [`fairness_html`] the model quality reports.
 
 mod drift;
 mod profile;
+mod quality;
 pub mod svg;
 mod validate;
 mod window;
@@ -21,6 +23,7 @@ use std::fmt::{self, Write};
 
 pub use drift::comparison_html;
 pub use profile::profile_html;
+pub use quality::{fairness_html, quality_html};
 pub use validate::validation_html;
 pub use window::{WindowProfiles, WindowReport, window_html};
 
@@ -112,7 +115,7 @@ svg.chart{width:100%;max-width:460px;height:auto;display:block}
 svg .s1{fill:var(--s1);fill-opacity:.55;stroke:var(--s1);stroke-width:1}
 svg .s2{fill:var(--s2);fill-opacity:.18;stroke:var(--s2);stroke-width:1.6;stroke-dasharray:4 2}
 svg .s3{fill:var(--s3);fill-opacity:.5}
-svg .grid{stroke:var(--line);fill:none}svg text{font-size:9.5px;fill:var(--muted)}svg text.label{fill:var(--fg)}
+svg .grid{stroke:var(--line);fill:none}svg .whisker{stroke:var(--fg);stroke-width:1.2;fill:none}svg text{font-size:9.5px;fill:var(--muted)}svg text.label{fill:var(--fg)}
 .tools{position:sticky;top:0;background:var(--bg);padding:8px 0;display:flex;gap:8px;align-items:center;z-index:1}
 .tools input{flex:1;max-width:360px;padding:5px 8px;border:1px solid var(--line);border-radius:4px;background:var(--card);color:var(--fg)}
 .tools button{padding:4px 10px;border:1px solid var(--line);border-radius:4px;background:var(--card);color:var(--fg);cursor:pointer}

@@ -7,7 +7,8 @@
 //! `<path>`s per series coloured by CSS classes (light and dark mode come
 //! from the page's stylesheet, in the Okabe–Ito palette), and each carries
 //! a text alternative (`role="img"`, `aria-label` and `<title>`). The four
-//! shapes (histogram, top values, overlaid histograms, paired bars) are
+//! shapes (histogram, top values, overlaid histograms, paired bars, and
+//! metric bars with intervals) are
 //! about as much code as configuring a charting crate for them would be.
 
 use std::fmt::Write;
@@ -248,6 +249,65 @@ pub fn paired_bars(alt: &str, rows: &[(String, f64, f64)]) -> String {
             y2 = y + 8.0,
             w2 = scale(*current),
             vx = LABEL_RIGHT + scale(reference.max(*current)) + 3.0,
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// Horizontal bars of one metric per row (overall, each slice or group),
+/// each with its 95% interval as a whisker when there is one. The axis
+/// starts at 0 (metrics here are rates, scores and errors, none negative
+/// in practice; a negative value draws no bar).
+pub fn value_bars(alt: &str, rows: &[(String, f64, Option<[f64; 2]>)]) -> String {
+    if rows.is_empty() {
+        return empty(alt, "no values");
+    }
+    let top = rows
+        .iter()
+        .map(|r| r.2.map_or(r.1, |[_, hi]| hi.max(r.1)))
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let scale = |v: f64| {
+        if top > 0.0 && v.is_finite() {
+            (v.max(0.0) / top * (BAR_RIGHT - LABEL_RIGHT - 4.0)).min(BAR_RIGHT - LABEL_RIGHT)
+        } else {
+            0.0
+        }
+    };
+    let height = 6.0 + ROW * rows.len() as f64;
+    let mut out = String::new();
+    open(&mut out, alt, height);
+    for (i, (label, value, interval)) in rows.iter().enumerate() {
+        let y = 4.0 + ROW * i as f64;
+        let _ = write!(
+            out,
+            r#"<text class="label" x="{lx}" y="{ty:.1}" text-anchor="end">{}<title>{}</title></text><rect class="s1" x="{bx}" y="{y:.1}" width="{w:.1}" height="11"/>"#,
+            Esc(&cut(label)),
+            Esc(label),
+            lx = LABEL_RIGHT - 4.0,
+            ty = y + 9.0,
+            bx = LABEL_RIGHT,
+            w = scale(*value),
+        );
+        let mut end = LABEL_RIGHT + scale(*value);
+        if let Some([lo, hi]) = interval {
+            let (a, b) = (LABEL_RIGHT + scale(*lo), LABEL_RIGHT + scale(*hi));
+            let _ = write!(
+                out,
+                r#"<path class="whisker" d="M{a:.1} {m:.1}H{b:.1}M{a:.1} {t:.1}V{u:.1}M{b:.1} {t:.1}V{u:.1}"/>"#,
+                m = y + 5.5,
+                t = y + 2.0,
+                u = y + 9.0,
+            );
+            end = end.max(b);
+        }
+        let _ = write!(
+            out,
+            r#"<text class="axis" x="{vx:.1}" y="{ty:.1}">{}</text>"#,
+            Esc(&short(*value)),
+            vx = end + 3.0,
+            ty = y + 9.0,
         );
     }
     out.push_str("</svg>");
