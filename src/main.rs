@@ -102,6 +102,7 @@ struct ProfileArgs {
     #[arg(required = true)]
     inputs: Vec<String>,
     /// Write the profile (JSON) to this file; the table (or JSON with --format json) still goes to stdout.
+    /// With --format html, the HTML page instead.
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// Profile slices too: a comma-separated column list (`sex` or `sex,race`), or `NAME=SQL`
@@ -223,7 +224,8 @@ struct ValidateArgs {
     /// Input format, when the file name does not tell (csv, tsv, parquet, ndjson, ipc, ipc-stream).
     #[arg(long)]
     input_format: Option<String>,
-    /// Write the JSON report here (the table, or JSON with --format json, still goes to stdout).
+    /// Write the JSON report here (the table, or JSON with --format json, still goes to stdout);
+    /// with --format html, the HTML page instead.
     #[arg(short, long)]
     output: Option<PathBuf>,
     #[command(flatten)]
@@ -271,9 +273,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::Profile(args) => table_or_json(&args.common).and_then(|_| profile(args)),
-        Command::Merge(args) => table_or_json(&args.common).and_then(|_| merge(args)),
-        Command::Infer(args) => table_or_json(&args.common).and_then(|_| infer(args)),
+        Command::Profile(args) => table_or_json(&args.common, true).and_then(|_| profile(args)),
+        Command::Merge(args) => table_or_json(&args.common, false).and_then(|_| merge(args)),
+        Command::Infer(args) => table_or_json(&args.common, false).and_then(|_| infer(args)),
         Command::Suggest(args) => suggest(args),
         Command::Validate(args) => validate(args),
         Command::Drift(args) => cli::compare::run(args, Comparison::Drift),
@@ -362,14 +364,18 @@ fn check_config(args: CheckConfigArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// JUnit output is for checks (`validate`); other commands print tables or JSON.
-fn table_or_json(common: &Common) -> Result<()> {
-    if common.format == OutputFormat::Junit {
-        return Err(usage(
+/// JUnit output is for checks (`validate`); other commands print tables or
+/// JSON, and `profile` also writes HTML (`html`).
+fn table_or_json(common: &Common, html: bool) -> Result<()> {
+    match common.format {
+        OutputFormat::Junit => Err(usage(
             "--format junit is only for `assay validate`; use table or json".into(),
-        ));
+        )),
+        OutputFormat::Html if !html => Err(usage(
+            "--format html is for profile, validate, drift, skew, quality and fairness; use table or json".into(),
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 pub(crate) fn usage(message: String) -> anyhow::Error {
@@ -513,6 +519,9 @@ pub(crate) fn profile_with_progress(
 }
 
 fn emit_profile(profile: &Profile, output: Option<&Path>, common: &Common) -> Result<()> {
+    if common.format == OutputFormat::Html {
+        return cli::html::emit(&assay::report::html::profile_html(profile), output);
+    }
     let json = profile_io::to_json(profile);
     if let Some(path) = output {
         write_file(path, &json)?;
@@ -520,7 +529,9 @@ fn emit_profile(profile: &Profile, output: Option<&Path>, common: &Common) -> Re
     if !common.quiet {
         match common.format {
             OutputFormat::Json => println!("{json}"),
-            OutputFormat::Table | OutputFormat::Junit => print!("{}", profile_table(profile)),
+            OutputFormat::Table | OutputFormat::Junit | OutputFormat::Html => {
+                print!("{}", profile_table(profile))
+            }
         }
     }
     Ok(())
@@ -565,7 +576,7 @@ fn infer(args: InferArgs) -> Result<u8> {
                 serde_json::to_string_pretty(&inferred.schema).context("serializing the schema")?
             ),
             OutputFormat::Table if args.output.is_none() => print!("{toml}"),
-            OutputFormat::Table | OutputFormat::Junit => {
+            OutputFormat::Table | OutputFormat::Junit | OutputFormat::Html => {
                 print!("{}", schema_table(&inferred.schema))
             }
         }
@@ -662,6 +673,11 @@ fn validate(args: ValidateArgs) -> Result<u8> {
                 .map_err(AssayError::from)?,
         });
     }
+    if args.common.format == OutputFormat::Html {
+        let html = assay::report::html::validation_html(&report);
+        cli::html::emit(&html, args.output.as_deref())?;
+        return Ok(u8::from(!report.success()));
+    }
     let json = serde_json::to_string_pretty(&report.to_json()).context("serializing the report")?;
     if let Some(path) = &args.output {
         write_file(path, &json)?;
@@ -671,6 +687,8 @@ fn validate(args: ValidateArgs) -> Result<u8> {
             OutputFormat::Json => println!("{json}"),
             OutputFormat::Table => print!("{}", report.to_table()),
             OutputFormat::Junit => print!("{}", report.to_junit()),
+            // Written above, in place of the JSON.
+            OutputFormat::Html => {}
         }
     }
     Ok(u8::from(!report.success()))

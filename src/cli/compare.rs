@@ -11,6 +11,7 @@ use assay::checks::compare::{self, CompareOptions, Comparison, ExactSample, Side
 use assay::checks::drift::Method;
 use assay::pipeline::{ProfileRequest, exact_sample};
 use assay::profile::{Profile, ProfileOptions, io as profile_io};
+use assay::report::html::comparison_html;
 use assay::report::{OutputFormat, comparison_json, comparison_table};
 use assay::schema;
 use assay::sources::ReadOptions;
@@ -49,7 +50,8 @@ pub struct CompareArgs {
     /// Input format, when the file name does not tell (csv, tsv, parquet, ndjson, ipc, ipc-stream).
     #[arg(long)]
     pub input_format: Option<String>,
-    /// Write the JSON report here (the table, or JSON with --format json, still goes to stdout).
+    /// Write the JSON report here (the table, or JSON with --format json, still goes to stdout);
+    /// with --format html, the HTML page instead.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     #[command(flatten)]
@@ -182,6 +184,11 @@ pub fn run(args: CompareArgs, comparison: Comparison) -> Result<u8> {
         },
     )
     .map_err(AssayError::from)?;
+    if args.common.format == OutputFormat::Html {
+        let html = comparison_html(&report, &reference_profile, &current_profile);
+        crate::cli::html::emit(&html, args.output.as_deref())?;
+        return Ok(u8::from(report.drifted()));
+    }
     let json = serde_json::to_string_pretty(&comparison_json(&report))
         .context("serializing the report")?;
     if let Some(path) = &args.output {

@@ -2,4 +2,5 @@
 
 pub mod alerts;
 pub mod compare;
+pub mod html;
 pub mod quality;

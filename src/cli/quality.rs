@@ -75,7 +75,8 @@ pub struct ModelArgs {
     /// Input format, when the file name does not tell (csv, tsv, parquet, ndjson, ipc, ipc-stream).
     #[arg(long)]
     pub input_format: Option<String>,
-    /// Write the JSON report here (the table, or JSON with --format json, still goes to stdout).
+    /// Write the JSON report here (the table, or JSON with --format json, still goes to stdout);
+    /// with --format html, the HTML page instead.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     #[command(flatten)]
@@ -246,7 +247,7 @@ fn task_of(args: &ModelArgs, spec: &QualitySpec, source: &Source) -> Result<Task
 fn check_options(args: &ModelArgs) -> Result<AlarmOptions> {
     if args.common.format == OutputFormat::Junit {
         return Err(usage(
-            "--format junit is not available here; use table or json".into(),
+            "--format junit is not available here; use table, json or html".into(),
         ));
     }
     if !(0.0..1.0).contains(&args.alpha) || args.alpha == 0.0 {
@@ -348,6 +349,11 @@ pub fn run_quality(args: QualityArgs) -> Result<u8> {
             report.estimated = Some(estimator.estimate(&scores_of(&current)));
         }
     }
+    if args.model.common.format == OutputFormat::Html {
+        let html = assay::report::html::quality_html(&report, &data);
+        crate::cli::html::emit(&html, args.model.output.as_deref())?;
+        return Ok(exit_code(&report.findings));
+    }
     let table = quality_table(&report, &data);
     emit(&report, table, &args.model)?;
     Ok(exit_code(&report.findings))
@@ -392,6 +398,11 @@ pub fn run_fairness(args: FairnessArgs) -> Result<u8> {
     }
     findings.extend(fairness_levels(&report, &options));
     report.findings = findings;
+    if args.model.common.format == OutputFormat::Html {
+        let html = assay::report::html::fairness_html(&report, &args.model.inputs.join(" "));
+        crate::cli::html::emit(&html, args.model.output.as_deref())?;
+        return Ok(exit_code(&report.findings));
+    }
     let table = fairness_table(&report, &args.model.inputs.join(" "));
     emit(&report, table, &args.model)?;
     Ok(exit_code(&report.findings))

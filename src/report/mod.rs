@@ -1,7 +1,9 @@
-//! Rendering of profiles and schemas for people (tables) and machines (JSON).
+//! Rendering of profiles and schemas for people (tables, HTML pages) and
+//! machines (JSON).
 
 mod comparison;
 mod findings;
+pub mod html;
 pub mod junit;
 mod tables;
 
@@ -21,4 +23,8 @@ pub enum OutputFormat {
     Json,
     /// JUnit XML, for CI systems (`validate` only).
     Junit,
+    /// One self-contained HTML page (`profile`, `validate`, `drift`,
+    /// `skew`, `quality`, `fairness`), written to `-o FILE.html` (or stdout
+    /// without `-o`).
+    Html,
 }

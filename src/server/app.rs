@@ -170,6 +170,8 @@ pub fn router(state: Shared) -> Router {
             get(super::alerting::silences).post(super::alerting::add_silence),
         )
         .route("/v1/silences/{id}", delete(super::alerting::delete_silence))
+        .route("/", get(ui::index))
+        .route("/ui/reports/{id}", get(ui::report_page))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }
@@ -649,3 +651,4 @@ async fn serve_report(path: Option<std::path::PathBuf>) -> Response {
 
 #[cfg(test)]
 mod tests;
+mod ui;

@@ -141,6 +141,14 @@ pub struct ModelRuntime {
     quality: Option<Arc<super::labels::ModelQuality>>,
 }
 
+/// The files and baseline a closed window's page is rendered from.
+pub struct WindowPageInputs {
+    pub report: PathBuf,
+    pub profile: PathBuf,
+    pub previous_profile: Option<PathBuf>,
+    pub baseline: Profile,
+}
+
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -493,6 +501,23 @@ impl ModelRuntime {
             .index
             .is_closed(id)
             .then(|| close::report_path(&self.dir, id))
+    }
+
+    /// What the page of closed window `id` is drawn from (`GET
+    /// /ui/reports/{id}`): its report file, its profile, the previous
+    /// closed window's profile (drift's reference) and the baseline (skew's).
+    pub fn page_inputs(&self, id: &str) -> Option<WindowPageInputs> {
+        let ledger = lock(&self.ledger);
+        let closed = &ledger.index.closed;
+        let at = closed.iter().position(|w| w.id == id)?;
+        Some(WindowPageInputs {
+            report: close::report_path(&self.dir, id),
+            profile: close::profile_path(&self.dir, id),
+            previous_profile: at
+                .checked_sub(1)
+                .map(|p| close::profile_path(&self.dir, &closed[p].id)),
+            baseline: self.spec.baseline.clone(),
+        })
     }
 
     pub fn latest_report_path(&self) -> Option<PathBuf> {

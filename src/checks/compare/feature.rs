@@ -18,7 +18,7 @@ use crate::profile::{ColumnProfile, ColumnRole, LogicalType, Profile};
 use crate::schema::{Comparator, Correction, DatasetComparator, FeatureSchema, Schema};
 
 /// How a feature's values are compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FeatureKind {
     /// Distributions of numbers (quantiles, moments).

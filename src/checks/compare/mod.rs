@@ -140,7 +140,7 @@ pub const MISSING_SHARE_CHANGE: f64 = 0.05;
 pub const TOP_CONTRIBUTORS: usize = 5;
 
 /// Which question is asked (and which schema sections hold the settings).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Comparison {
     /// Serving data against the training baseline.
@@ -159,7 +159,7 @@ impl Comparison {
 }
 
 /// How the numbers were obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// From raw values (and exact counts).

@@ -3,7 +3,7 @@
 //! form is this structure serialized; findings in the validation report's
 //! shape are derived from it ([`ComparisonReport::findings`]).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::feature::FeatureKind;
@@ -13,7 +13,7 @@ use crate::checks::{Finding, FindingKind, Severity};
 use crate::profile::ColumnRole;
 
 /// A feature's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Drift,
@@ -36,7 +36,7 @@ impl Verdict {
 }
 
 /// The share of missing values (null, and NaN for floats) on each side.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MissingShare {
     pub reference: f64,
     pub current: f64,
@@ -49,7 +49,7 @@ impl MissingShare {
 }
 
 /// A category or bin and its share on each side.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contributor {
     /// The category, or the bin as `[low, high)`.
     pub value: String,
@@ -58,7 +58,7 @@ pub struct Contributor {
 }
 
 /// The effect size a test's verdict is gated on.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Effect {
     pub method: Method,
     pub statistic: f64,
@@ -70,7 +70,7 @@ pub struct Effect {
 /// `chi2_contingency` for categorical ones): a distance past its threshold
 /// is drift only when this test also says the difference is not sampling
 /// noise (nor, in profile mode, sketch error).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Significance {
     pub method: Method,
     pub p_value: f64,
@@ -89,7 +89,7 @@ impl Significance {
 }
 
 /// One feature's comparison.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureComparison {
     pub name: String,
     pub kind: FeatureKind,
@@ -128,7 +128,7 @@ pub struct FeatureComparison {
 }
 
 /// One method's result (or why it failed), for `--all-methods`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MethodOutcome {
     pub method: Method,
     pub statistic: Option<f64>,
@@ -160,14 +160,14 @@ impl MethodOutcome {
 }
 
 /// A column that was not compared, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SkippedFeature {
     pub name: String,
     pub reason: String,
 }
 
 /// The share of drifted features and the dataset-level verdict.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetVerdict {
     /// Features (and predictions) with a verdict.
     pub checked: usize,
@@ -180,7 +180,7 @@ pub struct DatasetVerdict {
 }
 
 /// The comparison of one slice present on both sides.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SliceComparison {
     pub slice: String,
     pub reference_rows: u64,
@@ -191,7 +191,7 @@ pub struct SliceComparison {
 }
 
 /// The whole report of `assay drift` / `assay skew`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComparisonReport {
     pub comparison: Comparison,
     pub mode: Mode,

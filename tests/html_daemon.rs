@@ -1,0 +1,195 @@
+//! The daemon's pages (`GET /`, `GET /ui/reports/{id}`) from the real
+//! `assay serve`, fed the example serving data with `age` shifted, and
+//! opened in headless chromium like the CLI's pages (tests/html_reports.rs):
+//! no console message, no request, a screenshot under
+//! `target/html-reports/`; behind the bearer token when one is set.
+
+#[path = "html_reports/browser.rs"]
+mod browser;
+mod common;
+#[path = "common/daemon.rs"]
+mod daemon;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{AsArray, Int64Array};
+use arrow::datatypes::Int64Type;
+use common::{SERVING, TRAIN, read_parquet, replace_column};
+use daemon::{Daemon, agent, json_rows, path_of};
+
+fn config(dir: &Path, extra_top: &str) -> std::path::PathBuf {
+    let path = dir.join("assay.toml");
+    let text = format!(
+        r#"{extra_top}
+[limits]
+max_body_bytes = 4000000
+queue_depth = 16
+
+[models.credit]
+baseline = "{train}"
+suites = ["{suite}"]
+
+[models.credit.window]
+rows = 4000
+
+[models.credit.checks]
+per_batch = ["expectations"]
+per_window = ["expectations", "skew", "drift"]
+"#,
+        train = path_of(TRAIN),
+        suite = path_of("expectations/credit.toml"),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Two windows of 4,000 rows: the first as served, the second with `age`
+/// ten years older (skew against training, drift against window 1).
+fn feed(daemon: &Daemon, token: Option<&str>) {
+    let serving = read_parquet(SERVING);
+    let age = serving
+        .column_by_name("age")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    let shifted: Int64Array = age.iter().map(|v| v.map(|v| v + 10)).collect();
+    let older = replace_column(&serving, "age", Arc::new(shifted));
+    for (data, start) in [(&serving, 0), (&older, 4000)] {
+        for i in 0..4 {
+            let batch = data.slice(start + i * 1000, 1000);
+            let (status, body) = daemon.post(
+                "/v1/models/credit/batches",
+                "application/json",
+                &json_rows(&batch),
+                token,
+            );
+            assert_eq!(status, 200, "{body}\n{}", daemon.log());
+        }
+    }
+}
+
+fn get_page(daemon: &Daemon, path: &str, token: Option<&str>) -> (u16, String, Option<String>) {
+    let mut req = agent().get(format!("{}{path}", daemon.base));
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut resp = req.call().expect("request");
+    let csp = resp
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let status = resp.status().as_u16();
+    (
+        status,
+        resp.body_mut().read_to_string().unwrap_or_default(),
+        csp,
+    )
+}
+
+fn sections(dom: &str) -> Vec<(String, String)> {
+    dom.split(r#"<details class="feature""#)
+        .skip(1)
+        .map(|part| {
+            let name = part
+                .split_once(r#"data-name=""#)
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(n, _)| n.to_string())
+                .unwrap_or_default();
+            (
+                name,
+                part.split("</details>").next().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn open_checked(dir: &Path, html: &str, name: &str) -> String {
+    let page = dir.join(format!("{name}.html"));
+    std::fs::write(&page, html).unwrap();
+    let loaded = browser::open(&page, "");
+    assert!(loaded.console.is_empty(), "{name}: {:?}", loaded.console);
+    assert!(loaded.requests.is_empty(), "{name}: {:?}", loaded.requests);
+    assert_eq!(loaded.dom.matches("<script").count(), 1, "{name}");
+    browser::screenshot(&page, name);
+    loaded.dom
+}
+
+#[test]
+fn the_daemon_serves_its_models_and_each_window_as_a_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&config(dir.path(), ""), &dir.path().join("state"));
+    feed(&daemon, None);
+
+    let (status, index, csp) = get_page(&daemon, "/", None);
+    assert_eq!(status, 200, "{index}");
+    assert!(csp.unwrap().starts_with("default-src 'none'"));
+    let dom = open_checked(dir.path(), &index, "daemon-index");
+    assert!(dom.contains("<h2>credit</h2>"), "{dom}");
+    assert!(dom.contains("2 closed windows"), "{dom}");
+    for id in ["credit-000001", "credit-000002"] {
+        assert!(
+            dom.contains(&format!(r#"<a href="/ui/reports/{id}">{id}</a>"#)),
+            "{id}"
+        );
+    }
+    assert!(dom.contains(r#"<span class="tag none">open</span>"#));
+
+    let (status, page, _) = get_page(&daemon, "/ui/reports/credit-000002", None);
+    assert_eq!(status, 200, "{page}");
+    let dom = open_checked(dir.path(), &page, "daemon-window");
+    assert!(dom.contains("<h1>Window credit-000002</h1>"));
+    // Validation, then skew against the baseline, then drift against window 1.
+    let validation = dom.find("<h2>Validation</h2>").expect("validation");
+    let skew = dom
+        .find("<h2>Skew against the baseline</h2>")
+        .expect("skew");
+    let drift = dom
+        .find("<h2>Drift against the previous window</h2>")
+        .expect("drift");
+    assert!(validation < skew && skew < drift);
+    for (part, end) in [(&dom[skew..drift], "SKEW"), (&dom[drift..], "DRIFT")] {
+        let found = sections(part);
+        assert!(!found.is_empty());
+        // The shifted age is flagged and listed first; every compared
+        // feature has its chart, drawn from the profiles.
+        assert_eq!(found[0].0, "age", "{end}");
+        assert!(
+            found[0].1.contains(r#"<span class="tag bad">drift</span>"#),
+            "{end}"
+        );
+        for (name, inner) in &found {
+            assert_eq!(
+                inner.matches(r#"<svg class="chart""#).count(),
+                1,
+                "{end} {name}"
+            );
+            assert!(!inner.contains("no distributions to draw"), "{end} {name}");
+        }
+        // "SKEW: 1 of 16 features …" (or "DATASET SKEW: …").
+        assert!(part.contains(&format!("{end}: ")), "{end}");
+    }
+
+    let (status, _, _) = get_page(&daemon, "/ui/reports/credit-000099", None);
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn the_pages_are_behind_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "s3cret-token\n").unwrap();
+    let cfg = config(
+        dir.path(),
+        &format!("[auth]\ntoken_file = \"{}\"\n", token_file.display()),
+    );
+    let daemon = Daemon::start(&cfg, &dir.path().join("state"));
+    feed(&daemon, Some("s3cret-token"));
+    for path in ["/", "/ui/reports/credit-000001"] {
+        assert_eq!(get_page(&daemon, path, None).0, 401, "{path}");
+        assert_eq!(get_page(&daemon, path, Some("wrong")).0, 401, "{path}");
+        let (status, body, _) = get_page(&daemon, path, Some("s3cret-token"));
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body.starts_with("<!DOCTYPE html>"));
+    }
+}
