@@ -3,3 +3,4 @@
 pub mod alerts;
 pub mod compare;
 pub mod quality;
+pub mod train;
