@@ -161,6 +161,7 @@ pub fn router(state: Shared) -> Router {
             post(labels::http::post_model_labels),
         )
         .route("/v1/models/{model}/quality", get(labels::http::get_quality))
+        .route("/v1/models/{model}/data", get(super::data::http::list))
         .route("/v1/windows", get(windows))
         .route("/v1/reports/latest", get(latest_report))
         .route("/v1/reports/{id}", get(report))

@@ -19,6 +19,7 @@ mod app;
 mod body;
 mod closer;
 pub mod config;
+mod data;
 mod demo;
 mod durable;
 mod labels;
@@ -197,6 +198,7 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
         });
         let timer = tokio::spawn(app::window_timer(state.clone()));
         let quality_timer = tokio::spawn(labels::http::refresh_timer(state.clone()));
+        let data_timer = tokio::spawn(data::http::label_timer(state.clone()));
         let spool = config.spool.clone().map(|spool| {
             tokio::spawn(spool::watch(
                 state.clone(),
@@ -215,6 +217,7 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
         }
         timer.abort();
         quality_timer.abort();
+        data_timer.abort();
         if let Some(s) = spool {
             s.abort();
         }

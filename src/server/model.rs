@@ -139,6 +139,8 @@ pub struct ModelRuntime {
     pub notes: Vec<String>,
     /// Labels joined to predictions (`[quality]`).
     quality: Option<Arc<super::labels::ModelQuality>>,
+    /// Closed windows' rows kept for retraining (`[data]`).
+    data: Option<Arc<super::data::Partitions>>,
 }
 
 pub fn now_ms() -> i64 {
@@ -254,6 +256,21 @@ impl ModelRuntime {
 
         let dir = state_dir.join("models").join(&config.name);
         std::fs::create_dir_all(&dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+        let quality = match &config.quality {
+            Some(q) => Some(Arc::new(
+                super::labels::ModelQuality::load(config, q, &spec.baseline, &spec.expected, &dir)
+                    .map_err(|e| fail(format!("[quality]: {e}")))?,
+            )),
+            None => None,
+        };
+        let data = super::data::Partitions::open(
+            &config.name,
+            &dir,
+            &config.data,
+            spec.expected.clone(),
+            config.request_id_column.clone(),
+            quality.clone(),
+        );
         let (mut index, note) = WindowIndex::load(&close::index_path(&dir));
         let mut notes: Vec<String> = note.into_iter().collect();
         notes.extend(wal::remove_released(&dir));
@@ -264,8 +281,15 @@ impl ModelRuntime {
             notes.extend(recovered.notes);
             if let Some(header) = recovered.header {
                 notes.push(
-                    close::settle(&spec, &dir, &mut index, &header, &recovered.batches)
-                        .map_err(&fail)?,
+                    close::settle(
+                        &spec,
+                        &dir,
+                        &mut index,
+                        &header,
+                        &recovered.batches,
+                        data.as_deref(),
+                    )
+                    .map_err(&fail)?,
                 );
             }
             // A damaged log was moved aside by `read`.
@@ -282,8 +306,15 @@ impl ModelRuntime {
                 // Killed after the index named the window closed but before
                 // its log was moved aside: its rows are already counted.
                 notes.push(
-                    close::settle(&spec, &dir, &mut index, &header, &recovered.batches)
-                        .map_err(&fail)?,
+                    close::settle(
+                        &spec,
+                        &dir,
+                        &mut index,
+                        &header,
+                        &recovered.batches,
+                        data.as_deref(),
+                    )
+                    .map_err(&fail)?,
                 );
             } else {
                 // The index may lag behind the log after a power cut.
@@ -314,14 +345,8 @@ impl ModelRuntime {
             index,
             closing: Vec::new(),
         }));
-        let closer = Closer::start(spec.clone(), &dir, ledger.clone(), previous).map_err(&fail)?;
-        let quality = match &config.quality {
-            Some(q) => Some(Arc::new(
-                super::labels::ModelQuality::load(config, q, &spec.baseline, &spec.expected, &dir)
-                    .map_err(|e| fail(format!("[quality]: {e}")))?,
-            )),
-            None => None,
-        };
+        let closer = Closer::start(spec.clone(), &dir, ledger.clone(), previous, data.clone())
+            .map_err(&fail)?;
         Ok(Self {
             name: config.name.clone(),
             spec,
@@ -332,7 +357,13 @@ impl ModelRuntime {
             ledger,
             notes,
             quality,
+            data,
         })
+    }
+
+    /// The retraining data, when `[models.NAME.data]` is on.
+    pub fn data(&self) -> Option<Arc<super::data::Partitions>> {
+        self.data.clone()
     }
 
     /// Labels and quality, when the model has `[quality]`.
