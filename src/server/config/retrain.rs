@@ -114,7 +114,9 @@ impl Default for DataConfig {
 }
 
 /// What can start a retrain (`on`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     /// A closed window against the training baseline.

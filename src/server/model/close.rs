@@ -382,7 +382,7 @@ fn window_checks(
     };
     let skew = checks
         .contains(&Check::Skew)
-        .then(|| run(Comparison::Skew, &spec.baseline))
+        .then(|| run(Comparison::Skew, &spec.baseline()))
         .flatten();
     let drift = match (previous, checks.contains(&Check::Drift)) {
         (Some(previous), true) => run(Comparison::Drift, previous),
