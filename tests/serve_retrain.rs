@@ -393,3 +393,94 @@ fn a_posted_training_profile_becomes_the_baseline_and_a_bad_one_changes_nothing(
     let (s, b) = daemon.get("/v1/models/credit/retrain", Some("t0ken"));
     assert_eq!(s, 200, "{b}");
 }
+
+#[test]
+fn a_window_whose_final_quality_degraded_fires_a_quality_retrain() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = Hook::start(0, Some(SECRET));
+    let config = config(dir.path(), &hook.url(), "");
+    // Quality instead of skew: labels joined to predictions.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("on = [\"skew\", \"manual\"]", "on = [\"quality\"]")
+        .replace(
+            "[models.credit]\n",
+            "[models.credit]\nrequest_id_column = \"application_id\"\n",
+        );
+    std::fs::write(
+        &config,
+        format!(
+            "{text}\n[models.credit.quality]\nlabel = \"label\"\nscore = \"prediction\"\nlabel_ttl = \"1d\"\n"
+        ),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&config, &dir.path().join("state"));
+    let file = std::fs::File::open(path_of("examples/data/train.parquet")).unwrap();
+    let batch = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .with_batch_size(2 * WINDOW_ROWS)
+        .build()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let ids = batch
+        .column_by_name("application_id")
+        .unwrap()
+        .as_string::<i32>()
+        .clone();
+    let labels = batch
+        .column_by_name("label")
+        .unwrap()
+        .as_primitive::<Int64Type>()
+        .clone();
+    let mut unlabelled = batch.clone();
+    unlabelled.remove_column(batch.schema().index_of("label").unwrap());
+    for w in 0..2 {
+        let (s, b) = daemon.post(
+            "/v1/models/credit/batches",
+            "application/json",
+            &json_rows(&unlabelled.slice(w * WINDOW_ROWS, WINDOW_ROWS)),
+            None,
+        );
+        assert_eq!(s, 200, "{b}");
+    }
+    // Window 1 labelled as it was; window 2 with every label flipped.
+    let body: Vec<Value> = (0..2 * WINDOW_ROWS)
+        .map(|i| {
+            let l = labels.value(i);
+            serde_json::json!({
+                "request_id": ids.value(i),
+                "label": if i < WINDOW_ROWS { l } else { 1 - l },
+            })
+        })
+        .collect();
+    let (s, b) = daemon.post(
+        "/v1/labels",
+        "application/json",
+        &serde_json::to_vec(&body).unwrap(),
+        None,
+    );
+    assert_eq!(s, 200, "{b}");
+    let got = hook.wait_for(Duration::from_secs(30), |r| !r.is_empty());
+    assert_eq!(got.len(), 1, "{}", daemon.log());
+    let p = &got[0].body;
+    assert!(got[0].signature_ok);
+    assert_eq!(p["reason"]["trigger"], "quality", "{p}");
+    assert!(
+        p["reason"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["kind"] == "quality_degraded"),
+        "{p}"
+    );
+    // The window's predictions, first to last.
+    assert!(
+        p["windows"]["from"].is_string() && p["windows"]["to"].is_string(),
+        "{p}"
+    );
+    assert_eq!(triggers(&daemon, "quality", "fired"), 1.0);
+    // Window 1 raised nothing to decide on.
+    assert_eq!(triggers(&daemon, "quality", "skipped"), 0.0);
+}
