@@ -125,6 +125,19 @@ fn drift_fires_one_signed_webhook_then_in_flight_and_cooldown_suppress() {
     assert_eq!(triggers(&daemon, "skew", "fired"), 0.0);
     assert!(hook.received().is_empty());
 
+    // The two clean windows' partitions are written (by the state writer,
+    // after their closes).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while daemon.get_json("/v1/models/credit/data")["partitions"]
+        .as_array()
+        .unwrap()
+        .len()
+        < 2
+    {
+        assert!(std::time::Instant::now() < deadline, "{}", daemon.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
     // Ages ten years up: the skew on `age` fires one retrain.
     send_window(&daemon, 2, 10);
     assert_eq!(triggers(&daemon, "skew", "fired"), 1.0, "{}", daemon.log());
@@ -174,8 +187,8 @@ fn drift_fires_one_signed_webhook_then_in_flight_and_cooldown_suppress() {
         .iter()
         .map(|d| d.as_str().unwrap())
         .collect();
-    // The state writer writes a window's partition after its close: the
-    // first two are surely there, each a file of the data directory.
+    // The clean windows' partitions at least (the third's is written just
+    // after its close), each a file of the data directory.
     assert!(data.len() >= 2, "{p}");
     for d in &data {
         assert!(Path::new(d).is_file(), "{d}");

@@ -262,31 +262,43 @@ impl RetrainModel {
         lock(&self.artifacts).baseline = path.to_path_buf();
     }
 
-    /// Applies a judgement: queues the webhook of a fired decision, then
-    /// saves the state, counts and logs every decision.
-    fn apply(&self, decisions: &[Decision], new_state: PolicyState, delivery_id: &str, now: i64) {
-        let fired = decisions.iter().find(|d| d.outcome == Outcome::Fired);
-        let mut new_state = new_state;
-        if let Some(d) = fired {
-            let payload = self.payload(d, delivery_id, now);
+    /// Judges under the policy's lock (`judge` gets the state as it is),
+    /// then queues the webhook of a fired decision, saves the state (when
+    /// it changed), counts and logs every decision, all before the lock is
+    /// released: a webhook delivered and answered at once cannot have its
+    /// answer overwritten, and two judgements (a window close, the timer, a
+    /// person) cannot both fire from the same state.
+    fn decide(
+        &self,
+        now: i64,
+        judge: impl FnOnce(&PolicyState, &str) -> (Vec<Decision>, PolicyState),
+    ) -> (Vec<Decision>, String) {
+        let delivery_id = new_delivery_id();
+        let mut state = lock(&self.state);
+        let (decisions, mut new_state) = judge(&state, &delivery_id);
+        if let Some(d) = decisions.iter().find(|d| d.outcome == Outcome::Fired) {
+            let payload = self.payload(d, &delivery_id, now);
             match self
                 .outbox
-                .push(&self.model, delivery_id.to_string(), now, now, payload)
+                .push(&self.model, delivery_id.clone(), now, now, payload)
             {
                 Ok((Queued::Queued | Queued::Duplicate, _)) => self.wake.notify_one(),
                 Ok((Queued::Full, _)) | Err(_) => {
-                    tracing::error!(target: "assay::retrain", model = %self.model, delivery = delivery_id, "the retrain webhook could not be queued (outbox full or unwritable); the retrain is not in flight");
-                    policy::finished(&mut new_state, delivery_id);
+                    tracing::error!(target: "assay::retrain", model = %self.model, delivery = %delivery_id, "the retrain webhook could not be queued (outbox full or unwritable); the retrain is not in flight");
+                    policy::finished(&mut new_state, &delivery_id);
                 }
             }
         }
-        if let Err(e) = serde_json::to_vec_pretty(&new_state)
-            .map_err(|e| e.to_string())
-            .and_then(|b| write_atomic(&self.state_path, &b))
+        // Written only when it changed: most windows decide nothing, and
+        // this runs on the model's closer thread.
+        if *state != new_state
+            && let Err(e) = serde_json::to_vec_pretty(&new_state)
+                .map_err(|e| e.to_string())
+                .and_then(|b| write_atomic(&self.state_path, &b))
         {
             tracing::error!(target: "assay::retrain", model = %self.model, "saving the retrain policy's state: {e}");
         }
-        for d in decisions {
+        for d in &decisions {
             self.metrics
                 .triggers
                 .with_label_values(&[&self.model, d.trigger.as_str(), d.outcome.as_str()])
@@ -298,25 +310,37 @@ impl RetrainModel {
                 .unwrap_or("");
             match d.outcome {
                 Outcome::Fired => {
-                    tracing::warn!(target: "assay::retrain", model = %self.model, reason = d.trigger.as_str(), window, delivery = delivery_id, findings = d.findings.len(), "retrain fired: {}", d.detail)
+                    tracing::warn!(target: "assay::retrain", model = %self.model, reason = d.trigger.as_str(), window, delivery = %delivery_id, findings = d.findings.len(), "retrain fired: {}", d.detail)
                 }
                 _ => {
                     tracing::info!(target: "assay::retrain", model = %self.model, reason = d.trigger.as_str(), window, outcome = d.outcome.as_str(), "retrain {}: {}", d.outcome.as_str().replace('_', " "), d.detail)
                 }
             }
         }
-        *lock(&self.state) = new_state;
+        *state = new_state;
+        drop(state);
         self.publish_in_flight(now);
+        (decisions, delivery_id)
     }
 
     /// Judges evidence (a closed window, a final quality report).
     fn judge(&self, evidence: &Evidence, now: i64) -> Vec<Decision> {
-        let delivery_id = new_delivery_id();
-        let state = lock(&self.state).clone();
-        let (decisions, new_state) =
-            policy::judge_window(&self.config, &state, evidence, now, &delivery_id);
-        self.apply(&decisions, new_state, &delivery_id, now);
-        decisions
+        self.decide(now, |state, id| {
+            policy::judge_window(&self.config, state, evidence, now, id)
+        })
+        .0
+    }
+
+    /// A final quality window's evidence; the window is marked judged in
+    /// the state saved with the decision.
+    fn judge_quality(&self, seq: u64, evidence: &Evidence, now: i64) -> Vec<Decision> {
+        self.decide(now, |state, id| {
+            let (decisions, mut new_state) =
+                policy::judge_window(&self.config, state, evidence, now, id);
+            new_state.quality_judged = new_state.quality_judged.max(seq);
+            (decisions, new_state)
+        })
+        .0
     }
 
     /// A closed window's skew and drift (on the closer thread).
@@ -381,8 +405,7 @@ impl RetrainModel {
                 .into_iter()
                 .collect(),
             };
-            lock(&self.state).quality_judged = seq;
-            out.extend(self.judge(&evidence, now_ms()));
+            out.extend(self.judge_quality(seq, &evidence, now_ms()));
         }
         out
     }
@@ -390,29 +413,32 @@ impl RetrainModel {
     /// The cron schedule (the retrain timer).
     pub fn tick(&self, now: i64) -> Option<Decision> {
         let schedule = self.schedule.as_ref()?;
-        let delivery_id = new_delivery_id();
-        let state = lock(&self.state).clone();
-        let (decision, new_state) =
-            policy::judge_schedule(&self.config, schedule, &state, now, &delivery_id);
-        match &decision {
-            Some(d) => self.apply(std::slice::from_ref(d), new_state, &delivery_id, now),
-            None => *lock(&self.state) = new_state,
-        }
-        decision
+        // A tick without a decision may still start the schedule's clock:
+        // saved, so that a cron time passed while the daemon was down
+        // still counts.
+        let (mut decisions, _) = self.decide(now, |state, id| {
+            let (decision, new_state) =
+                policy::judge_schedule(&self.config, schedule, state, now, id);
+            (decision.into_iter().collect(), new_state)
+        });
+        decisions.pop()
     }
 
     /// `POST /v1/models/NAME/retrain`; the decision and the delivery id.
     pub fn manual(&self, now: i64) -> (Decision, String) {
-        let delivery_id = new_delivery_id();
-        let state = lock(&self.state).clone();
-        let (decision, new_state) = policy::judge_manual(&self.config, &state, now, &delivery_id);
-        self.apply(
-            std::slice::from_ref(&decision),
-            new_state,
-            &delivery_id,
-            now,
-        );
-        (decision, delivery_id)
+        let (mut decisions, id) = self.decide(now, |state, id| {
+            let (decision, new_state) = policy::judge_manual(&self.config, state, now, id);
+            (vec![decision], new_state)
+        });
+        // judge_manual always decides once.
+        let decision = decisions.pop().unwrap_or(Decision {
+            trigger: Trigger::Manual,
+            outcome: Outcome::Skipped,
+            detail: "no decision".into(),
+            findings: Vec::new(),
+            windows: None,
+        });
+        (decision, id)
     }
 
     /// The job's answer (or a dead-lettered webhook): the retrain is no

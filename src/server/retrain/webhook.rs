@@ -167,10 +167,12 @@ impl Sender {
                     let age = Duration::from_millis((now_ms() - entry.created_ms).max(0) as u64);
                     if e.permanent || age >= MAX_AGE {
                         let kept = outbox.dead_letter(&entry, &e.message, attempts);
+                        // No job will answer it: no longer in flight (before
+                        // it is counted, so that a reader of the counter sees
+                        // the retrain ended).
+                        self.model.finished(&entry.delivery_id);
                         self.count("dead_lettered");
                         tracing::error!(target: "assay::retrain", model = %name, delivery = %entry.delivery_id, attempts, kept = ?kept, "retrain webhook given up ({}): {}", if e.permanent { "refused" } else { "undelivered for a day" }, e.message);
-                        // No job will answer it.
-                        self.model.finished(&entry.delivery_id);
                         continue;
                     }
                     let wait = jittered(backoff);
