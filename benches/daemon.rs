@@ -51,6 +51,8 @@ fn bench(c: &mut Criterion) {
             per_window: vec![Check::Skew, Check::Drift],
         },
         quality: None,
+        data: Default::default(),
+        retrain: None,
     };
     let mut runtime = ModelRuntime::load(&config, &dir.path().join("state")).expect("model");
     let spec = runtime.spec();

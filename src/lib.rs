@@ -5,7 +5,8 @@
 //! [`schema`] is inferred from (and later checked against) those statistics,
 //! and [`report`] renders them for people and machines. [`query`] is the
 //! bridge to polars for relational work (row filters, derived slice columns).
-//! [`quality`] measures model quality and fairness from labelled predictions.
+//! [`quality`] measures model quality and fairness from labelled predictions;
+//! [`train`] fits models (candle, CPU) on features encoded from the schema.
 
 pub mod alerts;
 pub mod checks;
@@ -20,6 +21,7 @@ pub mod schema;
 pub mod server;
 pub mod sinks;
 pub mod sources;
+pub mod train;
 pub mod validation;
 
 pub use error::AssayError;

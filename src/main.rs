@@ -27,6 +27,7 @@ use assay::validation::{SchemaOutcome, ValidationReport};
 mod cli;
 use cli::compare::CompareArgs;
 use cli::quality::{FairnessArgs, QualityArgs};
+use cli::train::{PredictArgs, TrainArgs};
 
 #[derive(Parser)]
 #[command(
@@ -80,6 +81,12 @@ enum Command {
     /// Fairness: rates per group of sensitive columns with intervals,
     /// disparities, changes against a reference.
     Fairness(FairnessArgs),
+    /// Train a model (logistic regression or MLP, candle on the CPU) on
+    /// labelled data with features from a schema; prints holdout metrics.
+    Train(TrainArgs),
+    /// Score data with a model directory from `assay train`: the rows in
+    /// order with `prediction` and `score` columns, as Parquet.
+    Predict(PredictArgs),
     /// Run the monitoring daemon: HTTP ingest, windows, checks, Prometheus metrics.
     Serve(ServeArgs),
     /// The daemon with examples/demo/assay.toml, fed by a built-in replayer of
@@ -282,6 +289,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Skew(args) => cli::compare::run(args, Comparison::Skew),
         Command::Quality(args) => cli::quality::run_quality(args),
         Command::Fairness(args) => cli::quality::run_fairness(args),
+        Command::Train(args) => cli::train::run_train(args),
+        Command::Predict(args) => cli::train::run_predict(args),
         Command::Serve(args) => serve(args),
         Command::Demo(args) => {
             assay::server::run_demo(args.listen, args.state_dir)
@@ -733,7 +742,11 @@ pub(crate) fn schema_slices(
 
 /// Writes via a temporary file and a rename, so a crash never leaves half a file.
 pub(crate) fn write_file(path: &Path, contents: &str) -> Result<()> {
-    assay::sinks::write_atomic(path, contents.as_bytes()).map_err(|source| AssayError::Write {
+    write_file_bytes(path, contents.as_bytes())
+}
+
+pub(crate) fn write_file_bytes(path: &Path, contents: &[u8]) -> Result<()> {
+    assay::sinks::write_atomic(path, contents).map_err(|source| AssayError::Write {
         path: path.display().to_string(),
         source,
     })?;

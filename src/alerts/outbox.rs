@@ -12,11 +12,16 @@
 //!   moved to `dead/RECEIVER/` with its last error, kept there.
 //! - The outbox holds at most `max_entries` notifications; past that, a
 //!   new one is dropped, and the caller counts and logs it.
+//!
+//! What it carries is generic (`M`, the alerts' [`Notification`] by
+//! default): the retrain webhooks (`server::retrain`) queue their payloads
+//! in an outbox of their own with the same guarantees.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::notification::Notification;
@@ -24,7 +29,7 @@ use crate::sinks::write_atomic;
 
 /// One queued notification for one receiver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
+pub struct Entry<M = Notification> {
     /// Its place in the receiver's queue (increasing, also across
     /// restarts).
     pub seq: u64,
@@ -35,13 +40,13 @@ pub struct Entry {
     /// When what it reports happened (the window's close): the delivery
     /// latency counts from here.
     pub event_ms: i64,
-    pub notification: Notification,
+    pub notification: M,
 }
 
 /// A dead letter: the entry and why it could not be delivered.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DeadLetter {
-    pub entry: Entry,
+pub struct DeadLetter<M = Notification> {
+    pub entry: Entry<M>,
     pub error: String,
     pub attempts: u32,
     pub dead_ms: i64,
@@ -74,10 +79,11 @@ struct Queues {
     next_seq: u64,
 }
 
-pub struct Outbox {
+pub struct Outbox<M = Notification> {
     dir: PathBuf,
     max_entries: usize,
     queues: Mutex<Queues>,
+    message: std::marker::PhantomData<fn() -> M>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -91,7 +97,7 @@ fn parse_name(name: &str) -> Option<(u64, String)> {
     Some((seq.parse().ok()?, id.to_string()))
 }
 
-impl Outbox {
+impl<M: Serialize + DeserializeOwned + Clone> Outbox<M> {
     /// Opens the outbox in `dir` (`STATE/alerts`) for these receivers,
     /// finding the notifications a previous run left. Notes say what was
     /// found that cannot be delivered (files of receivers no longer
@@ -163,6 +169,7 @@ impl Outbox {
                 dir: dir.to_path_buf(),
                 max_entries,
                 queues: Mutex::new(queues),
+                message: std::marker::PhantomData,
             },
             notes,
         ))
@@ -181,8 +188,8 @@ impl Outbox {
         delivery_id: String,
         created_ms: i64,
         event_ms: i64,
-        notification: Notification,
-    ) -> Result<(Queued, Option<Entry>), String> {
+        notification: M,
+    ) -> Result<(Queued, Option<Entry<M>>), String> {
         let mut q = lock(&self.queues);
         if q.ids.contains(&delivery_id) {
             return Ok((Queued::Duplicate, None));
@@ -222,7 +229,7 @@ impl Outbox {
     /// The next notification for `receiver`, read from its file. A file
     /// that cannot be read is moved aside (`dead/RECEIVER/`) and the next
     /// one tried.
-    pub fn head(&self, receiver: &str) -> Option<Entry> {
+    pub fn head(&self, receiver: &str) -> Option<Entry<M>> {
         loop {
             let waiting = lock(&self.queues)
                 .by_receiver
@@ -230,7 +237,7 @@ impl Outbox {
                 .and_then(|q| q.front().cloned())?;
             let read = std::fs::read(&waiting.path)
                 .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice::<Entry>(&b).map_err(|e| e.to_string()));
+                .and_then(|b| serde_json::from_slice::<Entry<M>>(&b).map_err(|e| e.to_string()));
             match read {
                 Ok(entry) => return Some(entry),
                 Err(e) => {
@@ -281,7 +288,7 @@ impl Outbox {
     /// `dead/RECEIVER/` with its error, out of the queue.
     pub fn dead_letter(
         &self,
-        entry: &Entry,
+        entry: &Entry<M>,
         error: &str,
         attempts: u32,
     ) -> Result<PathBuf, String> {
@@ -314,8 +321,8 @@ impl Outbox {
     }
 
     /// The dead letters kept for `receiver`.
-    pub fn dead_letters(&self, receiver: &str) -> Vec<DeadLetter> {
-        let mut out: Vec<(PathBuf, DeadLetter)> = std::fs::read_dir(self.dead_dir(receiver))
+    pub fn dead_letters(&self, receiver: &str) -> Vec<DeadLetter<M>> {
+        let mut out: Vec<(PathBuf, DeadLetter<M>)> = std::fs::read_dir(self.dead_dir(receiver))
             .into_iter()
             .flatten()
             .flatten()
@@ -420,7 +427,8 @@ mod tests {
         let gone = dir.path().join("outbox/gone");
         std::fs::create_dir_all(&gone).unwrap();
         std::fs::write(gone.join("00000000000000000003-z.json"), b"{}").unwrap();
-        let (outbox, notes) = Outbox::open(dir.path(), &["a".to_string()], 10).unwrap();
+        let (outbox, notes) =
+            Outbox::<Notification>::open(dir.path(), &["a".to_string()], 10).unwrap();
         assert!(!a.join("00000000000000000001-x.tmp-assay").exists());
         assert!(notes.iter().any(|n| n.contains("`gone`")), "{notes:?}");
         assert_eq!(outbox.depth("a"), 1);

@@ -4,3 +4,4 @@ pub mod alerts;
 pub mod compare;
 pub mod html;
 pub mod quality;
+pub mod train;

@@ -47,6 +47,9 @@ pub struct AppState {
     pub stopping: std::sync::atomic::AtomicBool,
     /// The alerts (`[alerts]`), when configured.
     pub alerts: Option<Arc<crate::alerts::AlertService>>,
+    /// The retrain policies (`[models.NAME.retrain]`), set once the models
+    /// are loaded.
+    pub retrain: OnceLock<Arc<super::retrain::Retrain>>,
 }
 
 impl AppState {
@@ -161,6 +164,16 @@ pub fn router(state: Shared) -> Router {
             post(labels::http::post_model_labels),
         )
         .route("/v1/models/{model}/quality", get(labels::http::get_quality))
+        .route("/v1/models/{model}/data", get(super::data::http::list))
+        .route(
+            "/v1/models/{model}/retrain",
+            get(super::retrain::http::status).post(super::retrain::http::trigger),
+        )
+        .route(
+            "/v1/models/{model}/retrain/result",
+            post(super::retrain::http::result),
+        )
+        .route("/v1/models/{model}/baseline", post(super::baseline::post))
         .route("/v1/windows", get(windows))
         .route("/v1/reports/latest", get(latest_report))
         .route("/v1/reports/{id}", get(report))

@@ -39,6 +39,7 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 
+use super::data::Partitions;
 use super::durable::StateWriter;
 use super::model::{ClosedWindow, ModelSpec, OpenWindow, durable_job, finish_window};
 use super::rollup::RollupWorker;
@@ -182,6 +183,9 @@ struct Core {
     previous: Option<Arc<Profile>>,
     writer: StateWriter,
     rollups: RollupWorker,
+    /// The retraining data (`[models.NAME.data]`), written by the state
+    /// writer from each closed window's log.
+    data: Option<Arc<Partitions>>,
 }
 
 impl Closer {
@@ -192,6 +196,7 @@ impl Closer {
         dir: &Path,
         ledger: Arc<Mutex<Ledger>>,
         previous: Option<Arc<Profile>>,
+        data: Option<Arc<Partitions>>,
     ) -> Result<Self, String> {
         let model = spec.name.clone();
         let (queue, jobs) = sync_channel::<CloseJob>(QUEUE);
@@ -204,6 +209,7 @@ impl Closer {
             dir: dir.to_path_buf(),
             ledger,
             previous,
+            data,
         };
         let thread = {
             let (progress, hook, name) = (progress.clone(), hook.clone(), model.clone());
@@ -311,14 +317,24 @@ impl Core {
             (ledger.index.clone(), expired)
         };
         let retired = self.previous.replace(closed.profile.clone());
-        self.writer.submit(durable_job(
+        let mut durable = durable_job(
             &self.dir,
             &id,
             closed.profile.clone(),
             retired,
             index,
             &expired,
-        ));
+        );
+        if let Some(data) = &self.data {
+            let (data, id) = (data.clone(), id.clone());
+            let start_ms = chrono::DateTime::parse_from_rfc3339(&closed.info.start)
+                .map_or(job.end_ms, |t| t.timestamp_millis());
+            let end_ms = job.end_ms;
+            durable.data = Some(Box::new(move |log: &Path| {
+                data.write_from_log(&id, start_ms, end_ms, log);
+            }));
+        }
+        self.writer.submit(durable);
         self.rollups.add(finished.acc, job.end_ms);
         finished.report.map(|()| closed)
     }

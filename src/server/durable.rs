@@ -40,7 +40,17 @@ pub struct DurableJob {
     /// Files of windows the index no longer names, deleted once it is
     /// durable (a crash before leaves files, never a dangling entry).
     pub expired: Vec<PathBuf>,
+    /// Writes the window's retraining data (`server::data`) from its
+    /// closing log, once the window's files are durable and before the log
+    /// goes: a crash in between leaves the log, and the next start writes
+    /// the partition while it settles the close.
+    pub data: Option<DataJob>,
 }
+
+/// Writes a closed window's partition from its closing log (the path);
+/// reports its own errors (a window's data that cannot be written does not
+/// keep its log: the window itself is durable).
+pub type DataJob = Box<dyn FnOnce(&Path) + Send>;
 
 /// Fsyncs `files` and their directories.
 pub fn sync_files(files: &[PathBuf]) -> Result<(), String> {
@@ -76,6 +86,9 @@ pub fn run(job: DurableJob) -> Result<(), String> {
         files.push(path);
     }
     sync_files(&files)?;
+    if let Some(data) = job.data {
+        data(&job.closing_log);
+    }
     // Kept as the spare log, or freed in steps, so that the open log's
     // fsyncs do not wait for all its blocks to be freed at once (see
     // `wal::retire`). The window is durable by now, so a release that
@@ -179,6 +192,7 @@ mod tests {
             closing_log: log.clone(),
             closing_batches: 1,
             expired: vec![expired.clone()],
+            data: None,
         });
         writer.finish();
         assert!(report.exists());
@@ -198,6 +212,7 @@ mod tests {
             closing_log: log.clone(),
             closing_batches: 1,
             expired: Vec::new(),
+            data: None,
         };
         let err = run(missing).unwrap_err();
         assert!(err.contains("w-2.json"), "{err}");
@@ -208,6 +223,7 @@ mod tests {
             closing_log: log.clone(),
             closing_batches: 1,
             expired: Vec::new(),
+            data: None,
         };
         assert_eq!(run(failing).unwrap_err(), "no bytes");
         assert!(log.exists());

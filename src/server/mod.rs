@@ -16,9 +16,11 @@
 
 mod alerting;
 mod app;
+mod baseline;
 mod body;
 mod closer;
 pub mod config;
+mod data;
 mod demo;
 mod durable;
 mod labels;
@@ -27,6 +29,7 @@ mod metric_labels;
 mod metrics;
 pub mod model;
 mod priority;
+mod retrain;
 mod rollup;
 mod spool;
 pub mod state;
@@ -129,6 +132,7 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
             max_body_bytes: config.limits.max_body_bytes,
             stopping: std::sync::atomic::AtomicBool::new(false),
             alerts,
+            retrain: OnceLock::new(),
         });
         state
             .metrics
@@ -148,6 +152,26 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
                 .await
                 .map_err(|e| ServerError::State(e.to_string()))??
         };
+        // The retrain policies, once the models (their data and labels) are
+        // loaded, before the first close is told to them.
+        let retrain_metrics = retrain::RetrainMetrics::register(state.metrics.registry());
+        let parts = loaded
+            .iter()
+            .map(|(name, r)| {
+                let parts = r
+                    .lock()
+                    .map(|g| (g.data(), g.quality()))
+                    .unwrap_or((None, None));
+                (name.clone(), parts)
+            })
+            .collect();
+        let retrain = retrain::Retrain::start(&config, &retrain_metrics, &parts)
+            .map_err(ServerError::State)?
+            .map(Arc::new);
+        if let Some(r) = &retrain {
+            r.spawn_deliveries(&tokio::runtime::Handle::current());
+            let _ = state.retrain.set(r.clone());
+        }
         let spooled = config.spool.as_ref().map(|s| {
             s.model
                 .clone()
@@ -177,6 +201,10 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
                         if let Some(alerts) = &state.alerts {
                             alerting::window_closed(alerts, closed);
                         }
+                        if let Some(policy) = state.retrain.get().and_then(|r| r.models.get(&model))
+                        {
+                            policy.window_closed(closed);
+                        }
                     }
                 }));
             }
@@ -197,6 +225,8 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
         });
         let timer = tokio::spawn(app::window_timer(state.clone()));
         let quality_timer = tokio::spawn(labels::http::refresh_timer(state.clone()));
+        let data_timer = tokio::spawn(data::http::label_timer(state.clone()));
+        let retrain_timer = retrain.map(|r| tokio::spawn(retrain::timer(r)));
         let spool = config.spool.clone().map(|spool| {
             tokio::spawn(spool::watch(
                 state.clone(),
@@ -215,6 +245,10 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
         }
         timer.abort();
         quality_timer.abort();
+        data_timer.abort();
+        if let Some(t) = retrain_timer {
+            t.abort();
+        }
         if let Some(s) = spool {
             s.abort();
         }

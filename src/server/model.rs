@@ -109,7 +109,9 @@ impl OpenWindow {
 pub struct ModelSpec {
     pub name: String,
     config: ModelConfig,
-    baseline: Profile,
+    /// The training profile skew is checked against; replaced whole by
+    /// `POST /v1/models/NAME/baseline` (`server::baseline`).
+    baseline: std::sync::RwLock<Arc<Profile>>,
     schema: Option<Schema>,
     environment: Option<String>,
     /// Table and aggregate expectations (row counts, means), checked on
@@ -139,6 +141,8 @@ pub struct ModelRuntime {
     pub notes: Vec<String>,
     /// Labels joined to predictions (`[quality]`).
     quality: Option<Arc<super::labels::ModelQuality>>,
+    /// Closed windows' rows kept for retraining (`[data]`).
+    data: Option<Arc<super::data::Partitions>>,
 }
 
 /// The files and baseline a closed window's page is rendered from.
@@ -146,7 +150,7 @@ pub struct WindowPageInputs {
     pub report: PathBuf,
     pub profile: PathBuf,
     pub previous_profile: Option<PathBuf>,
-    pub baseline: Profile,
+    pub baseline: Arc<Profile>,
 }
 
 pub fn now_ms() -> i64 {
@@ -163,7 +167,7 @@ fn rfc3339(ms: i64) -> String {
 }
 
 /// The Arrow type batches are converted to for a profiled column.
-fn arrow_type(t: LogicalType) -> Option<DataType> {
+pub(super) fn arrow_type(t: LogicalType) -> Option<DataType> {
     Some(match t {
         LogicalType::Int => DataType::Int64,
         LogicalType::Float => DataType::Float64,
@@ -182,7 +186,14 @@ impl ModelRuntime {
             model: config.name.clone(),
             message,
         };
-        let baseline = if profile_io::looks_like_profile(&config.baseline) {
+        let dir = state_dir.join("models").join(&config.name);
+        let posted = super::baseline::posted_path(&dir);
+        let baseline = if posted.exists() {
+            // A baseline posted by a retrain job overrides the configured
+            // one until its file is deleted.
+            tracing::info!(model = %config.name, file = %posted.display(), "using the baseline posted to /v1/models/{}/baseline (delete the file to use the configured one)", config.name);
+            profile_io::load(&posted).map_err(|e| fail(e.to_string()))?
+        } else if profile_io::looks_like_profile(&config.baseline) {
             profile_io::load(&config.baseline).map_err(|e| fail(e.to_string()))?
         } else {
             let request = ProfileRequest {
@@ -251,7 +262,7 @@ impl ModelRuntime {
         let spec = Arc::new(ModelSpec {
             name: config.name.clone(),
             config: config.clone(),
-            baseline,
+            baseline: std::sync::RwLock::new(Arc::new(baseline)),
             schema,
             environment,
             row_suite: suite.as_ref().and_then(|s| part(s, true)),
@@ -260,8 +271,29 @@ impl ModelRuntime {
             template,
         });
 
-        let dir = state_dir.join("models").join(&config.name);
         std::fs::create_dir_all(&dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+        let quality = match &config.quality {
+            Some(q) => Some(Arc::new(
+                super::labels::ModelQuality::load(
+                    config,
+                    q,
+                    &spec.baseline(),
+                    &spec.expected,
+                    spec.schema.as_ref(),
+                    &dir,
+                )
+                .map_err(|e| fail(format!("[quality]: {e}")))?,
+            )),
+            None => None,
+        };
+        let data = super::data::Partitions::open(
+            &config.name,
+            &dir,
+            &config.data,
+            spec.expected.clone(),
+            config.request_id_column.clone(),
+            quality.clone(),
+        );
         let (mut index, note) = WindowIndex::load(&close::index_path(&dir));
         let mut notes: Vec<String> = note.into_iter().collect();
         notes.extend(wal::remove_released(&dir));
@@ -272,8 +304,15 @@ impl ModelRuntime {
             notes.extend(recovered.notes);
             if let Some(header) = recovered.header {
                 notes.push(
-                    close::settle(&spec, &dir, &mut index, &header, &recovered.batches)
-                        .map_err(&fail)?,
+                    close::settle(
+                        &spec,
+                        &dir,
+                        &mut index,
+                        &header,
+                        &recovered.batches,
+                        data.as_deref(),
+                    )
+                    .map_err(&fail)?,
                 );
             }
             // A damaged log was moved aside by `read`.
@@ -290,8 +329,15 @@ impl ModelRuntime {
                 // Killed after the index named the window closed but before
                 // its log was moved aside: its rows are already counted.
                 notes.push(
-                    close::settle(&spec, &dir, &mut index, &header, &recovered.batches)
-                        .map_err(&fail)?,
+                    close::settle(
+                        &spec,
+                        &dir,
+                        &mut index,
+                        &header,
+                        &recovered.batches,
+                        data.as_deref(),
+                    )
+                    .map_err(&fail)?,
                 );
             } else {
                 // The index may lag behind the log after a power cut.
@@ -322,21 +368,8 @@ impl ModelRuntime {
             index,
             closing: Vec::new(),
         }));
-        let closer = Closer::start(spec.clone(), &dir, ledger.clone(), previous).map_err(&fail)?;
-        let quality = match &config.quality {
-            Some(q) => Some(Arc::new(
-                super::labels::ModelQuality::load(
-                    config,
-                    q,
-                    &spec.baseline,
-                    &spec.expected,
-                    spec.schema.as_ref(),
-                    &dir,
-                )
-                .map_err(|e| fail(format!("[quality]: {e}")))?,
-            )),
-            None => None,
-        };
+        let closer = Closer::start(spec.clone(), &dir, ledger.clone(), previous, data.clone())
+            .map_err(&fail)?;
         Ok(Self {
             name: config.name.clone(),
             spec,
@@ -347,7 +380,13 @@ impl ModelRuntime {
             ledger,
             notes,
             quality,
+            data,
         })
+    }
+
+    /// The retraining data, when `[models.NAME.data]` is on.
+    pub fn data(&self) -> Option<Arc<super::data::Partitions>> {
+        self.data.clone()
     }
 
     /// Labels and quality, when the model has `[quality]`.
@@ -516,7 +555,7 @@ impl ModelRuntime {
             previous_profile: at
                 .checked_sub(1)
                 .map(|p| close::profile_path(&self.dir, &closed[p].id)),
-            baseline: self.spec.baseline.clone(),
+            baseline: self.spec.baseline(),
         })
     }
 
@@ -526,6 +565,11 @@ impl ModelRuntime {
             .closed
             .last()
             .map(|w| close::report_path(&self.dir, &w.id))
+    }
+
+    /// The model's directory in the state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     pub fn labels_path(&self) -> PathBuf {
@@ -548,6 +592,25 @@ pub struct CheckPlan {
 }
 
 impl ModelSpec {
+    /// The training profile windows are compared with (skew).
+    pub fn baseline(&self) -> Arc<Profile> {
+        self.baseline
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Puts `profile` in the baseline's place (the next window's skew uses
+    /// it).
+    pub(super) fn swap_baseline(&self, profile: Profile) {
+        *self.baseline.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(profile);
+    }
+
+    /// The window's columns (what a new baseline must describe).
+    pub(super) fn window_schema(&self) -> &SchemaRef {
+        &self.expected
+    }
+
     /// What [`ModelSpec::prepare`] and a window close will check.
     pub fn check_plan(&self) -> CheckPlan {
         let checks = &self.config.checks;

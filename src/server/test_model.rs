@@ -45,5 +45,7 @@ pub fn config(dir: &Path, window: WindowPolicy) -> ModelConfig {
             per_window: vec![Check::Skew, Check::Drift],
         },
         quality: None,
+        data: Default::default(),
+        retrain: None,
     }
 }

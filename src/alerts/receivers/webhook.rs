@@ -101,7 +101,7 @@ impl WebhookReceiver {
 
 /// The HTTP client of webhooks and Alertmanagers: rustls, a whole-request
 /// timeout, no redirects (a signed body is for the URL configured).
-pub(super) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
@@ -112,7 +112,7 @@ pub(super) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> 
 }
 
 /// Sends a request; a 2xx answer is success. Errors never name the URL.
-pub(super) async fn post(request: reqwest::RequestBuilder) -> Result<(), DeliveryError> {
+pub(crate) async fn post(request: reqwest::RequestBuilder) -> Result<(), DeliveryError> {
     let response = request
         .send()
         .await

@@ -287,6 +287,11 @@ pub struct ModelConfig {
     pub checks: Checks,
     /// `[models.NAME.quality]`: labels joined to predictions.
     pub quality: Option<QualityConfig>,
+    /// `[models.NAME.data]`: closed windows' rows kept as Parquet (on by
+    /// default).
+    pub data: DataConfig,
+    /// `[models.NAME.retrain]`: when to call the retrain webhook.
+    pub retrain: Option<RetrainConfig>,
 }
 
 /// `[models.NAME.window]`: tumbling windows that close when either limit is
@@ -391,8 +396,10 @@ pub enum ConfigError {
 
 mod quality;
 mod read;
+mod retrain;
 mod rules;
 pub use quality::{Duplicates, QualityConfig, parse_duration};
+pub use retrain::{DataConfig, RetrainConfig, Trigger, cron_schedule, parse_bytes};
 pub(crate) use rules::{file_path_problem, is_env_name, resolve};
 
 use read::*;
@@ -437,6 +444,8 @@ mod tests {
         same(serde_keys::<RawModel>(), MODEL_KEYS);
         same(serde_keys::<RawWindow>(), WINDOW_KEYS);
         same(serde_keys::<RawChecks>(), CHECKS_KEYS);
+        same(serde_keys::<retrain::RawData>(), retrain::DATA_KEYS);
+        same(serde_keys::<retrain::RawRetrain>(), retrain::RETRAIN_KEYS);
     }
 
     #[test]

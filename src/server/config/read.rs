@@ -96,6 +96,8 @@ pub(super) const MODEL_KEYS: &[&str] = &[
     "window",
     "checks",
     "quality",
+    "data",
+    "retrain",
 ];
 pub(super) const WINDOW_KEYS: &[&str] = &["rows", "seconds", "keep"];
 pub(super) const CHECKS_KEYS: &[&str] = &["per_batch", "per_window"];
@@ -164,6 +166,10 @@ pub(super) struct RawModel {
     pub(super) _checks: Option<IgnoredAny>,
     #[serde(default, rename = "quality")]
     pub(super) _quality: Option<IgnoredAny>,
+    #[serde(default, rename = "data")]
+    pub(super) _data: Option<IgnoredAny>,
+    #[serde(default, rename = "retrain")]
+    pub(super) _retrain: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -220,6 +226,8 @@ pub(super) struct ModelPart {
     pub(super) window_had_unknown_keys: bool,
     pub(super) checks: Read<RawChecks>,
     pub(super) quality: Read<super::quality::RawQuality>,
+    pub(super) data: Read<super::retrain::RawData>,
+    pub(super) retrain: Read<super::retrain::RawRetrain>,
 }
 
 /// The type stage: each table deserialized on its own.
@@ -294,6 +302,8 @@ impl Reader<'_> {
                             window_had_unknown_keys: false,
                             checks: Read::Invalid,
                             quality: Read::Invalid,
+                            data: Read::Invalid,
+                            retrain: Read::Invalid,
                         },
                     ));
                     continue;
@@ -318,6 +328,18 @@ impl Reader<'_> {
                 &format!("{context}.quality"),
                 super::quality::QUALITY_KEYS,
             );
+            let (data, _) = self.section(
+                &mut body,
+                "data",
+                &format!("{context}.data"),
+                super::retrain::DATA_KEYS,
+            );
+            let (retrain, _) = self.section(
+                &mut body,
+                "retrain",
+                &format!("{context}.retrain"),
+                super::retrain::RETRAIN_KEYS,
+            );
             // A missing `baseline` is reported at the model's name.
             let body = self.deserialize(
                 DeValue::Table(body),
@@ -334,6 +356,8 @@ impl Reader<'_> {
                     window_had_unknown_keys,
                     checks,
                     quality,
+                    data,
+                    retrain,
                 },
             ));
         }

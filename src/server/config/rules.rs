@@ -236,6 +236,8 @@ pub(super) fn check_model(model: &ModelPart, base: &Path, c: &mut Problems) {
         check_positive(c, path!["models", name, "window", "keep"], window.keep);
     }
 
+    super::retrain::check_data(name, &model.data, c);
+    super::retrain::check_retrain(name, &model.retrain, base, c);
     let body = model.body.present();
     super::quality::check(
         name,
@@ -511,6 +513,8 @@ pub(super) fn build(parts: Parts, resolved: Resolved, path: &Path) -> ServeConfi
                     Read::Present(q) => Some(super::quality::build(q)),
                     _ => None,
                 },
+                data: super::retrain::build_data(part.data),
+                retrain: super::retrain::build_retrain(part.retrain, base),
             })
         })
         .collect();

@@ -310,6 +310,22 @@ impl ModelQuality {
         (self.config.label_ttl_seconds as i64).saturating_mul(1000)
     }
 
+    /// What the store knows of window `seq` (none once it left the store)
+    /// and its labels by request id, for the retraining data
+    /// (`server::data`).
+    pub fn window_labels(
+        &self,
+        seq: u64,
+    ) -> Result<(Option<WindowMeta>, store::WindowLabels), String> {
+        let meta = self.store.windows()?.remove(&seq);
+        Ok((meta, self.store.window_labels(seq)?))
+    }
+
+    /// What the store knows of each window it holds.
+    pub fn window_metas(&self) -> Result<BTreeMap<u64, WindowMeta>, String> {
+        self.store.windows()
+    }
+
     pub fn id_column(&self) -> &str {
         &self.id_column
     }

@@ -100,6 +100,9 @@ pub struct Prediction {
     pub label: Option<Vec<u8>>,
 }
 
+/// A window's labels: (request id, the label's cell).
+pub type WindowLabels = Vec<(String, Vec<u8>)>;
+
 /// A stored prediction's cells and its label's cell, if labelled.
 pub type StoredRow = (Vec<u8>, Option<Vec<u8>>);
 
@@ -384,6 +387,19 @@ impl PendingStore {
             each(out)?;
         }
         Ok(())
+    }
+
+    /// A window's labels by request id (for the retraining data,
+    /// `server::data`, which joins them to the window's rows).
+    pub fn window_labels(&self, seq: u64) -> Result<WindowLabels, String> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let labels = txn.open_table(LABELS).map_err(err)?;
+        let mut out = Vec::new();
+        for entry in labels.range((seq, "")..(seq + 1, "")).map_err(err)? {
+            let (k, v) = entry.map_err(err)?;
+            out.push((k.value().1.to_string(), v.value().to_vec()));
+        }
+        Ok(out)
     }
 
     /// Drops windows more than two `label_ttl`s past their last prediction

@@ -28,6 +28,7 @@ use crate::profile::{Profile, io as profile_io};
 use crate::report::{ComparisonJson, comparison_json};
 use crate::server::closer::{CloseJob, Reply, lock};
 use crate::server::config::Check;
+use crate::server::data::Partitions;
 use crate::server::durable::{DurableJob, sync_files};
 use crate::server::state::{
     WindowIndex, WindowInfo, WindowState, replace_unsynced, window_seq, write_atomic,
@@ -266,6 +267,7 @@ pub(in crate::server) fn durable_job(
             .iter()
             .flat_map(|w| [report_path(dir, &w.id), profile_path(dir, &w.id)])
             .collect(),
+        data: None,
     }
 }
 
@@ -288,10 +290,19 @@ pub(super) fn settle(
     index: &mut WindowIndex,
     header: &WalHeader,
     batches: &[arrow::record_batch::RecordBatch],
+    data: Option<&Partitions>,
 ) -> Result<String, String> {
     let id = &header.window;
     if index.is_closed(id) && files_whole(dir, id) {
         sync_files(&[report_path(dir, id), profile_path(dir, id), index_path(dir)])?;
+        let end_ms = index
+            .closed
+            .iter()
+            .rfind(|w| &w.id == id)
+            .and_then(|w| w.end.as_deref())
+            .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+            .map_or_else(now_ms, |t| t.timestamp_millis());
+        settle_data(data, header, batches, end_ms);
         return Ok(format!(
             "window {id} had closed; its files are now synced and its log removed"
         ));
@@ -315,10 +326,28 @@ pub(super) fn settle(
     write_atomic(&report_path(dir, id), &checked.report_bytes())?;
     index.insert_closed(at, checked.info);
     index.save(&index_path(dir))?;
+    settle_data(data, header, batches, end_ms);
     Ok(format!(
         "window {id}: its files were incomplete after a crash; closed again from its log ({} rows)",
         window.rows
     ))
+}
+
+/// The retraining data of a window a crash interrupted, unless its
+/// partition was written before the crash.
+fn settle_data(
+    data: Option<&Partitions>,
+    header: &WalHeader,
+    batches: &[arrow::record_batch::RecordBatch],
+    end_ms: i64,
+) {
+    let Some(data) = data else { return };
+    if data.path_of(&header.window, header.start_ms).exists() {
+        return;
+    }
+    if let Err(e) = data.write_window(&header.window, header.start_ms, end_ms, batches, now_ms()) {
+        tracing::error!(window = %header.window, "retraining data: {e}");
+    }
 }
 
 /// The window's checks (skew, drift, schema, window suite) and its entry
@@ -353,7 +382,7 @@ fn window_checks(
     };
     let skew = checks
         .contains(&Check::Skew)
-        .then(|| run(Comparison::Skew, &spec.baseline))
+        .then(|| run(Comparison::Skew, &spec.baseline()))
         .flatten();
     let drift = match (previous, checks.contains(&Check::Drift)) {
         (Some(previous), true) => run(Comparison::Drift, previous),
