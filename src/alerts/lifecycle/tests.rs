@@ -384,4 +384,8 @@ fn quality_findings_are_a_stream_of_their_own() {
         firing.contains(&(&FindingStream::Quality, &AlertState::Resolved)),
         "{firing:?}"
     );
+    // The book (saved as JSON) keeps each alert's stream.
+    let text = serde_json::to_string(&book).unwrap();
+    let back: AlertBook = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, book);
 }
