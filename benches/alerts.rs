@@ -107,6 +107,7 @@ fn window(seq: u64) -> WindowFindings {
         seq,
         closed_ms: seq as i64 * 60_000,
         findings,
+        stream: Default::default(),
     }
 }
 

@@ -340,3 +340,52 @@ fn alertmanager_receivers_are_reposted_and_resolved_even_without_send_resolved()
     assert_eq!(resolved[0].status, Status::Resolved);
     assert_eq!(resolved[0].receivers, ["am"]);
 }
+
+#[test]
+fn quality_findings_are_a_stream_of_their_own() {
+    // One route grouped by model only: a skew alert and a quality alert
+    // are still two alerts, and neither stream resolves the other's.
+    let e = engine(vec![route("r", 1, 1, &[GroupLabel::Model])]);
+    let mut book = AlertBook::default();
+    let silences = Silences::default();
+    let quality = |seq: u64, present: bool| {
+        let mut w = window("credit", seq, vec![]);
+        w.stream = FindingStream::Quality;
+        if present {
+            w.findings.push(finding(AlertCheck::Quality, "accuracy"));
+        }
+        w
+    };
+    let skew = |seq: u64| window("credit", seq, vec![finding(AlertCheck::Skew, "income")]);
+    let mut sends = |w: &WindowFindings| -> Vec<Status> {
+        e.evaluate(&mut book, w, &silences, w.closed_ms)
+            .iter()
+            .map(|s| s.status)
+            .collect()
+    };
+    assert_eq!(sends(&skew(5)), [Status::Firing]);
+    // A window that turned final later, older than the last closed one:
+    // evaluated (not dropped as already seen), and it fires on its own.
+    assert_eq!(sends(&quality(3, true)), [Status::Firing]);
+    // Closed windows without the quality finding do not resolve it...
+    assert_eq!(sends(&skew(6)), Vec::<Status>::new());
+    // ...a final window without it does, and leaves the skew alert firing.
+    assert_eq!(sends(&quality(4, false)), [Status::Resolved]);
+    let firing: Vec<(&FindingStream, &AlertState)> = book
+        .alerts
+        .values()
+        .map(|a| (&a.stream, &a.state))
+        .collect();
+    assert!(
+        firing.contains(&(&FindingStream::Windows, &AlertState::Firing)),
+        "{firing:?}"
+    );
+    assert!(
+        firing.contains(&(&FindingStream::Quality, &AlertState::Resolved)),
+        "{firing:?}"
+    );
+    // The book (saved as JSON) keeps each alert's stream.
+    let text = serde_json::to_string(&book).unwrap();
+    let back: AlertBook = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, book);
+}
