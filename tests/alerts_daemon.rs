@@ -168,13 +168,14 @@ fn a_finding_fires_and_resolves_through_the_daemon() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(d.log().contains("[assay] FIRING toy: schema on color"));
-    assert_eq!(
-        metric(
-            &d,
-            "assay_notifications_total{outcome=\"sent\",receiver=\"hook\"}"
-        ),
-        2.0
-    );
+    // Counted once the receiver has answered: a moment after it received.
+    let sent = "assay_notifications_total{outcome=\"sent\",receiver=\"hook\"}";
+    let deadline = Instant::now() + WAIT;
+    while metric(&d, sent) < 2.0 {
+        assert!(Instant::now() < deadline, "not counted as sent");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(metric(&d, sent), 2.0);
     assert!(
         metric(
             &d,

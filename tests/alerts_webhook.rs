@@ -88,16 +88,22 @@ fn signed_webhooks_say_firing_then_resolved_with_everything_in_them() {
     assert_eq!(firing["findings"][0]["expected"]["threshold"], 0.1);
     assert_eq!(firing["findings"][0]["check"], "skew");
     assert!(resolved["ends_at"].is_string());
+    // The receiver answered before the sender counted and told the
+    // engine: wait for the count, then for the engine.
+    let sent = "assay_notifications_total{outcome=\"sent\",receiver=\"hook\"}";
+    let deadline = std::time::Instant::now() + WAIT;
+    while s.metric(sent) < 2.0 {
+        assert!(std::time::Instant::now() < deadline, "not counted as sent");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    s.service.flush();
     // The alert lists both deliveries' receiver status.
     let listed = s.service.alerts_json();
     let alert = &listed["alerts"][0];
     assert_eq!(alert["state"], "resolved");
     let deliveries = &alert["deliveries"]["hook"];
     assert_eq!(deliveries["delivery_id"], got[1].delivery_id.as_str());
-    assert_eq!(
-        s.metric("assay_notifications_total{outcome=\"sent\",receiver=\"hook\"}"),
-        2.0
-    );
+    assert_eq!(s.metric(sent), 2.0);
 }
 
 #[test]
@@ -296,6 +302,8 @@ fn refused_and_expired_notifications_are_dead_lettered_and_kept() {
         "{errors:?}"
     );
     assert_eq!(s.service.queue_depth("hook"), 0);
+    // The engine records a delivery's state from an event: wait for it.
+    s.service.flush();
     let alert = &s.service.alerts_json()["alerts"][0];
     assert_eq!(alert["deliveries"]["hook"]["state"], "dead_lettered");
 }

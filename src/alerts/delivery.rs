@@ -59,9 +59,20 @@ pub fn jittered(backoff: Duration) -> Duration {
 }
 
 impl Worker {
-    /// Runs until `stop` turns true. `wake` is notified when a notification
-    /// is queued for this receiver.
-    pub async fn run(self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    /// Runs until `stop` turns true, delivering once `release` is true.
+    /// `wake` is notified when a notification is queued for this receiver.
+    pub async fn run(
+        self,
+        wake: Arc<Notify>,
+        mut release: watch::Receiver<bool>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        while !*release.borrow_and_update() {
+            tokio::select! {
+                changed = release.changed() => if changed.is_err() { return },
+                _ = stop.changed() => return,
+            }
+        }
         let name = self.receiver.name().to_string();
         let mut head: Option<u64> = None;
         let mut attempts = 0u32;
@@ -136,12 +147,6 @@ impl Worker {
             // restart, under the same delivery id.
             tracing::error!(target: "assay::alerts", receiver = %name, "removing a delivered notification: {e}");
         }
-        self.metrics.count(name, "sent");
-        let latency = (now_ms() - entry.event_ms).max(0) as f64 / 1000.0;
-        self.metrics
-            .latency
-            .with_label_values(&[name])
-            .observe(latency);
         (self.events)(DeliveryEvent {
             receiver: name.to_string(),
             fingerprint: entry.notification.fingerprint.clone(),
@@ -151,6 +156,13 @@ impl Worker {
             attempts,
             error: None,
         });
+        // Counted after the engine is told (as for dead letters).
+        self.metrics.count(name, "sent");
+        let latency = (now_ms() - entry.event_ms).max(0) as f64 / 1000.0;
+        self.metrics
+            .latency
+            .with_label_values(&[name])
+            .observe(latency);
     }
 
     fn dead(&self, entry: &Entry, error: &str, attempts: u32, refused: bool) {
@@ -177,7 +189,6 @@ impl Worker {
                 "notification dead-lettered ({why}: {error}), but keeping it failed: {e}"
             ),
         }
-        self.metrics.count(name, "dead_lettered");
         (self.events)(DeliveryEvent {
             receiver: name.to_string(),
             fingerprint: entry.notification.fingerprint.clone(),
@@ -187,6 +198,9 @@ impl Worker {
             attempts,
             error: Some(error.to_string()),
         });
+        // Counted after the engine is told: whoever sees the count and then
+        // flushes the engine sees the alert's delivery state too.
+        self.metrics.count(name, "dead_lettered");
     }
 }
 

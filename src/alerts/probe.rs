@@ -141,7 +141,9 @@ fn run_in(
             events: on_event.clone(),
         };
         let wake = Arc::new(Notify::new());
-        runtime.spawn(worker.run(wake, stopped.clone()));
+        // No window to catch up with: deliver at once.
+        let (_, released) = watch::channel(true);
+        runtime.spawn(worker.run(wake, released, stopped.clone()));
         outcomes.push(ProbeOutcome {
             receiver: config.name.clone(),
             kind,

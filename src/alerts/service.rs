@@ -60,6 +60,8 @@ enum Event {
     },
     Delivery(DeliveryEvent),
     Flush(SyncSender<()>),
+    /// Every catch-up is sent: deliveries may begin.
+    Recovered,
     /// Handle everything sent before, save, and end the thread (the
     /// delivery tasks hold senders too: the channel stays open).
     Stop,
@@ -80,6 +82,11 @@ struct Inner {
     base_url: String,
     /// Every (model, route) the gauges report.
     model_routes: Vec<(String, String)>,
+    /// Turns true once the windows closed before the start are evaluated:
+    /// the delivery tasks wait for it. Delivering first would forget a
+    /// queued notification's id (the outbox knows the ids it holds), and
+    /// the catch-up, evaluating its window again, would queue it anew.
+    release: watch::Sender<bool>,
 }
 
 /// The alerts of a running daemon.
@@ -176,7 +183,9 @@ impl AlertService {
             .iter()
             .map(|n| (n.clone(), Arc::new(Notify::new())))
             .collect();
+        let (release, released) = watch::channel(false);
         let inner = Arc::new(Inner {
+            release,
             dir,
             engine,
             book: Mutex::new(book),
@@ -214,7 +223,7 @@ impl AlertService {
                     metrics: metrics.clone(),
                     events: to_engine.clone(),
                 };
-                runtime.spawn(worker.run(wake, stopped.clone()))
+                runtime.spawn(worker.run(wake, released.clone(), stopped.clone()))
             })
             .collect();
         Ok((
@@ -249,6 +258,13 @@ impl AlertService {
             model: model.to_string(),
             windows,
         });
+    }
+
+    /// Called once every model's [`AlertService::catch_up`] is sent:
+    /// deliveries begin after the engine has handled them (until then the
+    /// outbox's queued notifications wait).
+    pub fn recovered(&self) {
+        self.send(Event::Recovered);
     }
 
     /// Waits until every event sent so far is handled and the state saved
@@ -431,6 +447,9 @@ impl Inner {
                     self.save_book();
                     dirty = false;
                     let _ = reply.send(());
+                }
+                Ok(Event::Recovered) => {
+                    self.release.send_replace(true);
                 }
                 Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => {
                     self.save_book();

@@ -215,6 +215,7 @@ pub fn run_with(config: ServeConfig, on_ready: Option<OnReady>) -> Result<(), Se
             for (name, runtime) in &loaded {
                 alerting::catch_up(alerts, name, runtime);
             }
+            alerts.recovered();
         }
         let _ = state.models.set(loaded);
         state.metrics.ready.set(1);

@@ -54,6 +54,7 @@ impl Service {
         )
         .unwrap();
         assert!(notes.is_empty(), "{notes:?}");
+        service.recovered();
         Service {
             service,
             registry,
