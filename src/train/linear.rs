@@ -190,4 +190,73 @@ mod tests {
         );
         assert!(fit.objective <= best.0 + 1e-12, "{fit:?} {best:?}");
     }
+
+    /// Least squares with a negligible penalty recovers exact coefficients.
+    #[test]
+    fn regression_recovers_a_known_line() {
+        let n = 200;
+        let mut values = Vec::new();
+        let mut ys = Vec::new();
+        for i in 0..n {
+            let (a, b) = ((i % 17) as f32 / 8.0 - 1.0, (i % 11) as f32 / 5.0 - 1.0);
+            values.extend([a, b]);
+            ys.push(3.0 * a - 2.0 * b + 0.5);
+        }
+        let m = Matrix {
+            rows: n,
+            cols: 2,
+            values,
+        };
+        let options = LinearOptions {
+            c: 1e12,
+            lbfgs: lbfgs::Options {
+                gtol: 1e-10,
+                ftol: 0.0,
+                ..Default::default()
+            },
+        };
+        let (net, _) = fit(&m, &ys, &vec![1.0; n], Task::Regression, 1, &options).unwrap();
+        let w = net.flat_weights().unwrap();
+        for (got, want) in w.iter().zip([3.0f32, -2.0, 0.5]) {
+            assert!((got - want).abs() < 1e-4, "{w:?}");
+        }
+    }
+
+    /// Softmax regression separates three well-separated classes.
+    #[test]
+    fn multiclass_separates_three_clusters() {
+        let centres = [(-3.0f32, 0.0f32), (3.0, 0.0), (0.0, 3.0)];
+        let mut values = Vec::new();
+        let mut ys = Vec::new();
+        for i in 0..300 {
+            let c = i % 3;
+            let jitter = ((i * 7919) % 100) as f32 / 100.0 - 0.5;
+            values.extend([centres[c].0 + jitter, centres[c].1 - jitter]);
+            ys.push(c as f32);
+        }
+        let m = Matrix {
+            rows: 300,
+            cols: 2,
+            values: values.clone(),
+        };
+        let (net, _) = fit(
+            &m,
+            &ys,
+            &vec![1.0; 300],
+            Task::Multiclass,
+            3,
+            &LinearOptions::default(),
+        )
+        .unwrap();
+        let x = Tensor::from_vec(values, (300, 2), &Device::Cpu).unwrap();
+        let p = candle_nn::ops::softmax(&net.forward(&x, None).unwrap(), D::Minus1)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        for (row, y) in p.iter().zip(&ys) {
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            let best = (0..3).max_by(|a, b| row[*a].total_cmp(&row[*b])).unwrap();
+            assert_eq!(best, *y as usize, "{row:?}");
+        }
+    }
 }
