@@ -101,6 +101,9 @@ enum Command {
     /// Work with schema files (import a TFDV schema.pbtxt).
     #[command(subcommand)]
     Schema(SchemaCommand),
+    /// Retrain jobs: `run` one now, or `serve` the daemon's signed webhooks.
+    #[command(subcommand)]
+    Retrain(cli::retrain::RetrainCommand),
 }
 
 #[derive(Args)]
@@ -298,6 +301,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::CheckConfig(args) => check_config(args),
         Command::Alerts(command) => cli::alerts::run(command),
         Command::Schema(SchemaCommand::Import(args)) => schema_import(args),
+        Command::Retrain(command) => cli::retrain::run(command),
     }
 }
 

@@ -3,4 +3,5 @@
 pub mod alerts;
 pub mod compare;
 pub mod quality;
+pub mod retrain;
 pub mod train;
