@@ -254,6 +254,7 @@ fn main() -> ExitCode {
     // commands print their results and log only errors.
     let default_level = match cli.command {
         Command::Serve(_) | Command::Demo(_) => "info",
+        Command::Retrain(cli::retrain::RetrainCommand::Serve(_)) => "info",
         // The log receiver's test line and the retries are warnings.
         Command::Alerts(_) => "warn",
         _ => "error",

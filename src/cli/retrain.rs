@@ -17,6 +17,9 @@ pub enum RetrainCommand {
     /// Run one retrain job now: assemble, validate, train, evaluate, gate,
     /// register. Exit 0 promoted, 1 not promoted, 2 bad input.
     Run(RunArgs),
+    /// Receive the daemon's signed retrain webhooks and run the jobs, one
+    /// at a time (`POST /v1/webhook`, `GET /v1/jobs`, `/metrics`).
+    Serve(ServeArgs),
 }
 
 #[derive(Args)]
@@ -36,9 +39,20 @@ pub struct RunArgs {
     pub json: bool,
 }
 
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The job's configuration (`retrain.toml`, with a `[serve]` table).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Listen here instead of `[serve] listen` (default 127.0.0.1:9500).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
 pub fn run(command: RetrainCommand) -> Result<u8> {
     match command {
         RetrainCommand::Run(args) => run_job(args),
+        RetrainCommand::Serve(args) => serve(args),
     }
 }
 
@@ -88,4 +102,10 @@ fn run_job(args: RunArgs) -> Result<u8> {
         Outcome::Rejected => 1,
         Outcome::Failed => 2,
     })
+}
+
+fn serve(args: ServeArgs) -> Result<u8> {
+    let config = retrain::config::load(&args.config).map_err(|e| usage(e.to_string()))?;
+    retrain::serve::run(config, args.listen).map_err(|e| usage(e.to_string()))?;
+    Ok(0)
 }

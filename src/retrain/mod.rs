@@ -5,7 +5,9 @@
 //! - [`assemble`]: baseline data plus the daemon's partitions, in time order;
 //! - [`gate`]: challenger against champion on the same holdout;
 //! - [`registry`]: `REGISTRY/models/M/versions/N` and the `champion` pointer;
-//! - [`job`]: the steps, each recorded in the job's `report.json`.
+//! - [`job`]: the steps, each recorded in the job's `report.json`;
+//! - [`store`]: the receiver's durable jobs (`REGISTRY/jobs/ID/job.json`);
+//! - [`serve`]: the signed webhook receiver and its one worker.
 //!
 //! docs/retrain.md ("The job runner") documents the files and exit codes.
 
@@ -14,6 +16,8 @@ pub mod config;
 pub mod gate;
 pub mod job;
 pub mod registry;
+pub mod serve;
+pub mod store;
 
 pub use config::JobConfig;
 pub use job::{JobRequest, JobResult, Outcome};
