@@ -342,9 +342,19 @@ async fn run_one(s: &Arc<Shared>, mut job: StoredJob) {
     }
     // The partitions the payload names (a window's partition written after
     // the webhook was sent is not in it: the job trains on what was named).
+    // Without a configured baseline, the daemon's (when it is training
+    // data, not a posted profile) is the first input.
+    let mut data = Vec::new();
+    if s.config.baseline.is_empty()
+        && let Some(baseline) = job.payload["baseline"].as_str()
+        && !baseline.ends_with(".json")
+    {
+        data.push(baseline.to_string());
+    }
+    data.extend(strings(&job.payload["data"]));
     let request = JobRequest {
         id: job.id.clone(),
-        data: strings(&job.payload["data"]),
+        data,
         trigger: job.payload["reason"].clone(),
     };
     let shared = s.clone();
