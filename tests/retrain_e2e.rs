@@ -97,7 +97,11 @@ fn daemon_webhook_job_callback_and_new_baseline() {
     let job = loop {
         let job = get_json(&format!("{receiver}/v1/jobs/{delivery}"));
         let state = job["state"].as_str().unwrap_or("");
-        if state != "" && state != "queued" && state != "running" && !job["callback"].is_null() {
+        if !state.is_empty()
+            && state != "queued"
+            && state != "running"
+            && !job["callback"].is_null()
+        {
             break job;
         }
         assert!(
