@@ -244,3 +244,35 @@ fn a_bad_config_lists_every_problem() {
         assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
     }
 }
+
+#[test]
+fn gated_disparities_are_measured_for_the_sensitive_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let (header, rows) = linear_lines();
+    let data = dir.path().join("data.csv");
+    write_csv(&data, &header, &rows[..10_000]);
+    let config = write_config(dir.path(), "sensitive = [\"color\"]");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[gate]\n",
+        "[gate]\ndisparities = { demographic_parity_difference = 0.0 }\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = run(&config, "fair-1", &[&data]);
+    assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
+    // The same data again: the same model, the same disparity: not worse.
+    let out = run(&config, "fair-2", &[&data]);
+    assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
+    let r = report(dir.path(), "fair-2");
+    let checks = r["gate"]["checks"].as_array().unwrap();
+    let dp = checks
+        .iter()
+        .find(|c| c["name"] == "demographic_parity_difference")
+        .unwrap();
+    assert_eq!(dp["kind"], "disparity");
+    let (a, b) = (
+        dp["challenger"].as_f64().unwrap(),
+        dp["champion"].as_f64().unwrap(),
+    );
+    assert!(a > 0.0 && a < 1.0, "{dp}");
+    assert_eq!(a, b, "seeded training on the same data: the same model");
+}

@@ -194,6 +194,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn union_of_columns_unlabelled_dropped_last_request_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema_path = dir.path().join("schema.toml");
+        std::fs::write(
+            &schema_path,
+            "format = \"assay.schema/1\"\n[features.x]\ntype = \"float\"\n\
+             [features.y]\ntype = \"int\"\nrole = \"label\"\n",
+        )
+        .unwrap();
+        let schema = crate::schema::load(&schema_path).unwrap();
+        let baseline = dir.path().join("baseline.csv");
+        std::fs::write(&baseline, "id,x,y\na,1.0,0\nb,2.0,1\n").unwrap();
+        // A partition: request `b` again (relabelled), `c` without a label,
+        // `d` new, and a column the schema does not know.
+        let partition = dir.path().join("part.csv");
+        std::fs::write(&partition, "id,x,y,extra\nb,2.5,0,q\nc,3.0,,q\nd,4.0,1,q\n").unwrap();
+        let inputs = vec![
+            baseline.display().to_string(),
+            partition.display().to_string(),
+        ];
+        let (loaded, report) = assemble(&inputs, &schema, "y", Some("id")).unwrap();
+        assert_eq!(report.rows_read, 5);
+        assert_eq!(report.unlabelled_dropped, 1);
+        assert_eq!(report.duplicates_dropped, 1);
+        assert_eq!(report.columns, vec!["x", "y"]);
+        let x: Vec<f64> = loaded
+            .batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::Float64Array>()
+            .unwrap()
+            .values()
+            .to_vec();
+        assert_eq!(x, vec![1.0, 2.5, 4.0], "b's later row, in time order");
+    }
+
+    #[test]
     fn lookback_by_partition_date() {
         let now = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
             .unwrap()

@@ -385,9 +385,8 @@ pub fn parse(text: &str, path: &Path) -> Result<JobConfig, RetrainJobError> {
                 format!("no such file: {}", resolve(&raw.schema).display()),
             );
         }
-        for (i, suite) in raw.suites.iter().enumerate() {
+        for suite in &raw.suites {
             if !resolve(suite).is_file() {
-                let _ = i;
                 rule(
                     &["suites"],
                     format!("no such file: {}", resolve(suite).display()),
