@@ -339,3 +339,20 @@ fn a_job_cut_off_by_kill_9_runs_again_and_registers_one_version() {
     assert_eq!(registered(), vec!["1".to_string()], "one version");
     assert!(r.log().contains("running it again"), "{}", r.log());
 }
+
+#[test]
+fn serving_without_a_secret_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("retrain.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "registry = \"registry\"\nmodel = \"linear\"\nlabel = \"y\"\nschema = {:?}\n",
+            common::path(LINEAR_SCHEMA)
+        ),
+    )
+    .unwrap();
+    let out = common::assay(&["retrain", "serve", "--config", config.to_str().unwrap()]);
+    let err = common::input_error(&out);
+    assert!(err.contains("secret_file or secret_env"), "{err}");
+}
