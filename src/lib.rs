@@ -17,6 +17,7 @@ pub mod profile;
 pub mod quality;
 pub mod query;
 pub mod report;
+pub mod retrain;
 pub mod schema;
 pub mod server;
 pub mod sinks;

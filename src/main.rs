@@ -101,6 +101,9 @@ enum Command {
     /// Work with schema files (import a TFDV schema.pbtxt).
     #[command(subcommand)]
     Schema(SchemaCommand),
+    /// Retrain jobs: `run` one now, or `serve` the daemon's signed webhooks.
+    #[command(subcommand)]
+    Retrain(cli::retrain::RetrainCommand),
 }
 
 #[derive(Args)]
@@ -253,6 +256,7 @@ fn main() -> ExitCode {
     // commands print their results and log only errors.
     let default_level = match cli.command {
         Command::Serve(_) | Command::Demo(_) => "info",
+        Command::Retrain(cli::retrain::RetrainCommand::Serve(_)) => "info",
         // The log receiver's test line and the retries are warnings.
         Command::Alerts(_) => "warn",
         _ => "error",
@@ -300,6 +304,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::CheckConfig(args) => check_config(args),
         Command::Alerts(command) => cli::alerts::run(command),
         Command::Schema(SchemaCommand::Import(args)) => schema_import(args),
+        Command::Retrain(command) => cli::retrain::run(command),
     }
 }
 

@@ -4,4 +4,5 @@ pub mod alerts;
 pub mod compare;
 pub mod html;
 pub mod quality;
+pub mod retrain;
 pub mod train;
