@@ -15,7 +15,7 @@ mod daemon;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use alerts::Hook;
 use arrow::array::{AsArray, Int64Array, RecordBatch};
@@ -493,6 +493,12 @@ fn a_window_whose_final_quality_degraded_fires_a_quality_retrain() {
         p["windows"]["from"].is_string() && p["windows"]["to"].is_string(),
         "{p}"
     );
+    // The decision is counted once it is queued and saved; the webhook can
+    // arrive first.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while triggers(&daemon, "quality", "fired") < 1.0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(triggers(&daemon, "quality", "fired"), 1.0);
     // Window 1 raised nothing to decide on.
     assert_eq!(triggers(&daemon, "quality", "skipped"), 0.0);
