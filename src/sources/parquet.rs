@@ -8,19 +8,13 @@
 //! `Dictionary(Int32, Utf8)` (arrow-rs keeps the file's dictionary when the
 //! requested type is a dictionary), which lets consumers work per distinct
 //! value instead of per row.
-//! Files are memory-mapped: the reader then slices column chunks out of the
-//! page cache instead of copying each into a fresh buffer (the copy and its
-//! page faults were a third of `assay validate`'s time on a 1M-row file).
-//! The price is the one every mmap reader (polars, DuckDB) pays: a file
-//! truncated by another process while it is read ends the process with
-//! SIGBUS instead of an error.
 
+use std::fs::File;
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::datatypes::{DataType, Field, Schema};
-use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
@@ -65,21 +59,18 @@ fn read_error(name: &str, e: ParquetError) -> SourceError {
 
 pub(super) fn open(files: &[InputFile], ctx: &Ctx) -> Result<Opened, SourceError> {
     let mut metas = Vec::with_capacity(files.len());
-    let mut contents = Vec::with_capacity(files.len());
     for file in files {
         no_compression(file)?;
         let handle = io::open_file(&file.path, &file.name)?;
-        let bytes = map(&handle, &file.name)?;
         let meta = plan::guard(&file.name, LABEL, || {
             // The page index lets row-range partitions skip other pages.
             ArrowReaderMetadata::load(
-                &bytes,
+                &handle,
                 ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional),
             )
             .map_err(|e| read_error(&file.name, e))
         })?;
         metas.push(meta);
-        contents.push(bytes);
     }
     let schemas: Vec<(&str, Schema)> = files
         .iter()
@@ -120,7 +111,7 @@ pub(super) fn open(files: &[InputFile], ctx: &Ctx) -> Result<Opened, SourceError
     let min_range_rows = (4 * ctx.options.batch_size.max(1)) as u64;
     let mut partitions = Vec::new();
     let mut total_bytes = 0;
-    for ((file, reader), content) in files.iter().zip(readers).zip(contents) {
+    for (file, reader) in files.iter().zip(readers) {
         let parquet_meta = Arc::clone(reader.metadata());
         let group_bytes = projected_sizes(&parquet_meta, roots.as_deref());
         total_bytes += group_bytes.iter().sum::<u64>();
@@ -132,7 +123,7 @@ pub(super) fn open(files: &[InputFile], ctx: &Ctx) -> Result<Opened, SourceError
                         bytes: Vec<u64>,
                         description: String| {
             let part = RowGroups {
-                bytes: content.clone(),
+                path: file.path.clone(),
                 name: file.name.clone(),
                 reader: reader.clone(),
                 roots: roots.clone(),
@@ -259,33 +250,8 @@ fn projected_sizes(meta: &ParquetMetaData, roots: Option<&[usize]>) -> Vec<u64> 
         .collect()
 }
 
-/// The whole file, memory-mapped (see the module comment). An empty file
-/// cannot be mapped; it is not Parquet either, and reading its footer from
-/// the empty buffer says so.
-fn map(file: &std::fs::File, name: &str) -> Result<Bytes, SourceError> {
-    let len = file
-        .metadata()
-        .map_err(|source| SourceError::Io {
-            path: name.to_string(),
-            source,
-        })?
-        .len();
-    if len == 0 {
-        return Ok(Bytes::new());
-    }
-    // SAFETY: the map is only read. Another process truncating the file
-    // while it is mapped makes reads past the new end fault (SIGBUS): the
-    // trade-off the module comment states.
-    let map = unsafe { memmap2::Mmap::map(file) }.map_err(|source| SourceError::Io {
-        path: name.to_string(),
-        source,
-    })?;
-    Ok(Bytes::from_owner(map))
-}
-
 struct RowGroups {
-    /// The file's contents; clones share one map.
-    bytes: Bytes,
+    path: std::path::PathBuf,
     name: String,
     reader: ArrowReaderMetadata,
     roots: Option<Vec<usize>>,
@@ -300,10 +266,10 @@ struct RowGroups {
 
 impl RowGroups {
     fn open(self) -> Result<plan::RawIter, SourceError> {
-        let mut builder =
-            ParquetRecordBatchReaderBuilder::new_with_metadata(self.bytes, self.reader)
-                .with_row_groups(self.groups.collect())
-                .with_batch_size(self.batch_size);
+        let file: File = io::open_file(&self.path, &self.name)?;
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.reader)
+            .with_row_groups(self.groups.collect())
+            .with_batch_size(self.batch_size);
         if let Some(roots) = &self.roots {
             let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
             builder = builder.with_projection(mask);
