@@ -114,7 +114,7 @@ runbook_url = "https://runbooks.example/schema"
         alert["generatorURL"]
             .as_str()
             .unwrap()
-            .starts_with("http://assay.example:9464/v1/reports/toy-")
+            .starts_with("http://assay.example:9464/ui/reports/toy-")
     );
     let first_ends = alert["endsAt"].as_str().unwrap().to_string();
 

@@ -130,9 +130,12 @@ fn a_finding_fires_and_resolves_through_the_daemon() {
     let window = firing["window"]["id"].as_str().unwrap();
     assert_eq!(
         firing["report_url"],
-        format!("http://assay.example:9464/v1/reports/{window}")
+        format!("http://assay.example:9464/ui/reports/{window}")
     );
-    // The report it links to exists.
+    // The page it links to exists, as does the JSON report.
+    let (status, page) = d.get(&format!("/ui/reports/{window}"), None);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(window), "{page}");
     let report = get_json(&d, &format!("/v1/reports/{window}"), None);
     assert_eq!(report["id"], window);
 

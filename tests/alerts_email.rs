@@ -88,7 +88,7 @@ fn check_mail(mail: &alerts::Mail, status: &str) -> serde_json::Value {
             "toy-000001",
             "income",
             "age",
-            "http://assay.test:9464/v1/reports/toy-000001",
+            "http://assay.test:9464/ui/reports/toy-000001",
             "https://runbooks.example/skew",
             "wasserstein: 0.5200 (threshold 0.1000)",
         ] {

@@ -76,7 +76,7 @@ fn signed_webhooks_say_firing_then_resolved_with_everything_in_them() {
     assert_eq!(firing["window"]["id"], "toy-000001");
     assert_eq!(
         firing["report_url"],
-        "http://assay.test:9464/v1/reports/toy-000001"
+        "http://assay.test:9464/ui/reports/toy-000001"
     );
     let features: Vec<&str> = firing["findings"]
         .as_array()
@@ -124,7 +124,7 @@ fn slack_format_has_text_and_blocks() {
     assert_eq!(blocks[0]["type"], "header");
     assert!(
         body.to_string()
-            .contains("<http://assay.test:9464/v1/reports/toy-000001|Report>")
+            .contains("<http://assay.test:9464/ui/reports/toy-000001|Report>")
     );
 }
 

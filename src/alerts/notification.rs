@@ -280,9 +280,10 @@ impl Notification {
     }
 }
 
-/// The report of a window: `BASE/v1/reports/ID`.
+/// The page of a window's report (`BASE/ui/reports/ID`): what a person
+/// following the link wants; the JSON stays at `/v1/reports/ID`.
 pub fn report_url(base_url: &str, window: &str) -> String {
-    format!("{}/v1/reports/{window}", base_url.trim_end_matches('/'))
+    format!("{}/ui/reports/{window}", base_url.trim_end_matches('/'))
 }
 
 /// Escapes text for HTML.
@@ -339,7 +340,7 @@ pub(crate) mod tests {
                 .collect(),
             starts_at: "2024-05-01T10:01:00.000Z".into(),
             ends_at: None,
-            report_url: "http://assay:9464/v1/reports/credit-000042".into(),
+            report_url: "http://assay:9464/ui/reports/credit-000042".into(),
             runbook_url: Some("https://runbooks.example/skew".into()),
         }
     }
@@ -367,7 +368,7 @@ pub(crate) mod tests {
             "2024-05-01T10:00:00.000Z – 2024-05-01T10:01:00.000Z",
             "wasserstein: 0.5200 (threshold 0.1000)",
             "on income",
-            "http://assay:9464/v1/reports/credit-000042",
+            "http://assay:9464/ui/reports/credit-000042",
             "https://runbooks.example/skew",
             "Severity:  error",
         ] {
@@ -376,7 +377,7 @@ pub(crate) mod tests {
         let html = n.html(50);
         assert!(html.contains("income &lt;moved&gt; &amp; more"));
         assert!(!html.contains("<moved>"));
-        assert!(html.contains("<a href=\"http://assay:9464/v1/reports/credit-000042\">"));
+        assert!(html.contains("<a href=\"http://assay:9464/ui/reports/credit-000042\">"));
         let long = sample(&["a", "b", "c"]).text(2);
         assert!(long.contains("… and 1 more"));
     }

@@ -258,7 +258,7 @@ mod tests {
             }
         }
         let all = v.to_string();
-        assert!(all.contains("<http://assay:9464/v1/reports/credit-000042|Report>"));
+        assert!(all.contains("<http://assay:9464/ui/reports/credit-000042|Report>"));
         assert!(all.contains("… and 80 more"));
         assert!(all.contains("delivery d1"));
     }
