@@ -174,22 +174,136 @@ fn the_daemon_serves_its_models_and_each_window_as_a_page() {
     assert_eq!(status, 404);
 }
 
+/// An HTTP client that shows redirects instead of following them.
+fn no_redirects() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
+fn login(daemon: &Daemon, body: &str) -> (u16, Option<String>, Option<String>, String) {
+    let mut resp = no_redirects()
+        .post(format!("{}/ui/login", daemon.base))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(body)
+        .expect("request");
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (cookie, location) = (header("set-cookie"), header("location"));
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (status, cookie, location, text)
+}
+
+fn get_with_cookie(
+    daemon: &Daemon,
+    path: &str,
+    cookie: Option<&str>,
+) -> (u16, Option<String>, String) {
+    let mut req = no_redirects().get(format!("{}{path}", daemon.base));
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c);
+    }
+    let mut resp = req.call().expect("request");
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let status = resp.status().as_u16();
+    (
+        status,
+        location,
+        resp.body_mut().read_to_string().unwrap_or_default(),
+    )
+}
+
 #[test]
 fn the_pages_are_behind_the_token() {
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token");
-    std::fs::write(&token_file, "s3cret-token\n").unwrap();
+    // `+`, `;` and a space: the cookie must carry them encoded.
+    std::fs::write(&token_file, "s3cret+to;ken x\n").unwrap();
     let cfg = config(
         dir.path(),
         &format!("[auth]\ntoken_file = \"{}\"\n", token_file.display()),
     );
     let daemon = Daemon::start(&cfg, &dir.path().join("state"));
-    feed(&daemon, Some("s3cret-token"));
+    let token = "s3cret+to;ken x";
+    feed(&daemon, Some(token));
     for path in ["/", "/ui/reports/credit-000001"] {
-        assert_eq!(get_page(&daemon, path, None).0, 401, "{path}");
-        assert_eq!(get_page(&daemon, path, Some("wrong")).0, 401, "{path}");
-        let (status, body, _) = get_page(&daemon, path, Some("s3cret-token"));
+        // A browser without the token is sent to the login form.
+        let (status, location, _) = get_with_cookie(&daemon, path, None);
+        assert_eq!(
+            (status, location.as_deref()),
+            (303, Some("/ui/login")),
+            "{path}"
+        );
+        let (status, location, _) = get_with_cookie(&daemon, path, Some("assay_token=wrong"));
+        assert_eq!(
+            (status, location.as_deref()),
+            (303, Some("/ui/login")),
+            "{path}"
+        );
+        let (status, body, _) = get_page(&daemon, path, Some(token));
         assert_eq!(status, 200, "{path}: {body}");
         assert!(body.starts_with("<!DOCTYPE html>"));
+    }
+
+    // The form, with a policy that lets it post here and nowhere else.
+    let (status, form, csp) = get_page(&daemon, "/ui/login", None);
+    assert_eq!(status, 200);
+    assert!(
+        form.contains(r#"<form method="post" action="/ui/login">"#),
+        "{form}"
+    );
+    assert!(csp.unwrap().contains("form-action 'self'"));
+
+    // A wrong token: 401 and the form again, no cookie.
+    for wrong in [
+        "token=wrong",
+        "token=s3cret",
+        "",
+        "other=s3cret%2Bto%3Bken+x",
+    ] {
+        let (status, cookie, _, body) = login(&daemon, wrong);
+        assert_eq!(status, 401, "{wrong}");
+        assert!(cookie.is_none(), "{wrong}");
+        assert!(body.contains("wrong token"), "{wrong}");
+    }
+    // A body longer than any form is refused before it is read.
+    let long = format!("token={}", "a".repeat(10_000));
+    assert_eq!(login(&daemon, &long).0, 413);
+
+    // The right token: the cookie, and a 303 to the index.
+    let (status, cookie, location, _) = login(&daemon, "token=s3cret%2Bto%3Bken+x");
+    assert_eq!((status, location.as_deref()), (303, Some("/")));
+    let cookie = cookie.expect("a cookie");
+    let attributes: Vec<&str> = cookie.split("; ").collect();
+    assert!(attributes[0].starts_with("assay_token="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(attributes.contains(&attribute), "{cookie}");
+    }
+    let pair = attributes[0];
+    for path in [
+        "/",
+        "/ui/reports/credit-000001",
+        "/ui/reports/credit-000002",
+    ] {
+        let (status, _, body) =
+            get_with_cookie(&daemon, path, Some(&format!("theme=dark; {pair}")));
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body.starts_with("<!DOCTYPE html>"), "{path}");
+    }
+    // The cookie opens the pages, not the API.
+    for path in ["/v1/windows", "/v1/reports/credit-000001"] {
+        assert_eq!(get_with_cookie(&daemon, path, Some(pair)).0, 401, "{path}");
+        assert_eq!(get_page(&daemon, path, Some(token)).0, 200, "{path}");
     }
 }
