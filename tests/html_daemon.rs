@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use arrow::array::{AsArray, Int64Array};
 use arrow::datatypes::Int64Type;
+use assay::checks::compare::short;
 use common::{SERVING, TRAIN, read_parquet, replace_column};
 use daemon::{Daemon, agent, json_rows, path_of};
 
@@ -125,7 +126,10 @@ fn the_daemon_serves_its_models_and_each_window_as_a_page() {
     assert_eq!(status, 200, "{index}");
     assert!(csp.unwrap().starts_with("default-src 'none'"));
     let dom = open_checked(dir.path(), &index, "daemon-index");
-    assert!(dom.contains("<h2>credit</h2>"), "{dom}");
+    assert!(
+        dom.contains(r#"<h2><a href="/ui/models/credit">credit</a></h2>"#),
+        "{dom}"
+    );
     assert!(dom.contains("2 closed windows"), "{dom}");
     for id in ["credit-000001", "credit-000002"] {
         assert!(
@@ -224,6 +228,86 @@ fn get_with_cookie(
     )
 }
 
+/// The feature's section of the model page.
+fn feature<'a>(found: &'a [(String, String)], name: &str) -> &'a str {
+    &found
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no section for {name}"))
+        .1
+}
+
+#[test]
+fn the_model_page_shows_each_feature_over_the_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&config(dir.path(), ""), &dir.path().join("state"));
+    feed(&daemon, None);
+
+    let (status, page, csp) = get_page(&daemon, "/ui/models/credit", None);
+    assert_eq!(status, 200, "{page}");
+    assert!(csp.unwrap().starts_with("default-src 'none'"));
+    let dom = open_checked(dir.path(), &page, "daemon-model");
+    assert!(dom.contains("<h1>Model credit</h1>"), "{dom}");
+    assert!(dom.contains("2 closed windows shown, "), "{dom}");
+    for id in ["credit-000001", "credit-000002"] {
+        assert!(
+            dom.contains(&format!(r#"<a href="/ui/reports/{id}">{id}</a>"#)),
+            "{id}"
+        );
+    }
+    let found = sections(&dom);
+    // Every column the skew check compared has its section, two charts.
+    let report2 = daemon.get_json("/v1/reports/credit-000002");
+    let compared = report2["skew"]["features"].as_array().unwrap();
+    let predictions = report2["skew"]["predictions"].as_array().unwrap();
+    assert_eq!(found.len(), compared.len() + predictions.len());
+    for (name, inner) in &found {
+        assert_eq!(inner.matches(r#"<svg class="chart""#).count(), 2, "{name}");
+    }
+    // The scores drawn are the report files' scores, per window; the
+    // shifted age is flagged in window 2 only and its score went up.
+    let report1 = daemon.get_json("/v1/reports/credit-000001");
+    let age_of = |r: &serde_json::Value| {
+        r["skew"]["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "age")
+            .cloned()
+            .unwrap()
+    };
+    let (age1, age2) = (age_of(&report1), age_of(&report2));
+    let (s1, s2) = (
+        age1["statistic"].as_f64().unwrap(),
+        age2["statistic"].as_f64().unwrap(),
+    );
+    assert!(s2 > s1, "{s1} {s2}");
+    assert_eq!(age2["drifted"], true);
+    let age = feature(&found, "age");
+    let bars = |s: f64| format!(">{}</text>", short(s));
+    let at1 = age.find(&bars(s1)).expect("window 1's score");
+    let at2 = age.find(&bars(s2)).expect("window 2's score");
+    assert!(at1 < at2, "oldest first");
+    assert!(age.contains(r#"<span class="tag bad">drifted</span>"#));
+    assert!(age.contains("drifted in 1 of 2 windows"), "{age}");
+    assert!(age.contains(&format!("latest {}", short(s2))), "{age}");
+
+    // A feature with missing values: its share per window is drawn.
+    let missing = compared
+        .iter()
+        .find(|f| f["missing"]["current"].as_f64().unwrap() > 0.0)
+        .expect("a feature with missing values");
+    let name = missing["name"].as_str().unwrap();
+    let share = missing["missing"]["current"].as_f64().unwrap();
+    assert!(
+        feature(&found, name).contains(&format!(">{}</text>", short(share))),
+        "{name}"
+    );
+
+    let (status, _, _) = get_page(&daemon, "/ui/models/nope", None);
+    assert_eq!(status, 404);
+}
+
 #[test]
 fn the_pages_are_behind_the_token() {
     let dir = tempfile::tempdir().unwrap();
@@ -237,7 +321,7 @@ fn the_pages_are_behind_the_token() {
     let daemon = Daemon::start(&cfg, &dir.path().join("state"));
     let token = "s3cret+to;ken x";
     feed(&daemon, Some(token));
-    for path in ["/", "/ui/reports/credit-000001"] {
+    for path in ["/", "/ui/reports/credit-000001", "/ui/models/credit"] {
         // A browser without the token is sent to the login form.
         let (status, location, _) = get_with_cookie(&daemon, path, None);
         assert_eq!(

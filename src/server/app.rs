@@ -172,6 +172,7 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/silences/{id}", delete(super::alerting::delete_silence))
         .route("/", get(ui::index))
         .route("/ui/reports/{id}", get(ui::report_page))
+        .route("/ui/models/{model}", get(ui::model_page))
         .route(
             "/ui/login",
             get(ui::login_page)

@@ -1,5 +1,6 @@
 //! The daemon's own pages: `GET /` (the models, their windows and whether
-//! each had alerts) and `GET /ui/reports/{id}` (a closed window's report as
+//! each had alerts), `GET /ui/models/{model}` (a model's windows and its
+//! features' scores and missing shares over them) and `GET /ui/reports/{id}` (a closed window's report as
 //! the same HTML as the CLI's pages). When the daemon has a token, a page
 //! needs it either as the API does (`Authorization: Bearer …`) or as the
 //! cookie `POST /ui/login` sets; without either, a 303 to `/ui/login`. The
@@ -16,11 +17,17 @@ use bytes::Bytes;
 
 use super::{Shared, authorized, error, same, settled};
 use crate::profile::io as profile_io;
-use crate::report::html::{Esc, WindowProfiles, count, page, window_html};
+use crate::report::html::{
+    Esc, WindowProfiles, WindowReport, count, model_html, page, window_html,
+};
 use crate::server::state::WindowState;
 
 /// Windows listed per model on the index page, newest first.
 const WINDOWS_LISTED: usize = 50;
+
+/// Closed windows drawn on a model's page (the newest ones): enough to see
+/// a trend, few enough for a bar per window to stay readable.
+const WINDOWS_CHARTED: usize = 30;
 
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; \
                    img-src data:; base-uri 'none'; form-action 'none'";
@@ -152,7 +159,7 @@ pub(super) async fn index(State(state): State<Shared>, headers: HeaderMap) -> Re
         let alerting = windows.iter().filter(|w| w.alerts).count();
         let _ = write!(
             body,
-            r#"<h2>{}</h2><p class="meta">{} closed window{}, {} with alerts</p><table><tr><th>window</th><th>start</th><th>end</th><th class="n">rows</th><th>state</th></tr>"#,
+            r#"<h2><a href="/ui/models/{0}">{0}</a></h2><p class="meta">{1} closed window{2}, {3} with alerts</p><table><tr><th>window</th><th>start</th><th>end</th><th class="n">rows</th><th>state</th></tr>"#,
             Esc(&guard.name),
             closed,
             if closed == 1 { "" } else { "s" },
@@ -220,6 +227,58 @@ pub(super) async fn report_page(
             },
         )
         .map_err(|e| format!("{}: {e}", inputs.report.display()))
+    })
+    .await;
+    match rendered {
+        Ok(Ok(page)) => html(page),
+        Ok(Err(message)) => error(StatusCode::INTERNAL_SERVER_ERROR, message),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+pub(super) async fn model_page(
+    State(state): State<Shared>,
+    Path(model): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !page_authorized(&state, &headers) {
+        return to_login();
+    }
+    let models = match state.recovered_models() {
+        Ok(m) => m,
+        Err(response) => return *response,
+    };
+    settled(models.clone()).await;
+    let Some(paths) = models.iter().find_map(|r| {
+        let guard = r.lock().ok()?;
+        if guard.name != model {
+            return None;
+        }
+        let closed: Vec<_> = guard
+            .windows()
+            .into_iter()
+            .filter(|w| w.state == WindowState::Closed)
+            .collect();
+        let first = closed.len().saturating_sub(WINDOWS_CHARTED);
+        Some(
+            closed[first..]
+                .iter()
+                .filter_map(|w| guard.page_inputs(&w.id).map(|p| p.report))
+                .collect::<Vec<_>>(),
+        )
+    }) else {
+        return error(StatusCode::NOT_FOUND, "no such model");
+    };
+    // Reading up to WINDOWS_CHARTED report files is blocking work.
+    let rendered = tokio::task::spawn_blocking(move || {
+        let mut windows = Vec::with_capacity(paths.len());
+        for path in &paths {
+            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let report: WindowReport =
+                serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            windows.push(report);
+        }
+        Ok::<_, String>(model_html(&model, &windows))
     })
     .await;
     match rendered {
