@@ -348,6 +348,8 @@ fn the_pages_are_behind_the_token() {
         "{form}"
     );
     assert!(csp.unwrap().contains("form-action 'self'"));
+    let dom = open_checked(dir.path(), &form, "daemon-login");
+    assert!(dom.contains(r#"name="token""#), "{dom}");
 
     // A wrong token: 401 and the form again, no cookie.
     for wrong in [

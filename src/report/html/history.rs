@@ -141,3 +141,17 @@ pub fn model_html(model: &str, windows: &[WindowReport]) -> String {
     }
     page(&format!("assay: model {model}"), &body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_without_closed_windows_says_so_and_escapes_its_name() {
+        let page = model_html("<credit>", &[]);
+        assert!(page.contains("<h1>Model &lt;credit&gt;</h1>"));
+        assert!(page.contains("0 closed windows shown, 0 with alerts"));
+        assert!(page.contains("No closed window has a skew or drift report yet."));
+        assert!(!page.contains("<svg"));
+    }
+}
