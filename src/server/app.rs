@@ -185,6 +185,13 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/silences/{id}", delete(super::alerting::delete_silence))
         .route("/", get(ui::index))
         .route("/ui/reports/{id}", get(ui::report_page))
+        .route("/ui/models/{model}", get(ui::model_page))
+        .route(
+            "/ui/login",
+            get(ui::login_page)
+                .post(ui::login)
+                .layer(DefaultBodyLimit::max(ui::LOGIN_BODY_BYTES)),
+        )
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }
@@ -195,7 +202,7 @@ pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response 
 
 /// Constant-time comparison, so the token cannot be guessed byte by byte
 /// from response times.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -13,6 +13,7 @@
 //! [`quality_html`] and [`fairness_html`] the model quality reports.
 
 mod drift;
+mod history;
 mod profile;
 mod quality;
 pub mod svg;
@@ -22,6 +23,7 @@ mod window;
 use std::fmt::{self, Write};
 
 pub use drift::comparison_html;
+pub use history::model_html;
 pub use profile::profile_html;
 pub use quality::{fairness_html, quality_html};
 pub use validate::validation_html;

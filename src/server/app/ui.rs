@@ -1,26 +1,48 @@
 //! The daemon's own pages: `GET /` (the models, their windows and whether
-//! each had alerts) and `GET /ui/reports/{id}` (a closed window's report as
-//! the same HTML as the CLI's pages). Behind the bearer token like every
-//! read (`Authorization: Bearer …`); a Content-Security-Policy tells the
-//! browser to load nothing from anywhere (the pages have their style and
-//! script inline).
+//! each had alerts), `GET /ui/models/{model}` (a model's windows and its
+//! features' scores and missing shares over them) and `GET /ui/reports/{id}` (a closed window's report as
+//! the same HTML as the CLI's pages). When the daemon has a token, a page
+//! needs it either as the API does (`Authorization: Bearer …`) or as the
+//! cookie `POST /ui/login` sets; without either, a 303 to `/ui/login`. The
+//! cookie opens only these pages, never the API. A Content-Security-Policy
+//! tells the browser to load nothing from anywhere (the pages have their
+//! style and script inline).
 
 use std::fmt::Write;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 
-use super::{Shared, authorized, error, settled, unauthorized};
+use super::{Shared, authorized, error, same, settled};
 use crate::profile::io as profile_io;
-use crate::report::html::{Esc, WindowProfiles, count, page, window_html};
+use crate::report::html::{
+    Esc, WindowProfiles, WindowReport, count, model_html, page, window_html,
+};
 use crate::server::state::WindowState;
 
 /// Windows listed per model on the index page, newest first.
 const WINDOWS_LISTED: usize = 50;
 
+/// Closed windows drawn on a model's page (the newest ones): enough to see
+/// a trend, few enough for a bar per window to stay readable.
+const WINDOWS_CHARTED: usize = 30;
+
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; \
                    img-src data:; base-uri 'none'; form-action 'none'";
+
+/// The login page's policy: the same, except that its form may post to
+/// this origin.
+const LOGIN_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+                         script-src 'unsafe-inline'; img-src data:; base-uri 'none'; \
+                         form-action 'self'";
+
+/// The cookie that carries the token for the pages (never for the API).
+const COOKIE: &str = "assay_token";
+
+/// A login form is one short field; anything longer is not one.
+pub(super) const LOGIN_BODY_BYTES: usize = 4096;
 
 fn html(body: String) -> Response {
     (
@@ -33,9 +55,93 @@ fn html(body: String) -> Response {
         .into_response()
 }
 
+fn see_other(to: &'static str, cookie: Option<String>) -> Response {
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
+    if let Some(cookie) = cookie.and_then(|c| c.parse().ok()) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// The token as a cookie value: percent-encoded, so any byte of it fits
+/// the cookie grammar (no `;`, `,`, space or quote).
+fn cookie_value(token: &str) -> String {
+    url::form_urlencoded::byte_serialize(token.as_bytes()).collect()
+}
+
+/// A page request is let in by the bearer header (as the API) or by the
+/// login cookie; compared in constant time either way.
+fn page_authorized(state: &Shared, headers: &HeaderMap) -> bool {
+    if authorized(state, headers) {
+        return true;
+    }
+    let Some(token) = &state.token else {
+        return true;
+    };
+    let expected = cookie_value(token);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(name, value)| name == COOKIE && same(value.as_bytes(), expected.as_bytes()))
+}
+
+/// Where a browser without the cookie is sent.
+fn to_login() -> Response {
+    see_other("/ui/login", None)
+}
+
+fn login_form(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        r#"<h1>assay</h1>{message}<form method="post" action="/ui/login"><p><label>Token <input type="password" name="token" autocomplete="current-password" autofocus required></label> <button type="submit">Log in</button></p></form>"#
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, LOGIN_CSP),
+        ],
+        page("assay: log in", &body),
+    )
+        .into_response()
+}
+
+pub(super) async fn login_page(State(state): State<Shared>) -> Response {
+    if state.token.is_none() {
+        return see_other("/", None);
+    }
+    login_form(StatusCode::OK, "")
+}
+
+/// `POST /ui/login` with the form field `token`: the right token gets the
+/// cookie (`HttpOnly`, `SameSite=Strict`; no `Secure`, as the daemon speaks
+/// plain HTTP, TLS being a proxy's job) and a redirect to `/`.
+pub(super) async fn login(State(state): State<Shared>, body: Bytes) -> Response {
+    let Some(token) = &state.token else {
+        return see_other("/", None);
+    };
+    let given = url::form_urlencoded::parse(&body)
+        .find(|(name, _)| name == "token")
+        .map(|(_, value)| value.trim().to_string())
+        .unwrap_or_default();
+    if !same(given.as_bytes(), token.as_bytes()) {
+        return login_form(
+            StatusCode::UNAUTHORIZED,
+            r#"<p class="meta"><span class="tag bad">wrong token</span></p>"#,
+        );
+    }
+    let cookie = format!(
+        "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
+        cookie_value(token)
+    );
+    see_other("/", Some(cookie))
+}
+
 pub(super) async fn index(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    if !authorized(&state, &headers) {
-        return unauthorized();
+    if !page_authorized(&state, &headers) {
+        return to_login();
     }
     let models = match state.recovered_models() {
         Ok(m) => m,
@@ -53,7 +159,7 @@ pub(super) async fn index(State(state): State<Shared>, headers: HeaderMap) -> Re
         let alerting = windows.iter().filter(|w| w.alerts).count();
         let _ = write!(
             body,
-            r#"<h2>{}</h2><p class="meta">{} closed window{}, {} with alerts</p><table><tr><th>window</th><th>start</th><th>end</th><th class="n">rows</th><th>state</th></tr>"#,
+            r#"<h2><a href="/ui/models/{0}">{0}</a></h2><p class="meta">{1} closed window{2}, {3} with alerts</p><table><tr><th>window</th><th>start</th><th>end</th><th class="n">rows</th><th>state</th></tr>"#,
             Esc(&guard.name),
             closed,
             if closed == 1 { "" } else { "s" },
@@ -89,8 +195,8 @@ pub(super) async fn report_page(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if !authorized(&state, &headers) {
-        return unauthorized();
+    if !page_authorized(&state, &headers) {
+        return to_login();
     }
     let models = match state.recovered_models() {
         Ok(m) => m,
@@ -121,6 +227,58 @@ pub(super) async fn report_page(
             },
         )
         .map_err(|e| format!("{}: {e}", inputs.report.display()))
+    })
+    .await;
+    match rendered {
+        Ok(Ok(page)) => html(page),
+        Ok(Err(message)) => error(StatusCode::INTERNAL_SERVER_ERROR, message),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+pub(super) async fn model_page(
+    State(state): State<Shared>,
+    Path(model): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !page_authorized(&state, &headers) {
+        return to_login();
+    }
+    let models = match state.recovered_models() {
+        Ok(m) => m,
+        Err(response) => return *response,
+    };
+    settled(models.clone()).await;
+    let Some(paths) = models.iter().find_map(|r| {
+        let guard = r.lock().ok()?;
+        if guard.name != model {
+            return None;
+        }
+        let closed: Vec<_> = guard
+            .windows()
+            .into_iter()
+            .filter(|w| w.state == WindowState::Closed)
+            .collect();
+        let first = closed.len().saturating_sub(WINDOWS_CHARTED);
+        Some(
+            closed[first..]
+                .iter()
+                .filter_map(|w| guard.page_inputs(&w.id).map(|p| p.report))
+                .collect::<Vec<_>>(),
+        )
+    }) else {
+        return error(StatusCode::NOT_FOUND, "no such model");
+    };
+    // Reading up to WINDOWS_CHARTED report files is blocking work.
+    let rendered = tokio::task::spawn_blocking(move || {
+        let mut windows = Vec::with_capacity(paths.len());
+        for path in &paths {
+            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let report: WindowReport =
+                serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            windows.push(report);
+        }
+        Ok::<_, String>(model_html(&model, &windows))
     })
     .await;
     match rendered {
