@@ -22,6 +22,7 @@ mod closer;
 pub mod config;
 mod data;
 mod demo;
+mod demo_retrain;
 mod durable;
 mod labels;
 mod memory;
@@ -86,6 +87,7 @@ pub fn run_demo(
         config.listen,
         config.state_dir.display()
     );
+    demo_retrain::start(&mut config)?;
     run_with(
         config,
         Some(Box::new(|state| demo::replay(state, demo::BATCH_INTERVAL))),
