@@ -68,7 +68,8 @@ pub fn run(config: ServeConfig) -> Result<(), ServerError> {
 }
 
 /// `assay demo`: the daemon with the demo's configuration
-/// (`examples/demo/assay.toml`) and its replayer (see `demo`). The state
+/// (`examples/demo/assay.toml`), its replayer (see `demo`) and a retrain
+/// receiver the first drift calls (see `demo_retrain`). The state
 /// starts empty: in `state_dir` when given (missing or empty), else in the
 /// configuration's `state_dir`, emptied first.
 pub fn run_demo(
