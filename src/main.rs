@@ -91,7 +91,9 @@ enum Command {
     Serve(ServeArgs),
     /// The daemon with examples/demo/assay.toml, fed by a built-in replayer of
     /// the example serving data that injects drift, a new category and an empty
-    /// column halfway through each round (run from the repository root).
+    /// column halfway through each round; the first drift fires a retrain to a
+    /// built-in receiver, whose promoted v1 becomes the new baseline (run from
+    /// the repository root).
     Demo(DemoArgs),
     /// Check a daemon configuration file and report every problem at once.
     CheckConfig(CheckConfigArgs),

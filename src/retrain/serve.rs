@@ -412,7 +412,8 @@ async fn run_one(s: &Arc<Shared>, mut job: StoredJob) {
             .with_label_values(&[&s.config.model])
             .set(c.version as i64);
     }
-    tracing::info!(job = %job.id, outcome = outcome.as_str(), version = ?job.version, "retrain job finished");
+    let version = job.version.map(|v| format!(" v{v}")).unwrap_or_default();
+    tracing::info!("retrain job {} {}{version}", job.id, outcome.as_str());
     // Stored finished before the callbacks: a crash now does not rerun it.
     if let Err(e) = s.store.put(&job) {
         tracing::error!("job store: {e}");

@@ -22,6 +22,7 @@ mod closer;
 pub mod config;
 mod data;
 mod demo;
+mod demo_retrain;
 mod durable;
 mod labels;
 mod memory;
@@ -67,7 +68,8 @@ pub fn run(config: ServeConfig) -> Result<(), ServerError> {
 }
 
 /// `assay demo`: the daemon with the demo's configuration
-/// (`examples/demo/assay.toml`) and its replayer (see `demo`). The state
+/// (`examples/demo/assay.toml`), its replayer (see `demo`) and a retrain
+/// receiver the first drift calls (see `demo_retrain`). The state
 /// starts empty: in `state_dir` when given (missing or empty), else in the
 /// configuration's `state_dir`, emptied first.
 pub fn run_demo(
@@ -86,6 +88,7 @@ pub fn run_demo(
         config.listen,
         config.state_dir.display()
     );
+    demo_retrain::start(&mut config)?;
     run_with(
         config,
         Some(Box::new(|state| demo::replay(state, demo::BATCH_INTERVAL))),
