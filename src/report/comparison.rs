@@ -31,9 +31,11 @@ fn new_table() -> Table {
     table
 }
 
-fn row(f: &FeatureComparison) -> Vec<String> {
-    let approx = if f.approximate { "≈" } else { "" };
-    let p = match (f.p_value, f.p_value_adjusted, f.significance) {
+/// The p-value a feature's verdict rests on: the method's own, or that of
+/// the test gating a distance (named), with its adjusted value; empty
+/// when there is none. The terminal table and the HTML page both show it.
+pub(crate) fn p_value_text(f: &FeatureComparison) -> String {
+    match (f.p_value, f.p_value_adjusted, f.significance) {
         (Some(p), Some(a), _) => format!("{} (adj {})", short(p), short(a)),
         (Some(p), None, _) => short(p),
         (None, _, Some(s)) => match s.p_value_adjusted {
@@ -41,7 +43,12 @@ fn row(f: &FeatureComparison) -> Vec<String> {
             None => format!("{} {}", s.method, short(s.p_value)),
         },
         (None, _, None) => String::new(),
-    };
+    }
+}
+
+fn row(f: &FeatureComparison) -> Vec<String> {
+    let approx = if f.approximate { "≈" } else { "" };
+    let p = p_value_text(f);
     let mut verdict = f.verdict.as_str().to_uppercase();
     if f.verdict == Verdict::NoDrift
         && let Some(e) = f.effect

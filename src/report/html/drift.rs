@@ -179,11 +179,8 @@ fn verdict_tag(f: &FeatureComparison) -> (&'static str, &'static str) {
 }
 
 fn p_value(f: &FeatureComparison) -> String {
-    match (f.p_value, f.p_value_adjusted) {
-        (Some(p), Some(a)) => format!("{} (adjusted {})", short(p), short(a)),
-        (Some(p), None) => short(p),
-        _ => "–".into(),
-    }
+    let text = crate::report::comparison::p_value_text(f);
+    if text.is_empty() { "–".into() } else { text }
 }
 
 fn score(f: &FeatureComparison) -> String {
