@@ -25,7 +25,7 @@ use super::exact;
 use super::result::{self, ExpectationResult, SuiteResult};
 use super::rowcheck::{MapCheck, MultiCheck, Prepared};
 use super::suite::*;
-use super::tally::RowIds;
+use super::tally::{RowIds, Tally};
 use super::types::{self, TypeJudgement};
 use super::values::{family, numbers, render};
 use crate::profile::column::Detail;
@@ -612,15 +612,20 @@ pub fn run(
     }
 
     let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-    let mut maps: HashMap<usize, MapCheck> =
-        state.maps.into_iter().map(|m| (m.expectation, m)).collect();
+    // Finishing a check can take a while (uniqueness finds its repeated
+    // prints), and each is independent: finish them on all cores.
+    let mut checks: Vec<MapCheck> = state.maps;
     if let Some(z) = zstate {
-        maps.extend(z.maps.into_iter().map(|m| (m.expectation, m)));
+        checks.extend(z.maps);
     }
-    let mut multis: HashMap<usize, MultiCheck> = state
+    let mut maps: HashMap<usize, Result<Tally, String>> = checks
+        .into_par_iter()
+        .map(|m| (m.expectation, m.finish()))
+        .collect();
+    let mut multis: HashMap<usize, Result<Tally, String>> = state
         .multis
-        .into_iter()
-        .map(|m| (m.expectation, m))
+        .into_par_iter()
+        .map(|m| (m.expectation, m.finish()))
         .collect();
     let queries: HashMap<usize, &QueryCheck> =
         state.queries.iter().map(|q| (q.expectation, q)).collect();
@@ -647,9 +652,7 @@ pub fn run(
                 Kind::Aggregate { column, check } => match check {
                     AggregateCheck::OfType(_) | AggregateCheck::InTypeList(_) => {
                         match maps.remove(&e.index) {
-                            Some(per_value) => {
-                                per_value.finish().map(|t| result::map(e, &t, false))
-                            }
+                            Some(per_value) => per_value.map(|t| result::map(e, &t, false)),
                             None => types::column_verdict_of(check, &schema, column)
                                 .map(|v| verdict(e, v)),
                         }
@@ -682,13 +685,11 @@ pub fn run(
                     }
                 },
                 Kind::Map { rule, .. } => match maps.remove(&e.index) {
-                    Some(check) => check
-                        .finish()
-                        .map(|t| result::map(e, &t, rule.judges_nulls())),
+                    Some(tally) => tally.map(|t| result::map(e, &t, rule.judges_nulls())),
                     None => Err("the check did not run".into()),
                 },
                 Kind::Multi { .. } => match multis.remove(&e.index) {
-                    Some(check) => check.finish().map(|t| result::map(e, &t, false)),
+                    Some(tally) => tally.map(|t| result::map(e, &t, false)),
                     None => Err("the check did not run".into()),
                 },
                 Kind::UnexpectedRows { .. } => match queries.get(&e.index) {
