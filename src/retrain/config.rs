@@ -34,6 +34,8 @@
 //! secret_file = "/run/secrets/retrain-hook"   # or secret_env
 //! daemon_url = "http://127.0.0.1:9464"        # POST /v1/models/M/baseline on promotion
 //! token_file = "/run/secrets/assay-token"     # or token_env: the daemon's bearer token
+//! api_token_file = "/run/secrets/retrain-api" # or api_token_env: the bearer token this
+//!                                             # receiver requires (needed off loopback)
 //! ```
 
 use std::collections::BTreeMap;
@@ -99,6 +101,8 @@ const SERVE_KEYS: &[&str] = &[
     "daemon_url",
     "token_file",
     "token_env",
+    "api_token_file",
+    "api_token_env",
 ];
 
 #[derive(Deserialize)]
@@ -164,6 +168,8 @@ struct RawServe {
     daemon_url: Option<String>,
     token_file: Option<PathBuf>,
     token_env: Option<String>,
+    api_token_file: Option<PathBuf>,
+    api_token_env: Option<String>,
 }
 
 /// A secret's place: a file or an environment variable (never the config).
@@ -211,6 +217,23 @@ pub struct ServeSettings {
     pub daemon_url: Option<String>,
     /// The daemon's bearer token (callback and baseline).
     pub token: Option<Secret>,
+    /// The bearer token this receiver requires on every route but
+    /// `/healthz` and the signed webhook; needed off loopback.
+    pub api_token: Option<Secret>,
+}
+
+impl ServeSettings {
+    /// Binding `listen` off loopback needs `api_token`: jobs hold data
+    /// paths, logs and metrics. `Err` is the message.
+    pub fn check_exposure(&self, listen: SocketAddr) -> Result<(), String> {
+        if listen.ip().is_loopback() || self.api_token.is_some() {
+            Ok(())
+        } else {
+            Err(format!(
+                "binding to a non-loopback address ({listen}) needs [serve] api_token_file or api_token_env"
+            ))
+        }
+    }
 }
 
 /// `retrain.toml`, checked, paths resolved against its directory.
@@ -503,6 +526,26 @@ pub fn parse(text: &str, path: &Path) -> Result<JobConfig, RetrainJobError> {
             (None, Some(e)) => Some(Secret::Env(e.clone())),
             (None, None) => None,
         };
+        let api_token = match (&serve.api_token_file, &serve.api_token_env) {
+            (Some(_), Some(_)) => {
+                rule(
+                    &["serve", "api_token_env"],
+                    "give `api_token_file` or `api_token_env`, not both".into(),
+                );
+                None
+            }
+            (Some(f), None) => Some(Secret::File(resolve(f))),
+            (None, Some(e)) => Some(Secret::Env(e.clone())),
+            (None, None) => None,
+        };
+        if !listen.ip().is_loopback() && api_token.is_none() {
+            rule(
+                &["serve", "listen"],
+                format!(
+                    "binding to a non-loopback address ({listen}) needs `api_token_file` or `api_token_env`"
+                ),
+            );
+        }
         if let Some(url) = &serve.daemon_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -519,6 +562,7 @@ pub fn parse(text: &str, path: &Path) -> Result<JobConfig, RetrainJobError> {
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_string()),
             token,
+            api_token,
         });
     }
     let train_options = match (&raw, &train) {
@@ -602,6 +646,7 @@ pub fn parse(text: &str, path: &Path) -> Result<JobConfig, RetrainJobError> {
             secret: None,
             daemon_url: None,
             token: None,
+            api_token: None,
         }),
     })
 }
