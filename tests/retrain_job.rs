@@ -276,3 +276,64 @@ fn gated_disparities_are_measured_for_the_sensitive_groups() {
     assert!(a > 0.0 && a < 1.0, "{dp}");
     assert_eq!(a, b, "seeded training on the same data: the same model");
 }
+
+#[test]
+fn predictions_outside_the_prediction_schema_block_promotion() {
+    let dir = tempfile::tempdir().unwrap();
+    let (header, rows) = linear_lines();
+    let data = dir.path().join("data.csv");
+    write_csv(&data, &header, &rows[..5_000]);
+    let base = std::fs::read_to_string(common::path(LINEAR_SCHEMA)).unwrap();
+    // The served model's score column: a probability capped at 0.5 here, so
+    // the challenger's confident scores break it.
+    let schema = dir.path().join("schema.toml");
+    std::fs::write(
+        &schema,
+        format!(
+            "{base}\n[features.prediction]\ntype = \"float\"\nrole = \"prediction\"\n\
+             range = {{ min = 0, max = 0.5 }}\nrange_tolerance = 0\n"
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("retrain.toml");
+    let text = |schema: &Path| {
+        format!(
+            "registry = \"registry\"\nmodel = \"linear\"\nlabel = \"y\"\nschema = {:?}\n\
+             holdout_share = 0.2\n[gate]\nmetrics = {{ roc_auc = 0.0 }}\n",
+            schema.display().to_string()
+        )
+    };
+    std::fs::write(&config, text(&schema)).unwrap();
+    let out = run(&config, "capped", &[&data]);
+    assert_eq!(code(&out), 1, "{}\n{}", stdout(&out), stderr(&out));
+    let r = report(dir.path(), "capped");
+    assert_eq!(r["outcome"], "rejected", "{r}");
+    assert_eq!(r["gate"]["promote"], false);
+    assert_eq!(
+        r["gate"]["prediction_schema"]["checked"][0],
+        "prediction <- score"
+    );
+    let reasons = r["reasons"].to_string();
+    assert!(
+        reasons.contains("prediction schema: `prediction` (the challenger's `score`)"),
+        "{reasons}"
+    );
+    assert!(champion(dir.path()).is_none(), "nothing promoted");
+
+    // The same model under the probability range [0, 1] is promoted.
+    std::fs::write(
+        &schema,
+        format!(
+            "{base}\n[features.prediction]\ntype = \"float\"\nrole = \"prediction\"\n\
+             range = {{ min = 0, max = 1 }}\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&config, "probability", &[&data]);
+    assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
+    let r = report(dir.path(), "probability");
+    assert_eq!(
+        r["gate"]["prediction_schema"]["violations"],
+        serde_json::json!([])
+    );
+}

@@ -14,6 +14,7 @@ use super::RetrainJobError;
 use super::assemble::{assemble, within_lookback};
 use super::config::JobConfig;
 use super::gate::{self, Decision};
+use super::prediction_schema::check_predictions;
 use super::registry::{Champion, ModelRegistry};
 use crate::checks::anomalies::{applicable_slices, has_errors, schema_anomalies};
 use crate::pipeline::{ProfileRequest, profile_inputs};
@@ -330,6 +331,7 @@ fn steps(
                 "the champion could not be evaluated on the holdout: {e}"
             )],
             checks: Vec::new(),
+            prediction_schema: None,
         },
         None => {
             let mut checks = Vec::new();
@@ -354,6 +356,12 @@ fn steps(
             gate::decide(checks, has_champion)
         }
     };
+    let predictions = challenger.predict(&holdout, "the holdout")?;
+    let decision = decision.with_prediction_schema(check_predictions(
+        &schema,
+        challenger.card.target.task(),
+        &predictions,
+    ));
     report.step(
         "gate",
         if decision.promote {
