@@ -74,6 +74,13 @@ fn champion(dir: &Path) -> Option<Value> {
         .map(|t| serde_json::from_str(&t).unwrap())
 }
 
+fn model_card(dir: &Path, version: u64) -> Value {
+    let path = dir.join(format!(
+        "registry/models/linear/versions/{version}/model.json"
+    ));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 fn step_names(report: &Value) -> Vec<String> {
     report["steps"]
         .as_array()
@@ -127,6 +134,26 @@ fn first_job_promotes_v1_and_a_flipped_label_challenger_loses() {
         .as_f64()
         .unwrap();
     assert!(auc_v1 > 0.8, "v1's holdout ROC AUC {auc_v1}");
+    // The card carries what the job measured and decided.
+    let card = model_card(dir.path(), 1)["retrain"].clone();
+    assert_eq!(card["job"], "job-1", "{card}");
+    assert_eq!(card["trigger"]["trigger"], "run");
+    assert_eq!(card["gate"]["promote"], true);
+    assert_eq!(card["gate"]["reasons"], r["gate"]["reasons"]);
+    assert_eq!(card["holdout"]["challenger"]["metrics"]["roc_auc"], auc_v1);
+    assert_eq!(card["holdout"]["champion"], Value::Null, "no champion yet");
+    assert_eq!(card["data"]["assembly"]["rows"], 10_000);
+    assert_eq!(card["data"]["train_rows"], 8_000);
+    assert_eq!(card["data"]["holdout_rows"], 2_000);
+    assert_eq!(
+        card["data"]["windows"],
+        Value::Null,
+        "`retrain run` has no window"
+    );
+    assert!(
+        card["training_metrics"]["roc_auc"].as_f64().unwrap() > 0.8,
+        "{card}"
+    );
 
     // 2. Sabotage: the training rows' labels flipped (the most recent 4,000
     //    rows, the holdout, are intact). The challenger learns the inverse
@@ -155,6 +182,22 @@ fn first_job_promotes_v1_and_a_flipped_label_challenger_loses() {
         "challenger {challenger}, champion {champ}"
     );
     assert_eq!(r["version"], 2);
+    let card = model_card(dir.path(), 2)["retrain"].clone();
+    assert_eq!(card["gate"]["promote"], false);
+    assert!(
+        card["gate"]["reasons"]
+            .to_string()
+            .contains("lower than champion"),
+        "{card}"
+    );
+    assert_eq!(card["holdout"]["champion"]["version"], 1);
+    assert_eq!(card["gate"]["checks"][0]["champion"].as_f64(), Some(champ));
+    // Metrics on its own (flipped) training split are good; on the holdout bad.
+    let trained = card["training_metrics"]["roc_auc"].as_f64().unwrap();
+    assert!(
+        trained > 0.8 && challenger < 0.5,
+        "train {trained}, holdout {challenger}"
+    );
     assert_eq!(
         champion(dir.path()).unwrap()["version"],
         1,

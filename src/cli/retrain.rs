@@ -65,6 +65,7 @@ fn run_job(args: RunArgs) -> Result<u8> {
         id,
         data: args.data,
         trigger: json!({"trigger": "run"}),
+        windows: serde_json::Value::Null,
     };
     let quiet = args.json;
     let result = retrain::job::run(

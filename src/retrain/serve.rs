@@ -410,6 +410,7 @@ async fn run_one(s: &Arc<Shared>, mut job: StoredJob) {
         id: job.id.clone(),
         data,
         trigger: job.payload["reason"].clone(),
+        windows: job.payload["windows"].clone(),
     };
     let shared = s.clone();
     let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
