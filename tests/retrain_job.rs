@@ -267,13 +267,21 @@ fn a_bad_config_lists_every_problem() {
         "registry = \"registry\"\nmodel = \"m\"\nlabel = \"y\"\nschema = \"nope.toml\"\n\
          lookback = \"soon\"\nholdout_share = 1.5\nbaseline = [\"missing.csv\"]\ncolour = 1\n\n\
          [train]\nmodel = \"forest\"\n\n[gate]\nmetrics = { roc_auk = 0.0 }\n\n\
-         [serve]\nlisten = \"localhost\"\nsecret_file = \"s\"\nsecret_env = \"S\"\n",
+         [serve]\nlisten = \"localhost\"\nsecret_file = \"s\"\nsecret_env = \"S\"\nsecrets = 1\n",
     )
     .unwrap();
-    let out = assay(&["retrain", "run", "--config", path.to_str().unwrap()]);
-    let err = input_error(&out);
+    // `retrain run` and `check-config` list the same problems, all at once.
+    let run_err = input_error(&assay(&[
+        "retrain",
+        "run",
+        "--config",
+        path.to_str().unwrap(),
+    ]));
+    let err = input_error(&assay(&["check-config", path.to_str().unwrap()]));
+    assert_eq!(err, run_err);
     let file = path.display().to_string();
     for expected in [
+        format!("{file}:20:1: serve: unknown key `secrets`; expected one of `listen`"),
         format!("{file}:8:1: unknown key `colour`"),
         format!("{file}:11:9: train: unknown variant `forest`"),
         format!("{file}:4:10: schema: no such file"),
@@ -286,6 +294,19 @@ fn a_bad_config_lists_every_problem() {
     ] {
         assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
     }
+}
+
+#[test]
+fn check_config_accepts_a_good_retrain_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let out = assay(&["check-config", config.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("ok (retrain job for model `linear`"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

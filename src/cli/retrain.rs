@@ -105,6 +105,26 @@ fn run_job(args: RunArgs) -> Result<u8> {
     })
 }
 
+/// `assay check-config retrain.toml`: every problem, or a summary.
+pub fn check_config(path: &std::path::Path) -> Result<u8> {
+    let config = retrain::config::load(path).map_err(|e| usage(e.to_string()))?;
+    println!(
+        "{}: ok (retrain job for model `{}`, registry {}, {} model, {} gated metric{}, serve on {})",
+        path.display(),
+        config.model,
+        config.registry.display(),
+        config.train.model.as_str(),
+        config.gate_metrics.len() + config.gate_disparities.len(),
+        if config.gate_metrics.len() + config.gate_disparities.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        config.serve.listen
+    );
+    Ok(0)
+}
+
 fn serve(args: ServeArgs) -> Result<u8> {
     let config = retrain::config::load(&args.config).map_err(|e| usage(e.to_string()))?;
     retrain::serve::run(config, args.listen).map_err(|e| usage(e.to_string()))?;

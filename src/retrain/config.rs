@@ -40,19 +40,15 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use toml::Spanned;
-use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::de::{DeTable, DeValue};
 
 use super::RetrainJobError;
 use super::gate::{Direction, disparity_direction, metric_direction};
-use crate::schema::{
-    Diagnostic, DiagnosticKind, Locator, PathSegment, closest, span_of, with_suggestion,
-};
-use crate::server::config::parse_duration;
+use crate::schema::{Diagnostic, DiagnosticKind, Locator, PathSegment, span_of};
+use crate::server::config::{Reader, parse_duration};
 use crate::train::job::ClassWeights;
 use crate::train::linear::LinearOptions;
 use crate::train::mlp::MlpOptions;
@@ -256,92 +252,20 @@ pub struct JobConfig {
     pub serve: ServeSettings,
 }
 
+/// Whether `text` is a job runner's config rather than the daemon's: it
+/// has a top-level `registry` (the daemon's config has none). Read from
+/// what TOML can recover, so a file with syntax errors is still told apart.
+pub fn is_job_config(text: &str) -> bool {
+    let (root, _) = DeTable::parse_recoverable(text);
+    root.get_ref().contains_key("registry")
+}
+
 /// Reads and checks `retrain.toml`.
 pub fn load(path: &Path) -> Result<JobConfig, RetrainJobError> {
     let text = std::fs::read_to_string(path).map_err(|e| RetrainJobError::Config {
         diagnostics: vec![format!("{}: cannot read: {e}", path.display())],
     })?;
     parse(&text, path)
-}
-
-struct Reader<'a> {
-    locate: &'a Locator<'a>,
-    diagnostics: Vec<Diagnostic>,
-}
-
-impl Reader<'_> {
-    fn error(&mut self, kind: DiagnosticKind, span: Option<Range<usize>>, message: &str) {
-        self.diagnostics
-            .push(self.locate.error(kind, span, message));
-    }
-
-    /// Reports and removes unknown keys (all of them; serde stops at one).
-    fn drop_unknown(&mut self, table: &mut DeTable<'_>, known: &[&str], context: &str) -> bool {
-        let unknown: Vec<(String, Range<usize>)> = table
-            .keys()
-            .filter(|k| !known.contains(&k.get_ref().as_ref()))
-            .map(|k| (k.get_ref().to_string(), k.span()))
-            .collect();
-        for (key, span) in &unknown {
-            table.remove(key.as_str());
-            let mut message = format!("{context}unknown key `{key}`");
-            match closest(key, known) {
-                Some(near) => message.push_str(&format!("; did you mean `{near}`?")),
-                None => message.push_str(&format!(
-                    "; expected one of {}",
-                    known
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            }
-            self.error(DiagnosticKind::Type, Some(span.clone()), &message);
-        }
-        !unknown.is_empty()
-    }
-
-    fn deserialize<T: for<'de> Deserialize<'de>>(
-        &mut self,
-        value: DeValue<'_>,
-        span: Range<usize>,
-        context: &str,
-        after_unknown: bool,
-    ) -> Option<T> {
-        match T::deserialize(ValueDeserializer::from(Spanned::new(span.clone(), value))) {
-            Ok(v) => Some(v),
-            Err(e) if after_unknown && e.message().starts_with("missing field") => None,
-            Err(e) => {
-                let message = format!("{context}{}", with_suggestion(e.message()));
-                self.error(DiagnosticKind::Type, e.span().or(Some(span)), &message);
-                None
-            }
-        }
-    }
-
-    fn section<T: for<'de> Deserialize<'de> + Default>(
-        &mut self,
-        top: &mut DeTable<'_>,
-        key: &str,
-        known: &[&str],
-    ) -> Option<T> {
-        let Some((name, value)) = top.remove_entry(key) else {
-            return Some(T::default());
-        };
-        let span = value.span();
-        match value.into_inner() {
-            DeValue::Table(mut table) => {
-                let context = format!("{key}: ");
-                let unknown = self.drop_unknown(&mut table, known, &context);
-                self.deserialize(DeValue::Table(table), name.span(), &context, unknown)
-            }
-            other => {
-                let message = format!("`{key}` must be a table, found {}", other.type_str());
-                self.error(DiagnosticKind::Type, Some(span), &message);
-                None
-            }
-        }
-    }
 }
 
 /// Parses and checks config text; `path` names it and anchors relative paths.
@@ -367,11 +291,22 @@ pub fn parse(text: &str, path: &Path) -> Result<JobConfig, RetrainJobError> {
     };
     let root_span = root.span();
     let mut top = root.into_inner();
-    let unknown = reader.drop_unknown(&mut top, TOP_KEYS, "");
-    let train: Option<RawTrain> = reader.section(&mut top, "train", TRAIN_KEYS);
-    let gate: Option<RawGate> = reader.section(&mut top, "gate", GATE_KEYS);
-    let serve: Option<RawServe> = reader.section(&mut top, "serve", SERVE_KEYS);
-    let raw: Option<RawTop> = reader.deserialize(DeValue::Table(top), root_span, "", unknown);
+    let unknown = reader.drop_unknown_keys(&mut top, TOP_KEYS, None);
+    let train: Option<RawTrain> = reader
+        .section(&mut top, "train", "train", TRAIN_KEYS)
+        .0
+        .or_default();
+    let gate: Option<RawGate> = reader
+        .section(&mut top, "gate", "gate", GATE_KEYS)
+        .0
+        .or_default();
+    let serve: Option<RawServe> = reader
+        .section(&mut top, "serve", "serve", SERVE_KEYS)
+        .0
+        .or_default();
+    let raw: Option<RawTop> = reader
+        .deserialize(DeValue::Table(top), root_span, None, unknown)
+        .into_present();
     let mut diagnostics = reader.diagnostics;
     diagnostics.sort_by_key(|d| (d.line, d.column));
 

@@ -403,6 +403,7 @@ pub use retrain::{DataConfig, RetrainConfig, Trigger, cron_schedule, parse_bytes
 pub(crate) use rules::{file_path_problem, is_env_name, resolve};
 
 use read::*;
+pub(crate) use read::{Read, Reader};
 pub use read::{load, parse};
 use rules::*;
 
