@@ -512,6 +512,9 @@ async fn close_the_loop(
         let body = json!({
             "delivery_id": job.id, "model": job.model, "outcome": outcome.as_str(),
             "version": job.version, "reasons": job.reasons, "gate": job.gate,
+            "model_dir": job.version.map(|v| ModelRegistry::new(&s.config.registry, &s.config.model)
+                .version_dir(v).display().to_string()),
+            "metrics": job.metrics["challenger"]["metrics"],
             "report": s.config.registry.join("jobs").join(&job.id).join("report.json"),
         });
         out["callback"] = send(
