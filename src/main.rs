@@ -95,7 +95,8 @@ enum Command {
     /// built-in receiver, whose promoted v1 becomes the new baseline (run from
     /// the repository root).
     Demo(DemoArgs),
-    /// Check a daemon configuration file and report every problem at once.
+    /// Check a daemon configuration file, or a retrain job runner's
+    /// `retrain.toml`, and report every problem at once.
     CheckConfig(CheckConfigArgs),
     /// Alerts of a daemon configuration (`assay alerts test`).
     #[command(subcommand)]
@@ -336,7 +337,8 @@ struct DemoArgs {
 
 #[derive(Args)]
 struct CheckConfigArgs {
-    /// The configuration file to check.
+    /// The configuration file to check: the daemon's, or a `retrain.toml`
+    /// (told apart by its top-level `registry`).
     config: PathBuf,
 }
 
@@ -359,6 +361,12 @@ fn serve(args: ServeArgs) -> Result<u8> {
 }
 
 fn check_config(args: CheckConfigArgs) -> Result<u8> {
+    // `retrain.toml` (the job runner's) or the daemon's config.
+    if std::fs::read_to_string(&args.config)
+        .is_ok_and(|text| assay::retrain::config::is_job_config(&text))
+    {
+        return cli::retrain::check_config(&args.config);
+    }
     let config = load_config(&args.config)?;
     let alerts = match &config.alerts {
         Some(a) => format!(

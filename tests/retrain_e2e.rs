@@ -124,6 +124,17 @@ fn daemon_webhook_job_callback_and_new_baseline() {
     // The daemon: no retrain in flight, the training profile is its baseline.
     let retrain = daemon.get_json("/v1/models/credit/retrain");
     assert!(retrain["in_flight"].is_null(), "{retrain}");
+    // The promoted version is the champion the next webhook names.
+    let champion = &retrain["champion"];
+    assert_eq!(champion["version"], 1, "{retrain}");
+    assert_eq!(champion["source"], "result");
+    assert!(
+        champion["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("registry/models/credit/versions/1")),
+        "{retrain}"
+    );
+    assert!(champion["metrics"]["roc_auc"].is_number(), "{retrain}");
     let kept = state.join("models/credit/baseline.profile.json");
     assert!(kept.is_file());
     let posted: Value = serde_json::from_str(

@@ -74,6 +74,13 @@ fn champion(dir: &Path) -> Option<Value> {
         .map(|t| serde_json::from_str(&t).unwrap())
 }
 
+fn model_card(dir: &Path, version: u64) -> Value {
+    let path = dir.join(format!(
+        "registry/models/linear/versions/{version}/model.json"
+    ));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 fn step_names(report: &Value) -> Vec<String> {
     report["steps"]
         .as_array()
@@ -127,6 +134,26 @@ fn first_job_promotes_v1_and_a_flipped_label_challenger_loses() {
         .as_f64()
         .unwrap();
     assert!(auc_v1 > 0.8, "v1's holdout ROC AUC {auc_v1}");
+    // The card carries what the job measured and decided.
+    let card = model_card(dir.path(), 1)["retrain"].clone();
+    assert_eq!(card["job"], "job-1", "{card}");
+    assert_eq!(card["trigger"]["trigger"], "run");
+    assert_eq!(card["gate"]["promote"], true);
+    assert_eq!(card["gate"]["reasons"], r["gate"]["reasons"]);
+    assert_eq!(card["holdout"]["challenger"]["metrics"]["roc_auc"], auc_v1);
+    assert_eq!(card["holdout"]["champion"], Value::Null, "no champion yet");
+    assert_eq!(card["data"]["assembly"]["rows"], 10_000);
+    assert_eq!(card["data"]["train_rows"], 8_000);
+    assert_eq!(card["data"]["holdout_rows"], 2_000);
+    assert_eq!(
+        card["data"]["windows"],
+        Value::Null,
+        "`retrain run` has no window"
+    );
+    assert!(
+        card["training_metrics"]["roc_auc"].as_f64().unwrap() > 0.8,
+        "{card}"
+    );
 
     // 2. Sabotage: the training rows' labels flipped (the most recent 4,000
     //    rows, the holdout, are intact). The challenger learns the inverse
@@ -155,6 +182,22 @@ fn first_job_promotes_v1_and_a_flipped_label_challenger_loses() {
         "challenger {challenger}, champion {champ}"
     );
     assert_eq!(r["version"], 2);
+    let card = model_card(dir.path(), 2)["retrain"].clone();
+    assert_eq!(card["gate"]["promote"], false);
+    assert!(
+        card["gate"]["reasons"]
+            .to_string()
+            .contains("lower than champion"),
+        "{card}"
+    );
+    assert_eq!(card["holdout"]["champion"]["version"], 1);
+    assert_eq!(card["gate"]["checks"][0]["champion"].as_f64(), Some(champ));
+    // Metrics on its own (flipped) training split are good; on the holdout bad.
+    let trained = card["training_metrics"]["roc_auc"].as_f64().unwrap();
+    assert!(
+        trained > 0.8 && challenger < 0.5,
+        "train {trained}, holdout {challenger}"
+    );
     assert_eq!(
         champion(dir.path()).unwrap()["version"],
         1,
@@ -224,13 +267,21 @@ fn a_bad_config_lists_every_problem() {
         "registry = \"registry\"\nmodel = \"m\"\nlabel = \"y\"\nschema = \"nope.toml\"\n\
          lookback = \"soon\"\nholdout_share = 1.5\nbaseline = [\"missing.csv\"]\ncolour = 1\n\n\
          [train]\nmodel = \"forest\"\n\n[gate]\nmetrics = { roc_auk = 0.0 }\n\n\
-         [serve]\nlisten = \"localhost\"\nsecret_file = \"s\"\nsecret_env = \"S\"\n",
+         [serve]\nlisten = \"localhost\"\nsecret_file = \"s\"\nsecret_env = \"S\"\nsecrets = 1\n",
     )
     .unwrap();
-    let out = assay(&["retrain", "run", "--config", path.to_str().unwrap()]);
-    let err = input_error(&out);
+    // `retrain run` and `check-config` list the same problems, all at once.
+    let run_err = input_error(&assay(&[
+        "retrain",
+        "run",
+        "--config",
+        path.to_str().unwrap(),
+    ]));
+    let err = input_error(&assay(&["check-config", path.to_str().unwrap()]));
+    assert_eq!(err, run_err);
     let file = path.display().to_string();
     for expected in [
+        format!("{file}:20:1: serve: unknown key `secrets`; expected one of `listen`"),
         format!("{file}:8:1: unknown key `colour`"),
         format!("{file}:11:9: train: unknown variant `forest`"),
         format!("{file}:4:10: schema: no such file"),
@@ -243,6 +294,19 @@ fn a_bad_config_lists_every_problem() {
     ] {
         assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
     }
+}
+
+#[test]
+fn check_config_accepts_a_good_retrain_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let out = assay(&["check-config", config.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("ok (retrain job for model `linear`"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -275,4 +339,65 @@ fn gated_disparities_are_measured_for_the_sensitive_groups() {
     );
     assert!(a > 0.0 && a < 1.0, "{dp}");
     assert_eq!(a, b, "seeded training on the same data: the same model");
+}
+
+#[test]
+fn predictions_outside_the_prediction_schema_block_promotion() {
+    let dir = tempfile::tempdir().unwrap();
+    let (header, rows) = linear_lines();
+    let data = dir.path().join("data.csv");
+    write_csv(&data, &header, &rows[..5_000]);
+    let base = std::fs::read_to_string(common::path(LINEAR_SCHEMA)).unwrap();
+    // The served model's score column: a probability capped at 0.5 here, so
+    // the challenger's confident scores break it.
+    let schema = dir.path().join("schema.toml");
+    std::fs::write(
+        &schema,
+        format!(
+            "{base}\n[features.prediction]\ntype = \"float\"\nrole = \"prediction\"\n\
+             range = {{ min = 0, max = 0.5 }}\nrange_tolerance = 0\n"
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("retrain.toml");
+    let text = |schema: &Path| {
+        format!(
+            "registry = \"registry\"\nmodel = \"linear\"\nlabel = \"y\"\nschema = {:?}\n\
+             holdout_share = 0.2\n[gate]\nmetrics = {{ roc_auc = 0.0 }}\n",
+            schema.display().to_string()
+        )
+    };
+    std::fs::write(&config, text(&schema)).unwrap();
+    let out = run(&config, "capped", &[&data]);
+    assert_eq!(code(&out), 1, "{}\n{}", stdout(&out), stderr(&out));
+    let r = report(dir.path(), "capped");
+    assert_eq!(r["outcome"], "rejected", "{r}");
+    assert_eq!(r["gate"]["promote"], false);
+    assert_eq!(
+        r["gate"]["prediction_schema"]["checked"][0],
+        "prediction <- score"
+    );
+    let reasons = r["reasons"].to_string();
+    assert!(
+        reasons.contains("prediction schema: `prediction` (the challenger's `score`)"),
+        "{reasons}"
+    );
+    assert!(champion(dir.path()).is_none(), "nothing promoted");
+
+    // The same model under the probability range [0, 1] is promoted.
+    std::fs::write(
+        &schema,
+        format!(
+            "{base}\n[features.prediction]\ntype = \"float\"\nrole = \"prediction\"\n\
+             range = {{ min = 0, max = 1 }}\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&config, "probability", &[&data]);
+    assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
+    let r = report(dir.path(), "probability");
+    assert_eq!(
+        r["gate"]["prediction_schema"]["violations"],
+        serde_json::json!([])
+    );
 }

@@ -43,11 +43,17 @@ struct Receiver {
 
 impl Receiver {
     fn start(config: &Path, port: u16, log: &Path) -> Receiver {
+        Self::start_on(config, &format!("127.0.0.1:{port}"), port, log)
+    }
+
+    /// Listens on `listen` (port `port`); reached through loopback.
+    fn start_on(config: &Path, listen: &str, port: u16, log: &Path) -> Receiver {
         let child = Command::new(env!("CARGO_BIN_EXE_assay"))
             .args(["retrain", "serve", "--config"])
             .arg(config)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--listen", listen])
             .env("TEST_DAEMON_TOKEN", "daemon-token")
+            .env("TEST_API_TOKEN", "api-token-s3cret")
             .env_remove("ASSAY_LOG")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log).unwrap())
@@ -95,7 +101,15 @@ impl Receiver {
     }
 
     fn get(&self, path: &str) -> (u16, String) {
-        let mut r = agent().get(format!("{}{path}", self.base)).call().unwrap();
+        self.get_with(path, None)
+    }
+
+    fn get_with(&self, path: &str, bearer: Option<&str>) -> (u16, String) {
+        let mut request = agent().get(format!("{}{path}", self.base));
+        if let Some(token) = bearer {
+            request = request.header("Authorization", &format!("Bearer {token}"));
+        }
+        let mut r = request.call().unwrap();
         (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
     }
 
@@ -355,4 +369,80 @@ fn serving_without_a_secret_is_refused() {
     let out = common::assay(&["retrain", "serve", "--config", config.to_str().unwrap()]);
     let err = common::input_error(&out);
     assert!(err.contains("secret_file or secret_env"), "{err}");
+}
+
+#[test]
+fn off_loopback_every_read_needs_the_bearer_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "model = \"logistic\"");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}api_token_env = \"TEST_API_TOKEN\"\n"),
+    )
+    .unwrap();
+    let port = free_port();
+    let r = Receiver::start_on(
+        &config,
+        &format!("0.0.0.0:{port}"),
+        port,
+        &dir.path().join("receiver.log"),
+    );
+    let body = payload("tok-1", "http://127.0.0.1:9/unused");
+    assert_eq!(r.post("tok-1", now(), SECRET, &body).0, 202, "{}", r.log());
+    for path in ["/v1/jobs", "/v1/jobs/tok-1", "/metrics"] {
+        let (status, answer) = r.get_with(path, None);
+        assert_eq!(status, 401, "{path} without a token: {answer}");
+        assert!(answer.contains("bearer token"), "{answer}");
+        assert_eq!(
+            r.get_with(path, Some("wrong")).0,
+            401,
+            "{path}, wrong token"
+        );
+        let (status, answer) = r.get_with(path, Some("api-token-s3cret"));
+        assert_eq!(status, 200, "{path} with the token: {answer}");
+    }
+    assert!(
+        r.get_with("/v1/jobs", Some("api-token-s3cret"))
+            .1
+            .contains("tok-1")
+    );
+    assert_eq!(r.get("/healthz").0, 200, "health stays open");
+    drop(r);
+    let log = std::fs::read_to_string(dir.path().join("receiver.log")).unwrap();
+    assert!(
+        !log.contains("api-token-s3cret"),
+        "the token is never logged"
+    );
+}
+
+#[test]
+fn off_loopback_without_a_token_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "model = \"logistic\"");
+    let out = common::assay(&[
+        "retrain",
+        "serve",
+        "--config",
+        config.to_str().unwrap(),
+        "--listen",
+        "0.0.0.0:0",
+    ]);
+    let err = common::input_error(&out);
+    assert!(
+        err.contains(
+            "non-loopback address (0.0.0.0:0) needs [serve] api_token_file or api_token_env"
+        ),
+        "{err}"
+    );
+    // The same rule in the config itself, located.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}listen = \"0.0.0.0:9500\"\n")).unwrap();
+    let out = common::assay(&["retrain", "run", "--config", config.to_str().unwrap()]);
+    let err = common::input_error(&out);
+    assert!(
+        err.contains("serve.listen: binding to a non-loopback"),
+        "{err}"
+    );
+    assert!(err.contains("retrain.toml:"), "{err}");
 }

@@ -272,6 +272,82 @@ fn drift_fires_one_signed_webhook_then_in_flight_and_cooldown_suppress() {
     assert_eq!(triggers(&daemon, "manual", "suppressed_in_flight"), 1.0);
 }
 
+/// Fires a retrain by hand and returns the webhook's body.
+fn manual_retrain(daemon: &Daemon, hook: &Hook) -> Value {
+    let (s, b) = daemon.post("/v1/models/credit/retrain", "application/json", b"", None);
+    assert_eq!(s, 202, "{b}");
+    let id = b["delivery_id"].as_str().unwrap().to_string();
+    let got = hook.wait_for(Duration::from_secs(20), |r| {
+        r.iter().any(|r| r.delivery_id == id)
+    });
+    got.into_iter().find(|r| r.delivery_id == id).unwrap().body
+}
+
+fn answer(daemon: &Daemon, body: &str) {
+    let (status, b) = daemon.post(
+        "/v1/models/credit/retrain/result",
+        "application/json",
+        body.as_bytes(),
+        None,
+    );
+    assert_eq!(status, 200, "{b}");
+    assert_eq!(b["was_in_flight"], true, "{b}");
+}
+
+#[test]
+fn the_webhook_names_the_config_champion_then_the_last_promoted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = Hook::start(0, Some(SECRET));
+    let config = config(
+        dir.path(),
+        &hook.url(),
+        r#"champion = { version = "v7", path = "/models/credit/v7" }"#,
+    );
+    let state = dir.path().join("state");
+    let mut daemon = Daemon::start(&config, &state);
+
+    let p = manual_retrain(&daemon, &hook);
+    assert_eq!(
+        p["champion"],
+        serde_json::json!({"version": "v7", "path": "/models/credit/v7", "metrics": null, "source": "config"}),
+        "{p}"
+    );
+    // A rejected challenger changes nothing.
+    answer(
+        &daemon,
+        &format!(
+            r#"{{"delivery_id": "{}", "outcome": "rejected", "version": 3}}"#,
+            p["delivery_id"].as_str().unwrap()
+        ),
+    );
+    let status = daemon.get_json("/v1/models/credit/retrain");
+    assert_eq!(status["champion"]["version"], "v7", "{status}");
+
+    // A promoted one is the champion from now on, across a restart.
+    let p = manual_retrain(&daemon, &hook);
+    assert_eq!(p["champion"]["source"], "config");
+    answer(
+        &daemon,
+        &format!(
+            r#"{{"delivery_id": "{}", "outcome": "promoted", "version": 8,
+                "model_dir": "/registry/models/credit/versions/8", "metrics": {{"roc_auc": 0.91}}}}"#,
+            p["delivery_id"].as_str().unwrap()
+        ),
+    );
+    daemon.kill9();
+    let daemon = Daemon::start(&config, &state);
+    let p = manual_retrain(&daemon, &hook);
+    let c = &p["champion"];
+    assert_eq!(c["version"], 8, "{p}");
+    assert_eq!(c["path"], "/registry/models/credit/versions/8");
+    assert_eq!(c["metrics"]["roc_auc"], 0.91);
+    assert_eq!(c["source"], "result");
+    assert_eq!(
+        c["delivery_id"],
+        daemon.get_json("/v1/models/credit/retrain")["champion"]["delivery_id"]
+    );
+}
+
 #[test]
 fn a_wrong_secret_is_what_receivers_catch_and_a_refusal_is_dead_lettered() {
     let dir = tempfile::tempdir().unwrap();

@@ -65,6 +65,7 @@ fn run_job(args: RunArgs) -> Result<u8> {
         id,
         data: args.data,
         trigger: json!({"trigger": "run"}),
+        windows: serde_json::Value::Null,
     };
     let quiet = args.json;
     let result = retrain::job::run(
@@ -102,6 +103,26 @@ fn run_job(args: RunArgs) -> Result<u8> {
         Outcome::Rejected => 1,
         Outcome::Failed => 2,
     })
+}
+
+/// `assay check-config retrain.toml`: every problem, or a summary.
+pub fn check_config(path: &std::path::Path) -> Result<u8> {
+    let config = retrain::config::load(path).map_err(|e| usage(e.to_string()))?;
+    println!(
+        "{}: ok (retrain job for model `{}`, registry {}, {} model, {} gated metric{}, serve on {})",
+        path.display(),
+        config.model,
+        config.registry.display(),
+        config.train.model.as_str(),
+        config.gate_metrics.len() + config.gate_disparities.len(),
+        if config.gate_metrics.len() + config.gate_disparities.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        config.serve.listen
+    );
+    Ok(0)
 }
 
 fn serve(args: ServeArgs) -> Result<u8> {

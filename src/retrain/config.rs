@@ -34,23 +34,21 @@
 //! secret_file = "/run/secrets/retrain-hook"   # or secret_env
 //! daemon_url = "http://127.0.0.1:9464"        # POST /v1/models/M/baseline on promotion
 //! token_file = "/run/secrets/assay-token"     # or token_env: the daemon's bearer token
+//! api_token_file = "/run/secrets/retrain-api" # or api_token_env: the bearer token this
+//!                                             # receiver requires (needed off loopback)
 //! ```
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use toml::Spanned;
-use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::de::{DeTable, DeValue};
 
 use super::RetrainJobError;
 use super::gate::{Direction, disparity_direction, metric_direction};
-use crate::schema::{
-    Diagnostic, DiagnosticKind, Locator, PathSegment, closest, span_of, with_suggestion,
-};
-use crate::server::config::parse_duration;
+use crate::schema::{Diagnostic, DiagnosticKind, Locator, PathSegment, span_of};
+use crate::server::config::{Reader, parse_duration};
 use crate::train::job::ClassWeights;
 use crate::train::linear::LinearOptions;
 use crate::train::mlp::MlpOptions;
@@ -99,6 +97,8 @@ const SERVE_KEYS: &[&str] = &[
     "daemon_url",
     "token_file",
     "token_env",
+    "api_token_file",
+    "api_token_env",
 ];
 
 #[derive(Deserialize)]
@@ -164,6 +164,8 @@ struct RawServe {
     daemon_url: Option<String>,
     token_file: Option<PathBuf>,
     token_env: Option<String>,
+    api_token_file: Option<PathBuf>,
+    api_token_env: Option<String>,
 }
 
 /// A secret's place: a file or an environment variable (never the config).
@@ -211,6 +213,23 @@ pub struct ServeSettings {
     pub daemon_url: Option<String>,
     /// The daemon's bearer token (callback and baseline).
     pub token: Option<Secret>,
+    /// The bearer token this receiver requires on every route but
+    /// `/healthz` and the signed webhook; needed off loopback.
+    pub api_token: Option<Secret>,
+}
+
+impl ServeSettings {
+    /// Binding `listen` off loopback needs `api_token`: jobs hold data
+    /// paths, logs and metrics. `Err` is the message.
+    pub fn check_exposure(&self, listen: SocketAddr) -> Result<(), String> {
+        if listen.ip().is_loopback() || self.api_token.is_some() {
+            Ok(())
+        } else {
+            Err(format!(
+                "binding to a non-loopback address ({listen}) needs [serve] api_token_file or api_token_env"
+            ))
+        }
+    }
 }
 
 /// `retrain.toml`, checked, paths resolved against its directory.
@@ -233,92 +252,20 @@ pub struct JobConfig {
     pub serve: ServeSettings,
 }
 
+/// Whether `text` is a job runner's config rather than the daemon's: it
+/// has a top-level `registry` (the daemon's config has none). Read from
+/// what TOML can recover, so a file with syntax errors is still told apart.
+pub fn is_job_config(text: &str) -> bool {
+    let (root, _) = DeTable::parse_recoverable(text);
+    root.get_ref().contains_key("registry")
+}
+
 /// Reads and checks `retrain.toml`.
 pub fn load(path: &Path) -> Result<JobConfig, RetrainJobError> {
     let text = std::fs::read_to_string(path).map_err(|e| RetrainJobError::Config {
         diagnostics: vec![format!("{}: cannot read: {e}", path.display())],
     })?;
     parse(&text, path)
-}
-
-struct Reader<'a> {
-    locate: &'a Locator<'a>,
-    diagnostics: Vec<Diagnostic>,
-}
-
-impl Reader<'_> {
-    fn error(&mut self, kind: DiagnosticKind, span: Option<Range<usize>>, message: &str) {
-        self.diagnostics
-            .push(self.locate.error(kind, span, message));
-    }
-
-    /// Reports and removes unknown keys (all of them; serde stops at one).
-    fn drop_unknown(&mut self, table: &mut DeTable<'_>, known: &[&str], context: &str) -> bool {
-        let unknown: Vec<(String, Range<usize>)> = table
-            .keys()
-            .filter(|k| !known.contains(&k.get_ref().as_ref()))
-            .map(|k| (k.get_ref().to_string(), k.span()))
-            .collect();
-        for (key, span) in &unknown {
-            table.remove(key.as_str());
-            let mut message = format!("{context}unknown key `{key}`");
-            match closest(key, known) {
-                Some(near) => message.push_str(&format!("; did you mean `{near}`?")),
-                None => message.push_str(&format!(
-                    "; expected one of {}",
-                    known
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            }
-            self.error(DiagnosticKind::Type, Some(span.clone()), &message);
-        }
-        !unknown.is_empty()
-    }
-
-    fn deserialize<T: for<'de> Deserialize<'de>>(
-        &mut self,
-        value: DeValue<'_>,
-        span: Range<usize>,
-        context: &str,
-        after_unknown: bool,
-    ) -> Option<T> {
-        match T::deserialize(ValueDeserializer::from(Spanned::new(span.clone(), value))) {
-            Ok(v) => Some(v),
-            Err(e) if after_unknown && e.message().starts_with("missing field") => None,
-            Err(e) => {
-                let message = format!("{context}{}", with_suggestion(e.message()));
-                self.error(DiagnosticKind::Type, e.span().or(Some(span)), &message);
-                None
-            }
-        }
-    }
-
-    fn section<T: for<'de> Deserialize<'de> + Default>(
-        &mut self,
-        top: &mut DeTable<'_>,
-        key: &str,
-        known: &[&str],
-    ) -> Option<T> {
-        let Some((name, value)) = top.remove_entry(key) else {
-            return Some(T::default());
-        };
-        let span = value.span();
-        match value.into_inner() {
-            DeValue::Table(mut table) => {
-                let context = format!("{key}: ");
-                let unknown = self.drop_unknown(&mut table, known, &context);
-                self.deserialize(DeValue::Table(table), name.span(), &context, unknown)
-            }
-            other => {
-                let message = format!("`{key}` must be a table, found {}", other.type_str());
-                self.error(DiagnosticKind::Type, Some(span), &message);
-                None
-            }
-        }
-    }
 }
 
 /// Parses and checks config text; `path` names it and anchors relative paths.
@@ -344,11 +291,22 @@ pub fn parse(text: &str, path: &Path) -> Result<JobConfig, RetrainJobError> {
     };
     let root_span = root.span();
     let mut top = root.into_inner();
-    let unknown = reader.drop_unknown(&mut top, TOP_KEYS, "");
-    let train: Option<RawTrain> = reader.section(&mut top, "train", TRAIN_KEYS);
-    let gate: Option<RawGate> = reader.section(&mut top, "gate", GATE_KEYS);
-    let serve: Option<RawServe> = reader.section(&mut top, "serve", SERVE_KEYS);
-    let raw: Option<RawTop> = reader.deserialize(DeValue::Table(top), root_span, "", unknown);
+    let unknown = reader.drop_unknown_keys(&mut top, TOP_KEYS, None);
+    let train: Option<RawTrain> = reader
+        .section(&mut top, "train", "train", TRAIN_KEYS)
+        .0
+        .or_default();
+    let gate: Option<RawGate> = reader
+        .section(&mut top, "gate", "gate", GATE_KEYS)
+        .0
+        .or_default();
+    let serve: Option<RawServe> = reader
+        .section(&mut top, "serve", "serve", SERVE_KEYS)
+        .0
+        .or_default();
+    let raw: Option<RawTop> = reader
+        .deserialize(DeValue::Table(top), root_span, None, unknown)
+        .into_present();
     let mut diagnostics = reader.diagnostics;
     diagnostics.sort_by_key(|d| (d.line, d.column));
 
@@ -503,6 +461,26 @@ pub fn parse(text: &str, path: &Path) -> Result<JobConfig, RetrainJobError> {
             (None, Some(e)) => Some(Secret::Env(e.clone())),
             (None, None) => None,
         };
+        let api_token = match (&serve.api_token_file, &serve.api_token_env) {
+            (Some(_), Some(_)) => {
+                rule(
+                    &["serve", "api_token_env"],
+                    "give `api_token_file` or `api_token_env`, not both".into(),
+                );
+                None
+            }
+            (Some(f), None) => Some(Secret::File(resolve(f))),
+            (None, Some(e)) => Some(Secret::Env(e.clone())),
+            (None, None) => None,
+        };
+        if !listen.ip().is_loopback() && api_token.is_none() {
+            rule(
+                &["serve", "listen"],
+                format!(
+                    "binding to a non-loopback address ({listen}) needs `api_token_file` or `api_token_env`"
+                ),
+            );
+        }
         if let Some(url) = &serve.daemon_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -519,6 +497,7 @@ pub fn parse(text: &str, path: &Path) -> Result<JobConfig, RetrainJobError> {
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_string()),
             token,
+            api_token,
         });
     }
     let train_options = match (&raw, &train) {
@@ -602,6 +581,7 @@ pub fn parse(text: &str, path: &Path) -> Result<JobConfig, RetrainJobError> {
             secret: None,
             daemon_url: None,
             token: None,
+            api_token: None,
         }),
     })
 }

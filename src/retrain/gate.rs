@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::config::Gated;
+use super::prediction_schema::PredictionSchemaCheck;
 use crate::quality::report::names;
 
 /// Which way is better.
@@ -68,6 +69,24 @@ pub struct Decision {
     /// One sentence per failed check (or why it promoted).
     pub reasons: Vec<String>,
     pub checks: Vec<Check>,
+    /// The challenger's holdout predictions against the prediction schema.
+    pub prediction_schema: Option<PredictionSchemaCheck>,
+}
+
+impl Decision {
+    /// Adds the prediction-schema check: any violation blocks promotion
+    /// and is a reason.
+    pub fn with_prediction_schema(mut self, check: PredictionSchemaCheck) -> Self {
+        if !check.passed() {
+            if self.promote {
+                self.reasons.clear();
+            }
+            self.promote = false;
+            self.reasons.extend(check.violations.iter().cloned());
+        }
+        self.prediction_schema = Some(check);
+        self
+    }
 }
 
 /// Compares one value. `champion` is `None` when there is no champion.
@@ -145,6 +164,7 @@ pub fn decide(checks: Vec<Check>, has_champion: bool) -> Decision {
         promote,
         reasons,
         checks,
+        prediction_schema: None,
     }
 }
 
@@ -202,5 +222,24 @@ mod tests {
         assert_eq!(d.reasons.len(), 1);
         assert!(d.reasons[0].contains("log_loss"), "{:?}", d.reasons);
         assert!(decide(vec![], false).promote);
+    }
+
+    #[test]
+    fn a_prediction_schema_violation_blocks_promotion() {
+        let bad = PredictionSchemaCheck {
+            checked: vec!["prediction <- score".into()],
+            violations: vec!["prediction schema: `prediction`: out of range".into()],
+        };
+        let d = decide(vec![], false).with_prediction_schema(bad.clone());
+        assert!(!d.promote);
+        assert_eq!(
+            d.reasons, bad.violations,
+            "the promotion reason is replaced"
+        );
+        let good = PredictionSchemaCheck {
+            checked: bad.checked.clone(),
+            violations: vec![],
+        };
+        assert!(decide(vec![], false).with_prediction_schema(good).promote);
     }
 }

@@ -11,9 +11,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::RetrainJobError;
-use super::assemble::{assemble, within_lookback};
+use super::assemble::{assemble, partition_date, within_lookback};
 use super::config::JobConfig;
 use super::gate::{self, Decision};
+use super::prediction_schema::check_predictions;
 use super::registry::{Champion, ModelRegistry};
 use crate::checks::anomalies::{applicable_slices, has_errors, schema_anomalies};
 use crate::pipeline::{ProfileRequest, profile_inputs};
@@ -24,7 +25,7 @@ use crate::sinks::write_atomic;
 use crate::sources::ReadOptions;
 use crate::train::data::split_holdout;
 use crate::train::evaluate::{evaluate, quality_spec};
-use crate::train::{self, SavedModel};
+use crate::train::{self, RetrainRecord, SavedModel};
 use crate::validation::{SchemaOutcome, ValidationReport};
 
 /// How a job ended.
@@ -57,6 +58,8 @@ pub struct JobRequest {
     pub data: Vec<String>,
     /// What asked for it (the webhook's reason, or `run`).
     pub trigger: Value,
+    /// The daemon's window range (`{"from", "to"}`; null for `retrain run`).
+    pub windows: Value,
 }
 
 /// A finished job.
@@ -268,7 +271,7 @@ fn steps(
 
     // 3. Train.
     let started = Instant::now();
-    let challenger = train::train(
+    let mut challenger = train::train(
         &schema,
         &train::sha256_hex(&schema_bytes),
         &loaded,
@@ -307,18 +310,23 @@ fn steps(
             Err(e) => champion_error = Some(format!("champion v{}: {e}", pointer.version)),
         }
     }
+    let evaluated = json!({
+        "holdout_rows": holdout.num_rows(),
+        "challenger": {"metrics": challenger_quality.summary.metrics, "disparities": challenger_disparities},
+        "champion": champion_eval.as_ref().map(|(q, d)| json!({
+            "version": champion_pointer.as_ref().map(|c| c.version),
+            "metrics": q.summary.metrics, "disparities": d})),
+        "champion_error": champion_error,
+    });
     report.step(
         "evaluate",
-        if champion_error.is_some() { "failed" } else { "ok" },
+        if champion_error.is_some() {
+            "failed"
+        } else {
+            "ok"
+        },
         started.elapsed().as_secs_f64(),
-        json!({
-            "holdout_rows": holdout.num_rows(),
-            "challenger": {"metrics": challenger_quality.summary.metrics, "disparities": challenger_disparities},
-            "champion": champion_eval.as_ref().map(|(q, d)| json!({
-                "version": champion_pointer.as_ref().map(|c| c.version),
-                "metrics": q.summary.metrics, "disparities": d})),
-            "champion_error": champion_error,
-        }),
+        evaluated.clone(),
     );
 
     // 5. Gate.
@@ -330,6 +338,7 @@ fn steps(
                 "the champion could not be evaluated on the holdout: {e}"
             )],
             checks: Vec::new(),
+            prediction_schema: None,
         },
         None => {
             let mut checks = Vec::new();
@@ -354,6 +363,12 @@ fn steps(
             gate::decide(checks, has_champion)
         }
     };
+    let predictions = challenger.predict(&holdout, "the holdout")?;
+    let decision = decision.with_prediction_schema(check_predictions(
+        &schema,
+        challenger.card.target.task(),
+        &predictions,
+    ));
     report.step(
         "gate",
         if decision.promote {
@@ -368,6 +383,28 @@ fn steps(
 
     // 6. Register (every trained challenger; only a promoted one is champion).
     let started = Instant::now();
+    let (train_part, _) = split_holdout(&loaded.batch, config.train.holdout_share)?;
+    let training_metrics = evaluate(&challenger, &train_part, "the training split")?;
+    let days: Vec<_> = inputs.iter().filter_map(|p| partition_date(p)).collect();
+    challenger.card.retrain = Some(RetrainRecord {
+        job: request.id.clone(),
+        trigger: request.trigger.clone(),
+        data: json!({
+            "windows": request.windows,
+            "partition_days": {
+                "from": days.iter().min().map(|d| d.to_string()),
+                "to": days.iter().max().map(|d| d.to_string()),
+            },
+            "lookback_seconds": config.lookback_seconds,
+            "assembly": assembly,
+            "train_rows": challenger.card.lineage.train_rows,
+            "holdout_rows": challenger.card.lineage.holdout_rows,
+        }),
+        training_metrics: serde_json::to_value(&training_metrics.summary.metrics)
+            .expect("serialisable"),
+        holdout: evaluated,
+        gate: serde_json::to_value(&decision).expect("serialisable"),
+    });
     let staging = registry.staging(&request.id)?;
     challenger.save(&staging)?;
     let profile_json = profile_io::to_json(&profile);

@@ -4,6 +4,8 @@
 //! - [`config`]: `retrain.toml`, every problem located;
 //! - [`assemble`]: baseline data plus the daemon's partitions, in time order;
 //! - [`gate`]: challenger against champion on the same holdout;
+//! - [`prediction_schema`]: the challenger's outputs against the schema's
+//!   prediction features;
 //! - [`registry`]: `REGISTRY/models/M/versions/N` and the `champion` pointer;
 //! - [`job`]: the steps, each recorded in the job's `report.json`;
 //! - [`store`]: the receiver's durable jobs (`REGISTRY/jobs/ID/job.json`);
@@ -15,6 +17,7 @@ pub mod assemble;
 pub mod config;
 pub mod gate;
 pub mod job;
+pub mod prediction_schema;
 pub mod registry;
 pub mod serve;
 pub mod store;

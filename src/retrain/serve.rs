@@ -10,7 +10,10 @@
 //!   was cut off: it runs again; registration is idempotent per job), and
 //!   on completion posts the result to the payload's `callback_url` and, on
 //!   promotion, the new training profile to the daemon's baseline route.
-//! - `GET /v1/jobs`, `GET /v1/jobs/{id}`, `GET /metrics`.
+//! - `GET /v1/jobs`, `GET /v1/jobs/{id}`, `GET /metrics`: behind the
+//!   bearer token `[serve] api_token_*` when one is set (required to bind
+//!   off loopback, as the daemon requires its own); `/healthz` is open and
+//!   the webhook is authenticated by its signature.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +43,8 @@ struct Shared {
     config: JobConfig,
     secret: Vec<u8>,
     token: Option<String>,
+    /// The bearer token clients of this receiver send (never logged).
+    api_token: Option<String>,
     store: JobStore,
     wake: Notify,
     /// Serialises the check-then-store of a delivery.
@@ -56,6 +61,11 @@ fn now_rfc3339() -> String {
 /// Runs the receiver until the process is stopped.
 pub fn run(config: JobConfig, listen: Option<SocketAddr>) -> Result<(), RetrainJobError> {
     let serve_error = |m: String| RetrainJobError::Data(m);
+    let listen = listen.unwrap_or(config.serve.listen);
+    config
+        .serve
+        .check_exposure(listen)
+        .map_err(|m| serve_error(format!("{}: {m}", config.file.display())))?;
     let secret = config
         .serve
         .secret
@@ -75,7 +85,13 @@ pub fn run(config: JobConfig, listen: Option<SocketAddr>) -> Result<(), RetrainJ
         .map(|t| t.read())
         .transpose()
         .map_err(serve_error)?;
-    let listen = listen.unwrap_or(config.serve.listen);
+    let api_token = config
+        .serve
+        .api_token
+        .as_ref()
+        .map(|t| t.read())
+        .transpose()
+        .map_err(serve_error)?;
     let registry = Registry::new();
     let jobs_total = IntCounterVec::new(
         Opts::new(
@@ -112,6 +128,7 @@ pub fn run(config: JobConfig, listen: Option<SocketAddr>) -> Result<(), RetrainJ
         config,
         secret: secret.into_bytes(),
         token,
+        api_token,
         store,
         wake: Notify::new(),
         accept: tokio::sync::Mutex::new(()),
@@ -145,6 +162,30 @@ pub fn run(config: JobConfig, listen: Option<SocketAddr>) -> Result<(), RetrainJ
 
 fn answer(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
+}
+
+/// Whether the request carries this receiver's bearer token (or none is set).
+fn authorized(s: &Shared, headers: &HeaderMap) -> bool {
+    let Some(token) = &s.api_token else {
+        return true;
+    };
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|given| same(given.trim().as_bytes(), token.as_bytes()))
+}
+
+fn unauthorized() -> Response {
+    let mut r = answer(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": "missing or wrong bearer token"}),
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    r
 }
 
 /// Constant-time comparison (the signature is a secret's function).
@@ -256,7 +297,10 @@ async fn webhook(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) 
     answer(StatusCode::ACCEPTED, json!({"job": id, "state": "queued"}))
 }
 
-async fn list_jobs(State(s): State<Arc<Shared>>) -> Response {
+async fn list_jobs(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if !authorized(&s, &headers) {
+        return unauthorized();
+    }
     match s.store.all() {
         Ok(jobs) => answer(
             StatusCode::OK,
@@ -272,7 +316,14 @@ async fn list_jobs(State(s): State<Arc<Shared>>) -> Response {
     }
 }
 
-async fn get_job(State(s): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
+async fn get_job(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    if !authorized(&s, &headers) {
+        return unauthorized();
+    }
     match s.store.get(&id) {
         Ok(Some(job)) => answer(
             StatusCode::OK,
@@ -289,7 +340,10 @@ async fn get_job(State(s): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> 
     }
 }
 
-async fn metrics(State(s): State<Arc<Shared>>) -> Response {
+async fn metrics(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if !authorized(&s, &headers) {
+        return unauthorized();
+    }
     let mut out = Vec::new();
     let _ = TextEncoder::new().encode(&s.registry.gather(), &mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
@@ -356,6 +410,7 @@ async fn run_one(s: &Arc<Shared>, mut job: StoredJob) {
         id: job.id.clone(),
         data,
         trigger: job.payload["reason"].clone(),
+        windows: job.payload["windows"].clone(),
     };
     let shared = s.clone();
     let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
@@ -457,6 +512,9 @@ async fn close_the_loop(
         let body = json!({
             "delivery_id": job.id, "model": job.model, "outcome": outcome.as_str(),
             "version": job.version, "reasons": job.reasons, "gate": job.gate,
+            "model_dir": job.version.map(|v| ModelRegistry::new(&s.config.registry, &s.config.model)
+                .version_dir(v).display().to_string()),
+            "metrics": job.metrics["challenger"]["metrics"],
             "report": s.config.registry.join("jobs").join(&job.id).join("report.json"),
         });
         out["callback"] = send(

@@ -129,6 +129,7 @@ pub fn start(config: &mut ServeConfig) -> Result<(), ServerError> {
         secret: SecretSource::File(secret_file),
         callback_base_url: None,
         lookback_seconds: None,
+        champion: None,
     });
     tracing::info!(
         "demo: retrain receiver on {url} (jobs on /v1/jobs, metrics on /metrics, registry {}); a drift of 2 features fires one retrain",

@@ -201,6 +201,7 @@ pub fn train(
             },
             holdout: None,
             assay_version: env!("CARGO_PKG_VERSION").to_string(),
+            retrain: None,
         },
         network,
     };

@@ -49,7 +49,7 @@ pub mod target;
 pub use data::{Loaded, load};
 pub use features::{EncodedFeature, FeatureSpec, Matrix};
 pub use job::{ClassWeights, ModelKind, TrainOptions, train};
-pub use saved::{MODEL_FORMAT, ModelCard, Prediction, SavedModel, sha256_hex};
+pub use saved::{MODEL_FORMAT, ModelCard, Prediction, RetrainRecord, SavedModel, sha256_hex};
 pub use target::{Target, TargetSpec};
 
 use thiserror::Error;

@@ -45,6 +45,33 @@ pub struct ModelCard {
     pub holdout: Option<QualityReport>,
     /// The assay version that trained it.
     pub assay_version: String,
+    /// Set by the retrain job that registered the model (absent for
+    /// `assay train`): what it measured and decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrain: Option<RetrainRecord>,
+}
+
+/// A registered version's record of its retrain job (docs/retrain.md,
+/// "The registry"): the same facts as the job's `report.json`, kept with
+/// the weights so that the model directory alone says why it is there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetrainRecord {
+    /// The job (delivery) id.
+    pub job: String,
+    /// What asked for it (the webhook's `reason`, or `{"trigger": "run"}`).
+    pub trigger: serde_json::Value,
+    /// The data used: the daemon's window range, the partition days, each
+    /// input with its rows, rows kept and dropped, the lookback.
+    pub data: serde_json::Value,
+    /// The challenger's metrics on its training split.
+    pub training_metrics: serde_json::Value,
+    /// Challenger and champion on the same holdout: `{"rows",
+    /// "challenger": {"metrics", "disparities"}, "champion": {"version",
+    /// "metrics", "disparities"} | null, "champion_error"}`.
+    pub holdout: serde_json::Value,
+    /// The gate: `{"promote", "reasons", "checks", "prediction_schema"}`
+    /// (each check holds both values).
+    pub gate: serde_json::Value,
 }
 
 /// How the model was trained.

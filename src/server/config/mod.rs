@@ -399,10 +399,11 @@ mod read;
 mod retrain;
 mod rules;
 pub use quality::{Duplicates, QualityConfig, parse_duration};
-pub use retrain::{DataConfig, RetrainConfig, Trigger, cron_schedule, parse_bytes};
+pub use retrain::{ChampionConfig, DataConfig, RetrainConfig, Trigger, cron_schedule, parse_bytes};
 pub(crate) use rules::{file_path_problem, is_env_name, resolve};
 
 use read::*;
+pub(crate) use read::{Read, Reader};
 pub use read::{load, parse};
 use rules::*;
 

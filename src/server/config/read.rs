@@ -189,7 +189,7 @@ pub(super) struct RawChecks {
 
 /// A table as read: absent, present but with a type error (reported), or
 /// read.
-pub(super) enum Read<T> {
+pub(crate) enum Read<T> {
     Absent,
     Invalid,
     Present(T),
@@ -197,6 +197,26 @@ pub(super) enum Read<T> {
 
 impl<T> Read<T> {
     pub(super) fn present(&self) -> Option<&T> {
+        match self {
+            Read::Present(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The value; an absent table is its default.
+    pub(crate) fn or_default(self) -> Option<T>
+    where
+        T: Default,
+    {
+        match self {
+            Read::Absent => Some(T::default()),
+            Read::Invalid => None,
+            Read::Present(t) => Some(t),
+        }
+    }
+
+    /// The value, if it was read.
+    pub(crate) fn into_present(self) -> Option<T> {
         match self {
             Read::Present(t) => Some(t),
             _ => None,
@@ -231,9 +251,12 @@ pub(super) struct ModelPart {
 }
 
 /// The type stage: each table deserialized on its own.
-pub(super) struct Reader<'a> {
-    pub(super) locate: &'a Locator<'a>,
-    pub(super) diagnostics: Vec<Diagnostic>,
+/// The type stage's reader, shared with `retrain.toml`'s
+/// (`crate::retrain::config`): one wording for every config's unknown
+/// keys, wrong types and misplaced tables.
+pub(crate) struct Reader<'a> {
+    pub(crate) locate: &'a Locator<'a>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
 impl Reader<'_> {
@@ -367,7 +390,7 @@ impl Reader<'_> {
 
     /// Takes the table `key` out of `parent` and reads it; also says
     /// whether it had unknown keys.
-    pub(super) fn section<T: for<'de> Deserialize<'de>>(
+    pub(crate) fn section<T: for<'de> Deserialize<'de>>(
         &mut self,
         parent: &mut DeTable<'_>,
         key: &str,
@@ -396,7 +419,7 @@ impl Reader<'_> {
     /// Reports and removes every key of `table` not in `known`, so that all
     /// of them are reported (serde stops at the first); true if there were
     /// any.
-    pub(super) fn drop_unknown_keys(
+    pub(crate) fn drop_unknown_keys(
         &mut self,
         table: &mut DeTable<'_>,
         known: &[&str],
@@ -435,7 +458,7 @@ impl Reader<'_> {
     /// place (a missing key) is reported. After unknown keys were reported
     /// (`after_unknown_keys`), a missing key is most likely one of them,
     /// misspelt: it is not reported again.
-    pub(super) fn deserialize<T: for<'de> Deserialize<'de>>(
+    pub(crate) fn deserialize<T: for<'de> Deserialize<'de>>(
         &mut self,
         value: DeValue<'_>,
         span: Range<usize>,
@@ -459,7 +482,7 @@ impl Reader<'_> {
         }
     }
 
-    pub(super) fn type_error(&mut self, span: Option<Range<usize>>, message: &str) {
+    pub(crate) fn type_error(&mut self, span: Option<Range<usize>>, message: &str) {
         self.diagnostics
             .push(self.locate.error(DiagnosticKind::Type, span, message));
     }

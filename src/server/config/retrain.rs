@@ -49,6 +49,7 @@ pub(super) const RETRAIN_KEYS: &[&str] = &[
     "secret_env",
     "callback_base_url",
     "lookback",
+    "champion",
 ];
 
 /// `keep_days` when absent.
@@ -93,6 +94,23 @@ pub(super) struct RawRetrain {
     secret_env: Option<String>,
     callback_base_url: Option<String>,
     lookback: Option<String>,
+    champion: Option<RawChampion>,
+}
+
+/// `champion = { version = 3, path = "…" }`: the model being served.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawChampion {
+    version: ChampionVersion,
+    path: Option<String>,
+}
+
+/// A registry version (a number) or a label such as `"2026-03-v2"`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ChampionVersion {
+    Number(i64),
+    Text(String),
 }
 
 /// `[models.NAME.data]`, checked.
@@ -176,6 +194,18 @@ pub struct RetrainConfig {
     pub secret: SecretSource,
     pub callback_base_url: Option<String>,
     pub lookback_seconds: Option<u64>,
+    /// The served model as the config states it (the webhook's `champion`
+    /// until a job reports a promotion).
+    pub champion: Option<ChampionConfig>,
+}
+
+/// `[models.NAME.retrain] champion`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChampionConfig {
+    /// A number or a string, as written.
+    pub version: serde_json::Value,
+    /// Where the served model is (a path or URI), as written.
+    pub path: Option<String>,
 }
 
 // `max_quality_drop` is checked finite by the rules.
@@ -288,6 +318,16 @@ pub(super) fn check_retrain(
         {
             c.add(at(key), format!("must be greater than 0, found {v}"));
         }
+    }
+    if let Some(RawChampion {
+        version: ChampionVersion::Text(t),
+        ..
+    }) = &raw.champion
+        && t.trim().is_empty()
+    {
+        let mut path = at("champion");
+        path.push(PathSegment::from("version"));
+        c.add(path, "must not be empty");
     }
     if let Some(d) = raw.max_quality_drop
         && !(d.is_finite() && d >= 0.0)
@@ -450,6 +490,13 @@ pub(super) fn build_retrain(raw: Read<RawRetrain>, base: &Path) -> Option<Retrai
             .callback_base_url
             .map(|u| u.trim().trim_end_matches('/').to_string()),
         lookback_seconds: raw.lookback.as_deref().and_then(parse_duration),
+        champion: raw.champion.map(|c| ChampionConfig {
+            version: match c.version {
+                ChampionVersion::Number(n) => serde_json::json!(n),
+                ChampionVersion::Text(t) => serde_json::json!(t.trim()),
+            },
+            path: c.path,
+        }),
     })
 }
 

@@ -15,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::RetrainModel;
 use super::policy::{self, Outcome};
@@ -76,6 +76,15 @@ struct JobResult {
     delivery_id: String,
     #[serde(default)]
     outcome: Option<String>,
+    /// The registered version (a promoted one becomes the champion).
+    #[serde(default)]
+    version: Option<Value>,
+    /// Where the version is (`assay retrain serve` sends its directory).
+    #[serde(default)]
+    model_dir: Option<String>,
+    /// The version's holdout metrics.
+    #[serde(default)]
+    metrics: Option<Value>,
 }
 
 pub async fn result(
@@ -101,9 +110,23 @@ pub async fn result(
         }
     };
     let id = answer.delivery_id.clone();
-    let was = tokio::task::spawn_blocking(move || policy.finished(&id))
-        .await
-        .unwrap_or(false);
+    let champion = match (&answer.outcome, &answer.version) {
+        (Some(o), Some(v)) if o == "promoted" && !v.is_null() => Some(json!({
+            "version": v, "path": answer.model_dir, "metrics": answer.metrics,
+            "delivery_id": answer.delivery_id,
+            "promoted_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "source": "result",
+        })),
+        _ => None,
+    };
+    let was = tokio::task::spawn_blocking(move || {
+        if let Some(c) = champion {
+            policy.promoted(c);
+        }
+        policy.finished(&id)
+    })
+    .await
+    .unwrap_or(false);
     tracing::info!(
         target: "assay::retrain",
         model = %model,
@@ -142,6 +165,7 @@ pub async fn status(
         "last_fired_ms": s.last_fired_ms,
         "consecutive": s.consecutive.iter().map(|(t, n)| (t.as_str(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
         "queued": policy.queued(),
+        "champion": policy.champion(&s),
     }))
     .into_response()
 }

@@ -277,7 +277,7 @@ impl RetrainModel {
         let mut state = lock(&self.state);
         let (decisions, mut new_state) = judge(&state, &delivery_id);
         if let Some(d) = decisions.iter().find(|d| d.outcome == Outcome::Fired) {
-            let payload = self.payload(d, &delivery_id, now);
+            let payload = self.payload(d, &delivery_id, now, &state);
             match self
                 .outbox
                 .push(&self.model, delivery_id.clone(), now, now, payload)
@@ -439,6 +439,22 @@ impl RetrainModel {
             windows: None,
         });
         (decision, id)
+    }
+
+    /// A job reported a promotion: its model is the champion the next
+    /// webhooks name (kept in the policy's state across restarts).
+    pub fn promoted(&self, champion: Value) {
+        let state = {
+            let mut state = lock(&self.state);
+            state.champion = Some(champion);
+            state.clone()
+        };
+        if let Err(e) = serde_json::to_vec_pretty(&state)
+            .map_err(|e| e.to_string())
+            .and_then(|b| write_atomic(&self.state_path, &b))
+        {
+            tracing::error!(target: "assay::retrain", model = %self.model, "saving the retrain policy's state: {e}");
+        }
     }
 
     /// The job's answer (or a dead-lettered webhook): the retrain is no

@@ -105,6 +105,11 @@ pub struct PolicyState {
     /// The newest window whose final quality was judged (its sequence).
     #[serde(default)]
     pub quality_judged: u64,
+    /// The champion the last promoting job reported (`POST …/retrain/result`):
+    /// `{"version", "path", "metrics", "delivery_id", "promoted_at",
+    /// "source": "result"}`; the webhook's `champion` (over the config's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub champion: Option<serde_json::Value>,
 }
 
 /// One decision.

@@ -12,7 +12,8 @@
 //!  "data": ["/state/models/credit/data/date=2026-03-01/window-credit-000012.parquet", …],
 //!  "data_dir": "/state/models/credit/data",
 //!  "baseline": "…", "schema": "…", "suites": ["…"],
-//!  "champion": null, "callback_url": "http://…/v1/models/credit/retrain/result",
+//!  "champion": {"version": 3, "path": "…", "metrics": {…}, "source": "result"},
+//!  "callback_url": "http://…/v1/models/credit/retrain/result",
 //!  "created_at": "…"}
 //! ```
 
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::policy::Decision;
+use super::policy::{Decision, PolicyState};
 use super::{RetrainModel, rfc3339};
 use crate::alerts::delivery::jittered;
 use crate::alerts::outbox::Entry;
@@ -40,7 +41,13 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 impl RetrainModel {
     /// The webhook's body for a fired decision.
-    pub(super) fn payload(&self, d: &Decision, delivery_id: &str, now: i64) -> Value {
+    pub(super) fn payload(
+        &self,
+        d: &Decision,
+        delivery_id: &str,
+        now: i64,
+        state: &PolicyState,
+    ) -> Value {
         let artifacts = super::lock(&self.artifacts).clone();
         let since = self.config.lookback_seconds.map(|s| now - s as i64 * 1000);
         let data: Vec<String> = self
@@ -77,11 +84,26 @@ impl RetrainModel {
             "baseline": artifacts.baseline.display().to_string(),
             "schema": artifacts.schema.as_ref().map(|p| p.display().to_string()),
             "suites": artifacts.suites.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-            // No model registry yet: the job runner knows its champion.
-            "champion": Value::Null,
+            "champion": self.champion(state),
             "callback_url": self.callback_url,
             "created_at": rfc3339(now),
         })
+    }
+}
+
+impl RetrainModel {
+    /// The served model, as far as the daemon knows: the last promotion a
+    /// job reported, else the config's `champion`, else null.
+    pub(super) fn champion(&self, state: &PolicyState) -> Value {
+        if let Some(c) = &state.champion {
+            return c.clone();
+        }
+        match &self.config.champion {
+            Some(c) => json!({
+                "version": c.version, "path": c.path, "metrics": null, "source": "config",
+            }),
+            None => Value::Null,
+        }
     }
 }
 

@@ -20,6 +20,7 @@ fn config(on: &[Trigger]) -> RetrainConfig {
         secret: SecretSource::Env("X".into()),
         callback_base_url: None,
         lookback_seconds: None,
+        champion: None,
     }
 }
 
