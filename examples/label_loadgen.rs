@@ -65,6 +65,12 @@ struct Args {
     /// Measure the RSS of pending predictions instead of the label speed.
     #[arg(long)]
     memory: bool,
+    /// Keep the retraining partitions (`[models.NAME.data]`, on by default
+    /// in the daemon): each closed window's Parquet file rewritten as its
+    /// labels come. Off here unless asked, as when the figures were first
+    /// measured (before the partitions existed).
+    #[arg(long)]
+    data: bool,
 }
 
 struct Daemon(Child);
@@ -197,8 +203,10 @@ label = "label"
 score = "prediction"
 sensitive = ["grp"]
 label_ttl = "7d"
+[models.load.data]
+enabled = {}
 "#,
-            args.window_rows
+            args.window_rows, args.data
         ),
     )?;
     let child = Command::new(&args.assay)
@@ -326,7 +334,12 @@ fn speed(args: &Args) -> Result<()> {
                     };
                     let text = post(&agent, &url, "application/json", body)?;
                     let answer: serde_json::Value = serde_json::from_str(&text)?;
-                    accepted += answer["accepted"].as_u64().unwrap_or(0);
+                    // (A daemon from before labels were joined after
+                    // the answer says `joined` and `replaced`.)
+                    accepted += answer["accepted"].as_u64().unwrap_or_else(|| {
+                        answer["joined"].as_u64().unwrap_or(0)
+                            + answer["replaced"].as_u64().unwrap_or(0)
+                    });
                 }
             })
         })
@@ -347,7 +360,7 @@ fn speed(args: &Args) -> Result<()> {
     let q = quality(&base)?;
     let waited = asked.elapsed().as_secs_f64();
     let catch_up_cpu = cpu_seconds(pid) - cpu_before_catch_up;
-    let joined = q["labels"]["joined"].as_u64().unwrap_or(0);
+    let joined = q["labels"]["joined"].as_u64().unwrap_or(accepted);
     let labelled: u64 = q["windows"]
         .as_array()
         .map(|w| w.iter().filter_map(|w| w["labelled"].as_u64()).sum())

@@ -132,7 +132,8 @@ impl QualityRollups {
 
     /// The largest periods wholly inside [from_ms, to_ms) that have a file,
     /// days first, then hours and minutes outside those days: none
-    /// overlaps another.
+    /// overlaps another. (Only the files chosen are read: a period's
+    /// bounds are in its name.)
     pub fn covering(&self, from_ms: i64, to_ms: i64) -> Result<Vec<PeriodQuality>, String> {
         let mut names: Vec<String> = std::fs::read_dir(&self.dir)
             .map_err(|e| format!("{}: {e}", self.dir.display()))?
@@ -140,21 +141,37 @@ impl QualityRollups {
             .filter_map(|n| n.strip_suffix(".json").map(str::to_string))
             .collect();
         names.sort();
-        let mut out: Vec<PeriodQuality> = Vec::new();
+        let mut chosen: Vec<(String, i64, i64)> = Vec::new();
         for level in ["day", "hour", "minute"] {
             for name in names.iter().filter(|n| n.starts_with(level)) {
-                let Some(p) = self.read(name)? else { continue };
-                let inside = p.start_ms >= from_ms && p.end_ms <= to_ms;
-                let overlaps = out
-                    .iter()
-                    .any(|o| p.start_ms < o.end_ms && o.start_ms < p.end_ms);
+                let Some((start, end)) = bounds(name) else {
+                    continue;
+                };
+                let inside = start >= from_ms && end <= to_ms;
+                let overlaps = chosen.iter().any(|(_, s, e)| start < *e && *s < end);
                 if inside && !overlaps {
-                    out.push(p);
+                    chosen.push((name.clone(), start, end));
                 }
+            }
+        }
+        let mut out = Vec::new();
+        for (name, _, _) in chosen {
+            if let Some(p) = self.read(&name)? {
+                out.push(p);
             }
         }
         Ok(out)
     }
+}
+
+/// A period's [start, end) in ms from its name (`hour-2026010203`).
+fn bounds(name: &str) -> Option<(i64, i64)> {
+    let (level, stamp) = name.split_once('-')?;
+    let padded = format!("{stamp:0<12}");
+    let t = chrono::NaiveDateTime::parse_from_str(&padded, "%Y%m%d%H%M").ok()?;
+    let (_, start, end) = period(level, t.and_utc().timestamp_millis())?;
+    // The name must be the period's own (a day's name padded is its start).
+    (period(level, start)?.0 == name).then_some((start, end))
 }
 
 #[cfg(test)]
@@ -176,5 +193,15 @@ mod tests {
         assert_eq!(period("hour", ms).unwrap().0, "hour-2026010203");
         let (name, start, end) = period("day", ms).unwrap();
         assert_eq!((name.as_str(), end - start), ("day-20260102", 86_400_000));
+        assert_eq!(bounds("day-20260102"), Some((start, end)));
+        assert_eq!(
+            bounds("minute-202601020304"),
+            Some((1_767_323_040_000, 1_767_323_100_000))
+        );
+        assert_eq!(
+            bounds("hour-2026010203").map(|(s, e)| e - s),
+            Some(3_600_000)
+        );
+        assert_eq!(bounds("day-2026010"), None);
     }
 }

@@ -199,12 +199,14 @@ fn append_block(
     magic: [u8; 4],
     payload: &[u8],
 ) -> Result<(), String> {
-    let mut framed = Vec::with_capacity(payload.len() + HEADER as usize);
-    framed.extend_from_slice(&magic);
-    framed.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    framed.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    framed.extend_from_slice(payload);
-    file.write_all(&framed).map_err(|e| io(path, e))?;
+    // Two writes, no copy of the payload: a block torn between them is cut
+    // at the next start like any torn append.
+    let mut header = [0u8; HEADER as usize];
+    header[..4].copy_from_slice(&magic);
+    header[4..8].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+    header[8..12].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    file.write_all(&header).map_err(|e| io(path, e))?;
+    file.write_all(payload).map_err(|e| io(path, e))?;
     file.sync_data().map_err(|e| io(path, e))
 }
 
@@ -604,42 +606,49 @@ impl PendingStore {
             })
         });
         let order: Vec<u32> = keyed.into_iter().map(|(_, k)| k).collect();
-        let mut ids = Vec::with_capacity(predictions.len() * 12);
-        let mut data = Vec::with_capacity(predictions.len() * 64);
-        let mut labelled = vec![0u64; predictions.len().div_ceil(64)];
-        let mut inline: u64 = 0;
-        for (pos, &i) in order.iter().enumerate() {
-            let p = &predictions[i as usize];
+        fn short_id(p: &Prediction) -> &[u8] {
             let id = p.id.as_bytes();
-            let id = &id[..id.len().min(u16::MAX as usize)];
-            ids.extend_from_slice(&(id.len() as u16).to_le_bytes());
-            ids.extend_from_slice(id);
-            data.extend_from_slice(&(p.row.len() as u32).to_le_bytes());
-            data.extend_from_slice(&p.row);
-            match &p.label {
-                Some(l) => {
-                    data.extend_from_slice(&(l.len() as u32).to_le_bytes());
-                    data.extend_from_slice(l);
-                    labelled[pos / 64] |= 1 << (pos % 64);
-                    inline += 1;
-                }
-                None => data.extend_from_slice(&NO_LABEL.to_le_bytes()),
-            }
+            &id[..id.len().min(u16::MAX as usize)]
         }
+        // The payload built in place (head, ids, rows): one buffer.
         let window_id = &window.as_bytes()[..window.len().min(u16::MAX as usize)];
-        let mut windows = self.windows.lock().map_err(|_| err("poisoned"))?;
-        let stamp = self.clock.fetch_add(1, Ordering::SeqCst);
-        let mut payload = Vec::with_capacity(30 + window_id.len() + ids.len() + data.len());
-        payload.extend_from_slice(&stamp.to_le_bytes());
+        let ids_len: usize = predictions.iter().map(|p| 2 + short_id(p).len()).sum();
+        let data_len: usize = predictions
+            .iter()
+            .map(|p| 8 + p.row.len() + p.label.as_ref().map_or(0, Vec::len))
+            .sum();
+        let inline = predictions.iter().filter(|p| p.label.is_some()).count() as u64;
+        let mut payload = Vec::with_capacity(34 + window_id.len() + ids_len + data_len);
+        payload.extend_from_slice(&[0; 8]); // the stamp, below
         payload.extend_from_slice(&now_ms.to_le_bytes());
         payload.extend_from_slice(&(predictions.len() as u32).to_le_bytes());
         payload.extend_from_slice(&(inline as u32).to_le_bytes());
         payload.extend_from_slice(&(window_id.len() as u16).to_le_bytes());
         payload.extend_from_slice(window_id);
-        payload.extend_from_slice(&(ids.len() as u32).to_le_bytes());
+        payload.extend_from_slice(&(ids_len as u32).to_le_bytes());
         let head = payload.len() as u64;
-        payload.extend_from_slice(&ids);
-        payload.extend_from_slice(&data);
+        for &i in &order {
+            let id = short_id(&predictions[i as usize]);
+            payload.extend_from_slice(&(id.len() as u16).to_le_bytes());
+            payload.extend_from_slice(id);
+        }
+        let mut labelled = vec![0u64; predictions.len().div_ceil(64)];
+        for (pos, &i) in order.iter().enumerate() {
+            let p = &predictions[i as usize];
+            payload.extend_from_slice(&(p.row.len() as u32).to_le_bytes());
+            payload.extend_from_slice(&p.row);
+            match &p.label {
+                Some(l) => {
+                    payload.extend_from_slice(&(l.len() as u32).to_le_bytes());
+                    payload.extend_from_slice(l);
+                    labelled[pos / 64] |= 1 << (pos % 64);
+                }
+                None => payload.extend_from_slice(&NO_LABEL.to_le_bytes()),
+            }
+        }
+        let mut windows = self.windows.lock().map_err(|_| err("poisoned"))?;
+        let stamp = self.clock.fetch_add(1, Ordering::SeqCst);
+        payload[..8].copy_from_slice(&stamp.to_le_bytes());
         let path = self.pred_path(seq);
         let created = !path.exists();
         let mut file = OpenOptions::new()
@@ -670,7 +679,7 @@ impl PendingStore {
             payload_at: at + HEADER,
             payload_len: payload.len() as u32,
             ids_at: at + HEADER + head,
-            ids_len: ids.len() as u32,
+            ids_len: ids_len as u32,
             rows: predictions.len() as u32,
             labelled,
         });
