@@ -12,8 +12,10 @@
 //!   threads, each id once, in random order. Reported: labels per wall
 //!   second and per second of the daemon's own CPU time (user + system from
 //!   /proc/PID/stat: the "per core" figure), including the once-a-second
-//!   timer's paced recomputation of the windows whose labels changed; then
-//!   the CPU of the last recomputation (`GET /quality` asks for it).
+//!   timer's joins and paced recomputation of the windows whose labels
+//!   changed; then the same with the CPU of the last join and
+//!   recomputation (`GET /quality` asks for them), which is the figure that
+//!   counts all the work: labels are joined after they are acknowledged.
 //! - **Memory** (`--memory`): two daemons in turn receive the same
 //!   `--predictions` rows, one with request ids (every row a pending
 //!   prediction in the store) and one without (none); after each, RSS is
@@ -63,6 +65,12 @@ struct Args {
     /// Measure the RSS of pending predictions instead of the label speed.
     #[arg(long)]
     memory: bool,
+    /// Keep the retraining partitions (`[models.NAME.data]`, on by default
+    /// in the daemon): each closed window's Parquet file rewritten as its
+    /// labels come. Off here unless asked, as when the figures were first
+    /// measured (before the partitions existed).
+    #[arg(long)]
+    data: bool,
 }
 
 struct Daemon(Child);
@@ -195,8 +203,10 @@ label = "label"
 score = "prediction"
 sensitive = ["grp"]
 label_ttl = "7d"
+[models.load.data]
+enabled = {}
 "#,
-            args.window_rows
+            args.window_rows, args.data
         ),
     )?;
     let child = Command::new(&args.assay)
@@ -268,6 +278,17 @@ fn settle(pid: u32) -> f64 {
     }
 }
 
+/// `GET /v1/models/load/quality`.
+fn quality(base: &str) -> Result<serde_json::Value> {
+    Ok(serde_json::from_str(
+        &agent()
+            .get(format!("{base}/v1/models/load/quality"))
+            .call()?
+            .body_mut()
+            .read_to_string()?,
+    )?)
+}
+
 fn speed(args: &Args) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let (daemon, base) = start(args, dir.path())?;
@@ -296,6 +317,8 @@ fn speed(args: &Args) -> Result<()> {
     let bodies = Arc::new(bodies);
     let next = Arc::new(AtomicUsize::new(0));
     let url = format!("{base}/v1/labels");
+    // The daemon's CPU accounts so far (the predictions' recomputation).
+    let q0 = quality(&base)?;
     let cpu_at_start = cpu_seconds(pid);
     let started = Instant::now();
     let clients: Vec<_> = (0..args.clients)
@@ -303,22 +326,27 @@ fn speed(args: &Args) -> Result<()> {
             let (bodies, next, url) = (bodies.clone(), next.clone(), url.clone());
             std::thread::spawn(move || -> Result<u64> {
                 let agent = agent();
-                let mut joined = 0;
+                let mut accepted = 0;
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(body) = bodies.get(i) else {
-                        return Ok(joined);
+                        return Ok(accepted);
                     };
                     let text = post(&agent, &url, "application/json", body)?;
                     let answer: serde_json::Value = serde_json::from_str(&text)?;
-                    joined += answer["joined"].as_u64().unwrap_or(0);
+                    // (A daemon from before labels were joined after
+                    // the answer says `joined` and `replaced`.)
+                    accepted += answer["accepted"].as_u64().unwrap_or_else(|| {
+                        answer["joined"].as_u64().unwrap_or(0)
+                            + answer["replaced"].as_u64().unwrap_or(0)
+                    });
                 }
             })
         })
         .collect();
-    let mut joined = 0;
+    let mut accepted = 0;
     for c in clients {
-        joined += c
+        accepted += c
             .join()
             .map_err(|_| anyhow::anyhow!("a client panicked"))??;
     }
@@ -329,21 +357,16 @@ fn speed(args: &Args) -> Result<()> {
     // timer's last (paced) recomputation.
     let cpu_before_catch_up = cpu_seconds(pid);
     let asked = Instant::now();
-    let q: serde_json::Value = serde_json::from_str(
-        &agent()
-            .get(format!("{base}/v1/models/load/quality"))
-            .call()?
-            .body_mut()
-            .read_to_string()?,
-    )?;
+    let q = quality(&base)?;
     let waited = asked.elapsed().as_secs_f64();
     let catch_up_cpu = cpu_seconds(pid) - cpu_before_catch_up;
+    let joined = q["labels"]["joined"].as_u64().unwrap_or(accepted);
     let labelled: u64 = q["windows"]
         .as_array()
         .map(|w| w.iter().filter_map(|w| w["labelled"].as_u64()).sum())
         .unwrap_or(0);
     println!(
-        "{} labels in {} JSON requests of {} from {} client(s): {joined} joined, {labelled} labelled in the windows' quality",
+        "{} labels in {} JSON requests of {} from {} client(s): {accepted} accepted, {joined} joined, {labelled} labelled in the windows' quality",
         args.predictions,
         bodies.len(),
         args.labels_per_request,
@@ -355,17 +378,39 @@ fn speed(args: &Args) -> Result<()> {
         joined as f64 / cpu.max(1e-9)
     );
     println!(
-        "then GET /quality recomputed the last labels' windows in {waited:.1} s (daemon CPU {catch_up_cpu:.2} s); with it: {:.0} labels per daemon CPU-second",
+        "then GET /quality joined the last labels and recomputed their windows in {waited:.1} s (daemon CPU {catch_up_cpu:.2} s); with it: {:.0} labels per daemon CPU-second",
         joined as f64 / (cpu + catch_up_cpu).max(1e-9)
     );
-    let store = dir.path().join("state/models/load/quality/pending.redb");
-    if let Ok(m) = std::fs::metadata(&store) {
-        println!(
-            "pending store: {:.1} MiB on disk",
-            m.len() as f64 / 1048576.0
-        );
-    }
+    // The daemon's own account of where that CPU went (since it started,
+    // threads' CPU from /proc/thread-self/schedstat).
+    let account = |name: &str| {
+        q["labels"][name].as_f64().unwrap_or(0.0) - q0["labels"][name].as_f64().unwrap_or(0.0)
+    };
+    let join_cpu = account("join_cpu_seconds");
+    let recompute_cpu = account("recompute_cpu_seconds");
+    let ingest_and_join = cpu + catch_up_cpu - recompute_cpu;
+    println!(
+        "of which joining {join_cpu:.2} s and recomputing window quality {recompute_cpu:.2} s; accepting and joining alone (all the daemon's CPU but the recomputation): {ingest_and_join:.2} s, {:.0} labels per CPU-second",
+        joined as f64 / ingest_and_join.max(1e-9)
+    );
+    let store = dir.path().join("state/models/load/quality/pending");
+    println!(
+        "pending store: {:.1} MiB on disk",
+        dir_bytes(&store) as f64 / 1048576.0
+    );
     Ok(())
+}
+
+/// The bytes of the files in `dir`.
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 fn memory(args: &Args) -> Result<()> {
@@ -379,8 +424,7 @@ fn memory(args: &Args) -> Result<()> {
         let took = send_predictions(args, &base, ids)?;
         settle(pid);
         let after = rss_kib(pid);
-        let store = dir.path().join("state/models/load/quality/pending.redb");
-        let disk = std::fs::metadata(&store).map_or(0, |m| m.len());
+        let disk = dir_bytes(&dir.path().join("state/models/load/quality/pending"));
         println!(
             "{}: {} rows in {took:.1} s; RSS idle {:.1} MiB, after {:.1} MiB; pending store {:.1} MiB on disk",
             if ids {

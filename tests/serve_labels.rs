@@ -147,6 +147,20 @@ fn window(q: &Value, i: usize) -> &Value {
     &q["windows"][i]
 }
 
+/// What the joins did since the daemon started, as `GET /quality` reports
+/// it (the request joins every label acknowledged before it): joined,
+/// replaced, unknown, expired, duplicate.
+fn join_totals(daemon: &Daemon) -> [u64; 5] {
+    let l = &quality(daemon)["labels"];
+    [
+        l["joined"].as_u64().unwrap(),
+        l["replaced"].as_u64().unwrap(),
+        l["unmatched"]["unknown"].as_u64().unwrap(),
+        l["unmatched"]["expired"].as_u64().unwrap(),
+        l["unmatched"]["duplicate"].as_u64().unwrap(),
+    ]
+}
+
 /// What the library computes on the labelled rows.
 fn expected_metrics(
     batch: &RecordBatch,
@@ -232,14 +246,14 @@ fn labels_join_to_their_windows_and_survive_kill9() {
         &json_labels(&pairs(0..400)),
         None,
     );
-    assert_eq!((s, b["joined"].as_u64()), (200, Some(400)), "{b}");
+    assert_eq!((s, b["accepted"].as_u64()), (200, Some(400)), "{b}");
     let (s, b) = daemon.post(
         "/v1/models/credit/labels",
         "application/x-ndjson",
         &ndjson_labels(&pairs(400..700)),
         None,
     );
-    assert_eq!((s, b["joined"].as_u64()), (200, Some(300)), "{b}");
+    assert_eq!((s, b["accepted"].as_u64()), (200, Some(300)), "{b}");
     let mut csv: Vec<(String, Option<i64>)> = (700..WINDOW_ROWS)
         .map(|i| (t.ids[i].clone(), Some(t.labels[i])))
         .collect();
@@ -250,10 +264,10 @@ fn labels_join_to_their_windows_and_survive_kill9() {
     csv.push((t.ids[0].clone(), Some(1 - t.labels[0])));
     csv.push((t.ids[0].clone(), Some(t.labels[0])));
     let (s, b) = daemon.post("/v1/labels", "text/csv", &csv_labels(&csv), None);
-    assert_eq!(s, 200, "{b}");
-    assert_eq!(b["joined"], 300, "{b}");
-    assert_eq!(b["replaced"], 2, "{b}");
-    assert_eq!(b["unmatched"]["unknown"], 3, "{b}");
+    assert_eq!((s, b["accepted"].as_u64()), (200, Some(305)), "{b}");
+    // Joined after they were acknowledged: 1,000 joined, the two labels of
+    // row 0 replaced, three unknown.
+    assert_eq!(join_totals(&daemon), [WINDOW_ROWS as u64, 2, 3, 0, 0]);
 
     // Window 1 is fully labelled: its quality is the library's on its rows.
     let q = quality(&daemon);
@@ -295,7 +309,7 @@ fn labels_join_to_their_windows_and_survive_kill9() {
         &json_labels(&pairs(WINDOW_ROWS..half)),
         None,
     );
-    assert_eq!((s, b["joined"].as_u64()), (200, Some(500)), "{b}");
+    assert_eq!((s, b["accepted"].as_u64()), (200, Some(500)), "{b}");
     daemon.kill9();
     let daemon = Daemon::start(&config, &state);
     let q = quality(&daemon);
@@ -321,7 +335,7 @@ fn labels_join_to_their_windows_and_survive_kill9() {
         })
         .collect();
     let (s, b) = daemon.post("/v1/labels", "application/json", &json_labels(&rest), None);
-    assert_eq!((s, b["joined"].as_u64()), (200, Some(500)), "{b}");
+    assert_eq!((s, b["accepted"].as_u64()), (200, Some(500)), "{b}");
     let q = quality(&daemon);
     let w2 = window(&q, 1);
     assert_eq!(w2["labelled"], WINDOW_ROWS as u64, "{w2}");
@@ -340,16 +354,19 @@ fn labels_join_to_their_windows_and_survive_kill9() {
     assert_eq!(q["rollup"]["labelled"], 2 * WINDOW_ROWS as u64, "{q}");
     assert_eq!(q["rollup"]["windows"].as_array().unwrap().len(), 2, "{q}");
 
-    // Metrics: after the restart the counters start at 0 again; the
-    // gauges show the newest labelled window.
+    // Metrics: after the restart the counters start at 0 again (the 500
+    // labels acknowledged before the kill count again if the kill came
+    // before they were joined); the gauges show the newest labelled window.
     let (_, metrics) = daemon.get("/metrics", None);
+    let totals = join_totals(&daemon);
+    assert!(totals[0] == 500 || totals[0] == 1000, "{totals:?}");
     assert_eq!(
         sample(
             &metrics,
             "assay_labels_joined_total",
             &[("model", "credit")]
         ),
-        Some(500.0)
+        Some(totals[0] as f64)
     );
     assert_eq!(
         sample(
@@ -496,7 +513,8 @@ fn a_third_class_of_a_binary_model_is_refused_whole() {
     // The right labels are joined.
     let good: Vec<(String, i64)> = (0..10).map(|i| (t.ids[i].clone(), t.labels[i])).collect();
     let (status, b) = daemon.post("/v1/labels", "application/json", &json_labels(&good), None);
-    assert_eq!((status, b["joined"].as_u64()), (200, Some(10)), "{b}");
+    assert_eq!((status, b["accepted"].as_u64()), (200, Some(10)), "{b}");
+    assert_eq!(join_totals(&daemon), [10, 0, 0, 0, 0]);
 }
 
 #[test]
@@ -589,7 +607,9 @@ task = "regression"
         b"id,target\na,2.0\nb,3.5\n",
         None,
     );
-    assert_eq!((status, b["joined"].as_u64()), (200, Some(2)), "{b}");
+    assert_eq!((status, b["accepted"].as_u64()), (200, Some(2)), "{b}");
+    let q = daemon.get_json("/v1/models/price/quality");
+    assert_eq!(q["labels"]["joined"], 2, "{q}");
 }
 
 /// Waits until `dir` holds no file ready to process (dot- and .tmp files
@@ -726,7 +746,7 @@ group_by = ["model", "check", "slice"]
         None,
     );
     assert_eq!(
-        (s, b["joined"].as_u64()),
+        (s, b["accepted"].as_u64()),
         (200, Some(WINDOW_ROWS as u64)),
         "{b}"
     );
@@ -767,5 +787,211 @@ group_by = ["model", "check", "slice"]
             .iter()
             .any(|a| a["route"] == "model-quality" && a["state"] == "firing"),
         "{listed}"
+    );
+}
+
+/// Labels are acknowledged (appended, synced) and joined afterwards: a
+/// `kill -9` right after the 200 loses none of them, `duplicates =
+/// "first"` keeps the first label of an id across bodies and restarts,
+/// unknown ids are counted once, and a window restarted mid-maturation
+/// goes on maturing.
+#[test]
+fn acknowledged_labels_survive_kill9_before_they_are_joined() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with(dir.path(), "");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "label_ttl = \"1d\"",
+        "label_ttl = \"1d\"\nduplicates = \"first\"",
+    );
+    std::fs::write(&config, text).unwrap();
+    let state = dir.path().join("state");
+    let mut daemon = Daemon::start(&config, &state);
+    let n = 40;
+    let batch = rows(n);
+    let t = predictions(&daemon, n);
+    let pairs = |r: std::ops::Range<usize>| -> Vec<(String, i64)> {
+        r.map(|i| (t.ids[i].clone(), t.labels[i])).collect()
+    };
+    // Rows 0..10, then a wrong second label of row 0 and two unknown ids,
+    // each body acknowledged and the daemon killed at once.
+    let (s, b) = daemon.post(
+        "/v1/labels",
+        "application/json",
+        &json_labels(&pairs(0..10)),
+        None,
+    );
+    assert_eq!((s, b["accepted"].as_u64()), (200, Some(10)), "{b}");
+    let mut second = vec![(t.ids[0].clone(), 1 - t.labels[0])];
+    second.push(("nobody-1".into(), 1));
+    second.push(("nobody-2".into(), 0));
+    let (s, b) = daemon.post(
+        "/v1/labels",
+        "application/json",
+        &json_labels(&second),
+        None,
+    );
+    assert_eq!((s, b["accepted"].as_u64()), (200, Some(3)), "{b}");
+    daemon.kill9();
+
+    let mut daemon = Daemon::start(&config, &state);
+    // Joined after the restart (or before the kill, by the timer): the
+    // totals of this run are all or nothing of them.
+    let totals = join_totals(&daemon);
+    assert!(totals == [10, 0, 2, 0, 1] || totals == [0; 5], "{totals:?}");
+    let q = quality(&daemon);
+    let w = window(&q, 0);
+    assert_eq!(w["predictions"], n as u64, "{w}");
+    assert_eq!(w["labelled"], 10, "{w}");
+    assert_eq!(w["final"], false, "{w}");
+    // The first label of row 0 was kept: the window's quality is the
+    // library's on rows 0..10 with their true labels.
+    let labelled: Vec<bool> = (0..n).map(|i| i < 10).collect();
+    let expected = expected_metrics(&batch, &labelled, &t.labels);
+    for metric in ["accuracy", "log_loss", "brier"] {
+        let got = w["metrics"][metric].as_f64().unwrap();
+        assert!(
+            (got - expected[metric]).abs() < 1e-12,
+            "{metric}: {got} vs {}",
+            expected[metric]
+        );
+    }
+
+    // Mid-maturation: rows 10..25 acknowledged, kill -9, restart.
+    let (s, b) = daemon.post(
+        "/v1/labels",
+        "application/json",
+        &json_labels(&pairs(10..25)),
+        None,
+    );
+    assert_eq!((s, b["accepted"].as_u64()), (200, Some(15)), "{b}");
+    daemon.kill9();
+    let daemon = Daemon::start(&config, &state);
+    let q = quality(&daemon);
+    let w = window(&q, 0);
+    assert_eq!(w["labelled"], 25, "{w}");
+    assert_eq!(w["label_coverage"], 25.0 / n as f64, "{w}");
+    // The rest, and again row 0 (a duplicate: the first stays).
+    let mut rest = pairs(25..n);
+    rest.push((t.ids[0].clone(), 1 - t.labels[0]));
+    let (s, _) = daemon.post("/v1/labels", "application/json", &json_labels(&rest), None);
+    assert_eq!(s, 200);
+    // Rows 10..25 count in this run's totals unless the timer joined them
+    // before the kill.
+    let totals = join_totals(&daemon);
+    assert!(
+        totals == [30, 0, 0, 0, 1] || totals == [15, 0, 0, 0, 1],
+        "{totals:?}"
+    );
+    let q = quality(&daemon);
+    let w = window(&q, 0);
+    assert_eq!(w["labelled"], n as u64, "{w}");
+    assert_eq!(w["final"], true, "{w}");
+    let expected = expected_metrics(&batch, &vec![true; n], &t.labels);
+    let got = w["metrics"]["accuracy"].as_f64().unwrap();
+    assert!((got - expected["accuracy"]).abs() < 1e-12, "{got}");
+}
+
+/// A label that comes more than `label_ttl` after its window's last
+/// prediction is `expired`, and the window is final.
+#[test]
+fn labels_after_the_ttl_are_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("label_ttl = \"1d\"", "label_ttl = \"1s\"");
+    std::fs::write(&config, text).unwrap();
+    let daemon = Daemon::start(&config, &dir.path().join("state"));
+    let t = predictions(&daemon, 20);
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let late: Vec<(String, i64)> = (0..20).map(|i| (t.ids[i].clone(), t.labels[i])).collect();
+    let (s, b) = daemon.post("/v1/labels", "application/json", &json_labels(&late), None);
+    assert_eq!((s, b["accepted"].as_u64()), (200, Some(20)), "{b}");
+    assert_eq!(join_totals(&daemon), [0, 0, 0, 20, 0]);
+    let q = quality(&daemon);
+    let w = window(&q, 0);
+    assert_eq!(
+        (w["labelled"].as_u64(), w["final"].as_bool()),
+        (Some(0), Some(true)),
+        "{w}"
+    );
+    let (_, metrics) = daemon.get("/metrics", None);
+    assert_eq!(
+        sample(
+            &metrics,
+            "assay_labels_unmatched_total",
+            &[("reason", "expired")]
+        ),
+        Some(20.0)
+    );
+}
+
+/// Final windows are rolled up per minute, hour and day in the state
+/// directory; after the windows left the store (two `label_ttl`s) and the
+/// daemon restarted, `GET /quality` still answers for them, from their
+/// reports and the rollups, with the same figures.
+#[test]
+fn quality_answers_from_rollups_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("label_ttl = \"1d\"", "label_ttl = \"1s\"");
+    std::fs::write(&config, text).unwrap();
+    let state = dir.path().join("state");
+    let mut daemon = Daemon::start(&config, &state);
+    let batch = rows(2 * WINDOW_ROWS);
+    let t = truth(&batch);
+    for chunk in daemon::chunks(&without_label(&batch), 500) {
+        let (status, body) =
+            daemon.post("/v1/batches", "application/json", &json_rows(&chunk), None);
+        assert_eq!(status, 200, "{body}");
+    }
+    let all: Vec<(String, i64)> = (0..2 * WINDOW_ROWS)
+        .map(|i| (t.ids[i].clone(), t.labels[i]))
+        .collect();
+    let (s, b) = daemon.post("/v1/labels", "application/json", &json_labels(&all), None);
+    assert_eq!(s, 200, "{b}");
+    let before = quality(&daemon);
+    assert_eq!(
+        before["rollup"]["labelled"],
+        2 * WINDOW_ROWS as u64,
+        "{before}"
+    );
+    assert_eq!(window(&before, 1)["final"], true, "{before}");
+    // The rollup equals the library's on all the rows.
+    let expected = expected_metrics(&batch, &vec![true; 2 * WINDOW_ROWS], &t.labels);
+    let got = before["rollup"]["quality"]["metrics"]["accuracy"]
+        .as_f64()
+        .unwrap();
+    assert!((got - expected["accuracy"]).abs() < 1e-12, "{got}");
+    let rollups = state.join("models/credit/quality/rollups");
+    let days: Vec<String> = std::fs::read_dir(&rollups)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("day-"))
+        .collect();
+    assert!(!days.is_empty(), "no day rollup in {}", rollups.display());
+    // Two label_ttls later the windows leave the store.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let _ = quality(&daemon);
+    daemon.kill9();
+    let pending = state.join("models/credit/quality/pending");
+    let left: Vec<String> = std::fs::read_dir(&pending)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".pred"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let daemon = Daemon::start(&config, &state);
+    let after = quality(&daemon);
+    assert_eq!(after["windows"].as_array().unwrap().len(), 2, "{after}");
+    assert_eq!(
+        after["rollup"]["labelled"], before["rollup"]["labelled"],
+        "{after}"
+    );
+    assert_eq!(
+        after["rollup"]["quality"]["metrics"], before["rollup"]["quality"]["metrics"],
+        "{after}"
     );
 }

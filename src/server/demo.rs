@@ -231,7 +231,7 @@ fn send_quality_labels(
     degraded: bool,
 ) {
     let joined = quality_labels(batch, degraded).and_then(|body| {
-        super::labels::http::join_body(state, model, quality, "application/json", &body)
+        super::labels::http::accept_body(state, model, quality, "application/json", &body)
     });
     if let Err(e) = joined {
         tracing::error!("demo: joining labels: {e}");

@@ -5,8 +5,8 @@
 //!
 //! Labels come the same way, in the `labels/` subdirectory of the spool
 //! (for the spool's model; its own `done/` and `failed/`): each file is a
-//! label body as `POST /v1/labels` takes it, checked whole and joined in
-//! one transaction, or refused whole. A subdirectory rather than a
+//! label body as `POST /v1/labels` takes it, checked whole and accepted
+//! (appended to the label log, synced) or refused whole. A subdirectory rather than a
 //! configuration key: the spool already names one model, labels for it
 //! need nothing more, and each tick ingests the batch files before the
 //! label files, so labels dropped with their predictions find them.
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use super::app::{AppState, ingest_bytes, record_batch};
 use super::config::SpoolConfig;
-use super::labels::http::join_body;
+use super::labels::http::accept_body;
 use crate::sources::payload::Cores;
 
 /// The Content-Type a spool file's extension stands for.
@@ -99,7 +99,7 @@ async fn labels_tick(state: &Arc<AppState>, model: &str, dir: &Path) {
                 (_, None) => Err(UNKNOWN_TYPE.to_string()),
                 (Some(q), Some(ct)) => std::fs::read(&file)
                     .map_err(|e| e.to_string())
-                    .and_then(|body| join_body(&state2, &model2, &q, ct, &body)),
+                    .and_then(|body| accept_body(&state2, &model2, &q, ct, &body)),
             };
             let moved = settle(&file, &dir2, outcome.as_ref().err());
             (file, outcome, moved)
@@ -112,13 +112,8 @@ async fn labels_tick(state: &Arc<AppState>, model: &str, dir: &Path) {
             tracing::error!("spool: cannot move {}: {e}", file.display());
         }
         let status = match outcome {
-            Ok(counts) => {
-                tracing::debug!(
-                    "spool: {}: {} labels joined, {} replaced",
-                    file.display(),
-                    counts.joined,
-                    counts.replaced
-                );
+            Ok(accepted) => {
+                tracing::debug!("spool: {}: {accepted} labels accepted", file.display());
                 "done"
             }
             Err(why) => {

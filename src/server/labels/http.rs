@@ -6,8 +6,12 @@
 //! Parquet), one row per label with the request id (`request_id`, or the
 //! model's `request_id_column`) and the label (`label`, or the model's label
 //! column); the older `{"labels": [...], "model": ...}` JSON shape is read
-//! too. The whole body is checked before anything is joined: a bad row is a
-//! 400 naming the row and the column, and nothing of the body is applied.
+//! too. The whole body is checked before anything is accepted: a bad row is
+//! a 400 naming the row and the column, and nothing of the body is applied.
+//! An accepted body is appended to the label log and synced before the
+//! 200, which says how many labels were accepted; they are joined to their
+//! predictions (and counted: joined, unmatched by reason) off the request
+//! path, and `GET /quality` reports the counts (`labels`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -227,24 +231,17 @@ async fn labels(state: Shared, model: Option<String>, headers: HeaderMap, body: 
     };
     let work = tokio::task::spawn_blocking(move || {
         let body = decode_labels(&quality, &content_type, &body).map_err(Err)?;
-        match quality.join(&body) {
-            Ok(c) => Ok((c, body.items.len())),
+        match quality.accept(&body) {
+            Ok(n) => Ok(n),
             Err(JoinError::Bad(e)) => Err(Err(row_error(e.row, &e.column, e.message))),
             Err(JoinError::Store(e)) => Err(Ok(e)),
         }
     })
     .await;
     match work {
-        Ok(Ok((counts, n))) => {
-            record_join(&state, &model, &counts, n);
-            Json(json!({
-                "model": model,
-                "labels": n,
-                "joined": counts.joined,
-                "replaced": counts.replaced,
-                "unmatched": {"unknown": counts.unknown, "expired": counts.expired, "duplicate": counts.duplicate},
-            }))
-            .into_response()
+        Ok(Ok(n)) => {
+            record_received(&state, &model, n);
+            Json(json!({"model": model, "labels": n, "accepted": n})).into_response()
         }
         Ok(Err(Err(e))) => bad(e),
         Ok(Err(Ok(e))) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
@@ -252,21 +249,9 @@ async fn labels(state: Shared, model: Option<String>, headers: HeaderMap, body: 
     }
 }
 
-/// Counts a joined body in the metrics.
-pub fn record_join(state: &AppState, model: &str, counts: &super::store::JoinCounts, n: usize) {
-    let q = &state.metrics.quality;
-    q.labels_joined
-        .with_label_values(&[model])
-        .inc_by(counts.joined + counts.replaced);
-    for (reason, count) in [
-        ("unknown", counts.unknown),
-        ("expired", counts.expired),
-        ("duplicate", counts.duplicate),
-    ] {
-        q.labels_unmatched
-            .with_label_values(&[model, reason])
-            .inc_by(count);
-    }
+/// Counts an accepted body in the metrics (its labels are counted again,
+/// by outcome, when they are joined).
+pub fn record_received(state: &AppState, model: &str, n: usize) {
     state
         .metrics
         .labels_received
@@ -274,18 +259,19 @@ pub fn record_join(state: &AppState, model: &str, counts: &super::store::JoinCou
         .inc_by(n as u64);
 }
 
-/// Decodes and joins a label body (the route's work, for the demo).
-pub fn join_body(
+/// Decodes and accepts a label body (the route's work, for the demo and
+/// the spool): how many labels were accepted.
+pub fn accept_body(
     state: &AppState,
     model: &str,
     quality: &ModelQuality,
     content_type: &str,
     body: &[u8],
-) -> Result<super::store::JoinCounts, String> {
+) -> Result<usize, String> {
     let body = decode_labels(quality, content_type, body).map_err(|e| e.to_string())?;
-    let counts = quality.join(&body).map_err(|e| e.to_string())?;
-    record_join(state, model, &counts, body.items.len());
-    Ok(counts)
+    let n = quality.accept(&body).map_err(|e| e.to_string())?;
+    record_received(state, model, n);
+    Ok(n)
 }
 
 /// A model without `[quality]`: labels appended to `labels.ndjson`, as
@@ -449,18 +435,35 @@ pub async fn get_quality(
             .map(|w| window_summary(&w, slice.as_deref()))
             .collect();
         let rollup = quality.rollup(range[0], range[1])?;
-        Ok::<_, String>((windows, rollup))
+        Ok::<_, String>((
+            windows,
+            rollup,
+            quality.join_totals(),
+            quality.cpu_seconds(),
+        ))
     })
     .await;
     match work {
-        Ok(Ok((windows, rollup))) => {
+        Ok(Ok((windows, rollup, totals, (join_cpu, recompute_cpu)))) => {
             let mut rollup = serde_json::to_value(rollup).unwrap_or(Value::Null);
             if let (Some(s), Value::Object(map)) = (&query.slice, &mut rollup)
                 && let Some(q) = map.get("quality").cloned()
             {
                 map.insert("slice".into(), slice_of(&q, s));
             }
-            Json(json!({"model": model, "windows": windows, "rollup": rollup})).into_response()
+            let labels = json!({
+                "joined": totals.joined,
+                "replaced": totals.replaced,
+                "unmatched": {
+                    "unknown": totals.unknown,
+                    "expired": totals.expired,
+                    "duplicate": totals.duplicate,
+                },
+                "join_cpu_seconds": join_cpu,
+                "recompute_cpu_seconds": recompute_cpu,
+            });
+            Json(json!({"model": model, "windows": windows, "rollup": rollup, "labels": labels}))
+                .into_response()
         }
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),

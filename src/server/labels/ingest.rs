@@ -6,7 +6,7 @@ use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::datatypes::DataType;
 
 use super::classes::BodyClasses;
-use super::store::{ItemClasses, JoinCounts, Prediction};
+use super::store::Prediction;
 use super::{ModelQuality, RowError, cell};
 use crate::quality::{ClassValue, Task};
 use crate::server::state::window_seq;
@@ -235,33 +235,20 @@ impl ModelQuality {
         Ok(())
     }
 
-    /// Joins a checked label body durably: all of it, or (a third class of
-    /// a binary model, a store error) none.
-    pub fn join(&self, body: &LabelBody) -> Result<JoinCounts, JoinError> {
+    /// Accepts a checked label body durably (appended to the label log,
+    /// synced): all of it, or (a third class of a binary model, a store
+    /// error) none. The labels are joined to their predictions later
+    /// ([`ModelQuality::join_labels`]). Returns how many were accepted.
+    pub fn accept(&self, body: &LabelBody) -> Result<usize, JoinError> {
         let _gate = self.classes.gate();
         self.classes
             .check_binary(&body.classes, &body.label_column)
             .map_err(JoinError::Bad)?;
         let names = body.classes.names();
-        let counts = self
-            .store
-            .join(
-                &body.items,
-                crate::server::model::now_ms(),
-                self.ttl_ms(),
-                self.config.duplicates,
-                ItemClasses {
-                    names: &names,
-                    of_item: &body.classes.of_row,
-                },
-            )
+        self.store
+            .add_labels(&body.items, crate::server::model::now_ms(), &names)
             .map_err(JoinError::Store)?;
-        self.classes
-            .record(counts.classes.iter().map(String::as_str));
-        self.dirty
-            .lock()
-            .map_err(|_| JoinError::Store("poisoned".into()))?
-            .extend(counts.windows.iter().copied());
-        Ok(counts)
+        self.classes.record(names.iter().map(String::as_str));
+        Ok(body.items.len())
     }
 }

@@ -4,12 +4,16 @@
 //! - At ingest, each row with a request id becomes a pending prediction in
 //!   the [`store`] (its quality columns: prediction, scores, slice and
 //!   sensitive columns; its label too when the batch carries one), filed
-//!   under the window the batch went to. The store commits (fsyncs) before
-//!   the batch is acknowledged.
+//!   under the window the batch went to: one block appended to the
+//!   window's file and synced before the batch is acknowledged.
 //! - `POST /v1/labels` ([`http`]) decodes labels (JSON, NDJSON, CSV, Arrow,
-//!   Parquet: the ingest decoders), checks them whole, and joins them in one
-//!   durable transaction: a label updates the window its prediction was
-//!   made in.
+//!   Parquet: the ingest decoders), checks them whole, and appends them to
+//!   the label log (synced before the 200): no lookup.
+//! - Off the request path ([`ModelQuality::join_labels`], every second and
+//!   before `GET /quality` answers), the labels accepted since are joined
+//!   to their predictions by merging sorted runs, counted (joined,
+//!   unmatched by reason), and a label updates the window its prediction
+//!   was made in.
 //! - A window whose labels changed is recomputed off the request path
 //!   ([`ModelQuality::refresh`]): its rows read back from the store into the
 //!   library's accumulators (`crate::quality`), finished, compared with the
@@ -17,13 +21,17 @@
 //!   `quality/WINDOW.state.json` (the accumulators, merged for rollups), and
 //!   published as metrics.
 //! - A window's quality is final at full label coverage or `label_ttl`
-//!   after its last prediction; its findings are counted then, once.
+//!   after its last prediction; its findings are counted then, once, and
+//!   its accumulators merged into the minute, hour and day rollups
+//!   ([`rollup`]). The reports are read back at start, so `GET /quality`
+//!   answers for every window with files, in the store or not.
 
 pub mod cell;
 pub mod classes;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod rollup;
 pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,7 +52,7 @@ use crate::quality::{
 use crate::server::config::{ModelConfig, QualityConfig};
 use crate::server::state::replace_unsynced;
 use classes::LabelClasses;
-use store::{PendingStore, WindowMeta};
+use store::{JoinCounts, PendingStore, WindowMeta};
 
 /// A bad row of a batch or a label body: 400 naming the row and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +73,7 @@ pub struct WindowState {
 }
 
 impl WindowState {
-    fn merge(&mut self, other: &WindowState) -> Result<(), String> {
+    pub fn merge(&mut self, other: &WindowState) -> Result<(), String> {
         self.quality
             .merge(&other.quality)
             .map_err(|e| e.to_string())?;
@@ -142,6 +150,13 @@ pub struct ModelQuality {
     refreshing: Mutex<()>,
     /// When the timer may recompute again ([`Self::refresh_paced`]).
     next_paced: Mutex<std::time::Instant>,
+    /// What the joins did since the daemon started.
+    totals: Mutex<JoinCounts>,
+    /// CPU nanoseconds spent joining labels and recomputing windows since
+    /// the daemon started (Linux; 0 elsewhere).
+    join_cpu_ns: std::sync::atomic::AtomicU64,
+    recompute_cpu_ns: std::sync::atomic::AtomicU64,
+    rollups: rollup::QualityRollups,
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -238,7 +253,7 @@ impl ModelQuality {
             .collect();
         let dir = dir.join("quality");
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let store = PendingStore::open(&dir.join("pending.redb"))?;
+        let store = PendingStore::open(&dir.join("pending"))?;
 
         // The reference: the baseline when it is data with labelled
         // predictions.
@@ -267,6 +282,7 @@ impl ModelQuality {
             .and_then(|s| s.feature(&label))
             .and_then(|f| f.domain.as_ref());
         let classes = LabelClasses::new(task, domain, seen.map(crate::quality::ClassValue::new));
+        let rollups = rollup::QualityRollups::new(&dir)?;
         let mut out = Self {
             model: config.name.clone(),
             config: quality.clone(),
@@ -285,7 +301,35 @@ impl ModelQuality {
             published: Mutex::new(BTreeSet::new()),
             refreshing: Mutex::new(()),
             next_paced: Mutex::new(std::time::Instant::now()),
+            totals: Mutex::new(JoinCounts::default()),
+            join_cpu_ns: Default::default(),
+            recompute_cpu_ns: Default::default(),
+            rollups,
         };
+        // The reports written before: windows that left the store keep
+        // answering; those in it are recomputed below.
+        {
+            let reports = out.reports.get_mut().map_err(|_| "poisoned")?;
+            let names =
+                std::fs::read_dir(&out.dir).map_err(|e| format!("{}: {e}", out.dir.display()))?;
+            for name in names.filter_map(|e| e.ok()?.file_name().into_string().ok()) {
+                if !name.ends_with(".json") || name.ends_with(".state.json") {
+                    continue;
+                }
+                let path = out.dir.join(&name);
+                let report: Option<WindowQuality> = std::fs::read(&path)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok());
+                match report.and_then(|r| Some((crate::server::state::window_seq(&r.window)?, r))) {
+                    Some((seq, r)) => {
+                        reports.insert(seq, Arc::new(r));
+                    }
+                    None => {
+                        tracing::warn!(file = %path.display(), "not a window quality report: skipped")
+                    }
+                }
+            }
+        }
         // After a restart: every window is recomputed; those already final
         // had their findings counted by the previous run.
         let now = crate::server::model::now_ms();
@@ -517,6 +561,8 @@ impl ModelQuality {
         const PACE: u32 = 4;
         let started = std::time::Instant::now();
         if started < *self.next_paced.lock().map_err(|_| "poisoned")? {
+            // The labels are joined (and counted) meanwhile.
+            self.join_labels(metrics)?;
             return Ok(0);
         }
         let done = self.refresh(metrics, alerts);
@@ -525,12 +571,58 @@ impl ModelQuality {
         done
     }
 
+    /// Joins the labels accepted since the last join to their predictions
+    /// ([`store::PendingStore::join`]): counted in the metrics and the
+    /// totals, and their windows marked for recomputation.
+    pub fn join_labels(&self, metrics: &crate::server::Metrics) -> Result<JoinCounts, String> {
+        let cpu = thread_cpu_ns();
+        let counts = self.store.join(self.ttl_ms(), self.config.duplicates)?;
+        self.join_cpu_ns.fetch_add(
+            thread_cpu_ns().saturating_sub(cpu),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let q = &metrics.quality;
+        q.labels_joined
+            .with_label_values(&[&self.model])
+            .inc_by(counts.joined + counts.replaced);
+        for (reason, count) in [
+            ("unknown", counts.unknown),
+            ("expired", counts.expired),
+            ("duplicate", counts.duplicate),
+        ] {
+            q.labels_unmatched
+                .with_label_values(&[&self.model, reason])
+                .inc_by(count);
+        }
+        self.totals.lock().map_err(|_| "poisoned")?.add(&counts);
+        self.dirty
+            .lock()
+            .map_err(|_| "poisoned")?
+            .extend(counts.windows.iter().copied());
+        Ok(counts)
+    }
+
+    /// What the joins did since the daemon started.
+    pub fn join_totals(&self) -> JoinCounts {
+        self.totals.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    /// CPU seconds spent joining labels, and recomputing windows, since
+    /// the daemon started.
+    pub fn cpu_seconds(&self) -> (f64, f64) {
+        let s = |a: &std::sync::atomic::AtomicU64| {
+            a.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9
+        };
+        (s(&self.join_cpu_ns), s(&self.recompute_cpu_ns))
+    }
+
     pub fn refresh(
         &self,
         metrics: &crate::server::Metrics,
         alerts: Option<&crate::alerts::AlertService>,
     ) -> Result<usize, String> {
         let _guard = self.refreshing.lock().map_err(|_| "poisoned")?;
+        self.join_labels(metrics)?;
         let now = crate::server::model::now_ms();
         let ttl = self.ttl_ms();
         let metas = self.store.windows()?;
@@ -548,6 +640,7 @@ impl ModelQuality {
             .into_iter()
             .collect();
         let mut done = 0;
+        let cpu = thread_cpu_ns();
         for seq in &todo {
             let Some(meta) = metas.get(seq) else { continue };
             if let Err(e) = self.refresh_window(*seq, meta, &metas, now, metrics, alerts) {
@@ -555,6 +648,10 @@ impl ModelQuality {
             }
             done += 1;
         }
+        self.recompute_cpu_ns.fetch_add(
+            thread_cpu_ns().saturating_sub(cpu),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let pending: u64 = metas
             .values()
             .filter(|m| !m.expired(now, ttl))
@@ -618,6 +715,16 @@ impl ModelQuality {
         };
         let state_text = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
         replace_unsynced(&self.state_path(&meta.id), &state_text)?;
+        if is_final {
+            // Once per window (the rollups list the windows they hold).
+            self.rollups.add(
+                &meta.id,
+                meta.first_ms,
+                meta.predictions,
+                meta.labelled,
+                &state,
+            )?;
+        }
         let report_text = serde_json::to_vec_pretty(&report).map_err(|e| e.to_string())?;
         replace_unsynced(&self.report_path(&meta.id), &report_text)?;
         let report = Arc::new(report);
@@ -681,15 +788,32 @@ impl ModelQuality {
             .unwrap_or_default()
     }
 
-    /// Merges the saved states of the windows whose first prediction is in
-    /// `[from_ms, to_ms)`: their quality, fairness and estimate together,
-    /// with findings against the reference.
+    /// The quality of the windows whose first prediction is in
+    /// `[from_ms, to_ms)`: the day, hour and minute rollups wholly inside
+    /// the range, and the saved states of the windows they do not hold
+    /// (not final yet, or in a period the range cuts), merged: their
+    /// quality, fairness and estimate together, with findings against the
+    /// reference.
     pub fn rollup(&self, from_ms: i64, to_ms: i64) -> Result<Option<Rollup>, String> {
         let mut windows = Vec::new();
         let mut merged: Option<WindowState> = None;
         let (mut predictions, mut labelled) = (0, 0);
+        let mut covered = BTreeSet::new();
+        for period in self.rollups.covering(from_ms, to_ms)? {
+            match &mut merged {
+                None => merged = Some(period.state),
+                Some(acc) => acc.merge(&period.state)?,
+            }
+            predictions += period.predictions;
+            labelled += period.labelled;
+            windows.extend(period.windows.iter().cloned());
+            covered.extend(period.windows);
+        }
         for report in self.window_reports() {
-            if report.start_ms < from_ms || report.start_ms >= to_ms {
+            if report.start_ms < from_ms
+                || report.start_ms >= to_ms
+                || covered.contains(&report.window)
+            {
                 continue;
             }
             let text = std::fs::read(self.state_path(&report.window))
@@ -705,6 +829,7 @@ impl ModelQuality {
             windows.push(report.window.clone());
         }
         let Some(state) = merged else { return Ok(None) };
+        windows.sort();
         let mut quality = state.quality.finish();
         let mut fairness = state.fairness.as_ref().map(|f| f.finish());
         let estimated = match (&self.estimator, &state.scores) {
@@ -735,6 +860,15 @@ pub struct Rollup {
     pub quality: QualityReport,
     pub fairness: Option<FairnessReport>,
     pub estimated: Option<Estimate>,
+}
+
+/// The calling thread's CPU time in nanoseconds (`/proc/thread-self/
+/// schedstat`, Linux; 0 where it cannot be read).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 fn coverage(labelled: u64, predictions: u64) -> f64 {
