@@ -305,3 +305,16 @@ pub fn drift(
         Ok((json, html, !report.drifted()))
     })
 }
+
+/// The schema's slices whose columns `columns` has (the Spark integration
+/// profiles with them before validating).
+#[pyfunction]
+pub fn schema_slices(
+    py: Python<'_>,
+    schema: Text,
+    columns: Vec<String>,
+) -> PyResult<Vec<Vec<String>>> {
+    let schema = parse_schema(py, Some(schema))?.expect("a schema was given");
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    Ok(applicable_slices(&schema, &columns))
+}

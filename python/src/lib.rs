@@ -75,5 +75,6 @@ fn _assay(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(checks::infer_schema, m)?)?;
     m.add_function(wrap_pyfunction!(checks::validate, m)?)?;
     m.add_function(wrap_pyfunction!(checks::drift, m)?)?;
+    m.add_function(wrap_pyfunction!(checks::schema_slices, m)?)?;
     Ok(())
 }
