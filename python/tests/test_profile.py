@@ -222,3 +222,11 @@ def test_the_gil_is_released_while_profiling():
     # Holding the GIL would stop the ticker for the whole call.
     assert end - start > 0.05
     assert len(during) >= 10, (len(during), end - start)
+
+
+def test_profiles_pickle_as_their_json():
+    import pickle
+
+    p = assay.profile(dyadic_frame(2_000, seed=9), slices="group")
+    again = pickle.loads(pickle.dumps(p))
+    assert isinstance(again, assay.Profile) and again == p
