@@ -68,6 +68,10 @@ struct Args {
     /// daemon's default per-batch check when a model has a schema).
     #[arg(long)]
     schema_check: bool,
+    /// Turn off the retraining partitions (`[models.load.data] enabled =
+    /// false`; on by default in the daemon, as here without this flag).
+    #[arg(long)]
+    no_data: bool,
 }
 
 fn body(batch: &RecordBatch, format: &str) -> Result<(Vec<u8>, &'static str)> {
@@ -171,8 +175,14 @@ fn start(args: &Args, dir: &Path, schema: &Arc<Schema>) -> Result<(Daemon, Strin
         format!(
             "listen = \"127.0.0.1:{port}\"\nstate_dir = \"state\"\n[limits]\nqueue_depth = {}\nmax_body_bytes = 67108864\n\
              [models.load]\nbaseline = \"baseline.parquet\"\n{schema_line}[models.load.window]\nrows = {}\n\
-             [models.load.checks]\nper_batch = {per_batch}\nper_window = [\"skew\", \"drift\"]\n",
-            args.queue_depth, args.window_rows
+             [models.load.checks]\nper_batch = {per_batch}\nper_window = [\"skew\", \"drift\"]\n{data}",
+            args.queue_depth,
+            args.window_rows,
+            data = if args.no_data {
+                "[models.load.data]\nenabled = false\n"
+            } else {
+                ""
+            },
         ),
     )?;
     let child = Command::new(&args.assay)
