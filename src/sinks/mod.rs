@@ -3,4 +3,4 @@
 
 mod atomic;
 
-pub use atomic::{replace_unsynced, sync_parent_dir, write_atomic};
+pub use atomic::{replace_unsynced, sync_parent_dir, write_atomic, write_atomic_with};

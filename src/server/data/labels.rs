@@ -180,7 +180,7 @@ impl Partitions {
             is_final: joined.is_final,
             ..meta
         };
-        parquet_io::write_atomic(path, &rows, &new_meta)?;
+        parquet_io::write_atomic(path, &rows.schema(), std::slice::from_ref(&rows), &new_meta)?;
         let mut open = lock(&self.open_labels);
         if new_meta.is_final {
             open.remove(&seq);

@@ -171,8 +171,19 @@ impl Partitions {
         now_ms: i64,
     ) -> Result<PathBuf, String> {
         let path = self.path_of(id, start_ms);
-        let rows = parquet_io::conform_all(&self.expected, batches)?;
-        let joined = self.join_labels(id, &rows, end_ms, now_ms)?;
+        // Batch by batch, never the window concatenated: a window can hold
+        // millions of rows, and only the request ids are needed whole.
+        let rows: Vec<RecordBatch> = batches
+            .iter()
+            .map(|b| parquet_io::conform(&self.expected, b))
+            .collect::<Result<_, _>>()?;
+        let joined = match self.request_id_column.as_deref() {
+            Some(column) if self.quality.is_some() => {
+                let ids = request_ids(&self.expected, &rows, column)?;
+                self.join_labels(id, &ids, end_ms, now_ms)?
+            }
+            _ => None,
+        };
         let meta = PartitionMeta {
             window: id.to_string(),
             start_ms,
@@ -183,11 +194,31 @@ impl Partitions {
         };
         {
             let _io = lock(&self.io);
-            let batch = match &joined {
-                Some(j) => labels::with_label(&rows, &j.column, j.values.clone())?,
-                None => rows,
+            let (schema, rows) = match &joined {
+                Some(j) => {
+                    let mut offset = 0;
+                    let labelled: Vec<RecordBatch> = rows
+                        .iter()
+                        .map(|b| {
+                            let values = j.values.slice(offset, b.num_rows());
+                            offset += b.num_rows();
+                            labels::with_label(b, &j.column, values)
+                        })
+                        .collect::<Result<_, _>>()?;
+                    let schema = match labelled.first() {
+                        Some(b) => b.schema(),
+                        None => labels::with_label(
+                            &RecordBatch::new_empty(self.expected.clone()),
+                            &j.column,
+                            j.values.slice(0, 0),
+                        )?
+                        .schema(),
+                    };
+                    (schema, labelled)
+                }
+                None => (self.expected.clone(), rows),
             };
-            parquet_io::write_atomic(&path, &batch, &meta)?;
+            parquet_io::write_atomic(&path, &schema, &rows, &meta)?;
             if !meta.is_final
                 && let Some(seq) = window_seq(id)
             {
@@ -409,3 +440,25 @@ impl Partitions {
 
 #[cfg(test)]
 mod tests;
+
+/// The window's request ids as one batch of one column (what
+/// [`Partitions::join_labels`] reads), concatenated from its batches.
+fn request_ids(
+    expected: &SchemaRef,
+    rows: &[RecordBatch],
+    column: &str,
+) -> Result<RecordBatch, String> {
+    let Ok(index) = expected.index_of(column) else {
+        // No id column among the window's columns: nothing joins.
+        return Ok(RecordBatch::new_empty(Arc::new(
+            arrow::datatypes::Schema::empty(),
+        )));
+    };
+    let parts: Vec<RecordBatch> = rows
+        .iter()
+        .map(|b| b.project(&[index]))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let schema = Arc::new(expected.project(&[index]).map_err(|e| e.to_string())?);
+    arrow::compute::concat_batches(&schema, &parts).map_err(|e| e.to_string())
+}

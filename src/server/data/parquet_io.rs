@@ -52,53 +52,49 @@ impl PartitionMeta {
     }
 }
 
-/// The window's batches converted to `expected` (a log written from an
-/// Arrow IPC body holds the batch as it came) and concatenated.
-pub fn conform_all(expected: &SchemaRef, batches: &[RecordBatch]) -> Result<RecordBatch, String> {
-    let conformed: Vec<RecordBatch> = batches
+/// One of the window's batches converted to `expected` (a log written
+/// from an Arrow IPC body holds the batch as it came): columns of the
+/// expected type are shared, not copied.
+pub fn conform(expected: &SchemaRef, batch: &RecordBatch) -> Result<RecordBatch, String> {
+    let columns: Vec<ArrayRef> = expected
+        .fields()
         .iter()
-        .map(|batch| {
-            let columns: Vec<ArrayRef> = expected
-                .fields()
-                .iter()
-                .map(|f| match batch.column_by_name(f.name()) {
-                    Some(c) if c.data_type() == f.data_type() => Ok(c.clone()),
-                    Some(c) => {
-                        cast(c, f.data_type()).map_err(|e| format!("column `{}`: {e}", f.name()))
-                    }
-                    None => Ok(new_null_array(f.data_type(), batch.num_rows())),
-                })
-                .collect::<Result<_, String>>()?;
-            RecordBatch::try_new(expected.clone(), columns).map_err(|e| e.to_string())
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) if c.data_type() == f.data_type() => Ok(c.clone()),
+            Some(c) => cast(c, f.data_type()).map_err(|e| format!("column `{}`: {e}", f.name())),
+            None => Ok(new_null_array(f.data_type(), batch.num_rows())),
         })
         .collect::<Result<_, String>>()?;
-    concat_batches(expected, &conformed).map_err(|e| e.to_string())
+    RecordBatch::try_new(expected.clone(), columns).map_err(|e| e.to_string())
 }
 
-/// Writes `batch` as Parquet (zstd) with `meta` in the footer, to a
-/// temporary file that is fsynced and renamed over `path` (the directory
-/// fsynced too, and `data/` when the date directory is new).
-pub fn write_atomic(path: &Path, batch: &RecordBatch, meta: &PartitionMeta) -> Result<(), String> {
+/// Writes `batches` (all of `schema`) as Parquet (zstd) with `meta` in the
+/// footer, streamed into a temporary file that is fsynced and renamed over
+/// `path` (the directory fsynced too, and `data/` when the date directory
+/// is new).
+pub fn write_atomic(
+    path: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    meta: &PartitionMeta,
+) -> Result<(), String> {
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(3).map_err(|e| e.to_string())?,
         ))
         .set_key_value_metadata(Some(meta.key_values()))
         .build();
-    let mut bytes = Vec::new();
-    {
-        let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        writer
-            .write(batch)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        writer
-            .close()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-    }
     let date_dir = path.parent();
     let new_dir = date_dir.is_some_and(|d| !d.exists());
-    super::super::state::write_atomic(path, &bytes)?;
+    crate::sinks::write_atomic_with(path, |file| {
+        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
+        for batch in batches {
+            writer.write(batch)?;
+        }
+        writer.close()?;
+        Ok(())
+    })
+    .map_err(|e| format!("{}: {e}", path.display()))?;
     if new_dir && let Some(data_dir) = date_dir.and_then(Path::parent) {
         // The date directory's own entry in `data/`.
         File::open(data_dir)
