@@ -35,6 +35,7 @@ use super::job::{self, JobRequest, Outcome};
 use super::registry::ModelRegistry;
 use super::store::{JobState, JobStore, StoredJob, valid_id};
 use crate::alerts::receivers::webhook::signature;
+use crate::server::bearer::{self, same, unauthorized};
 
 /// Deliveries older (or further in the future) than this are replays.
 pub const MAX_AGE_SECONDS: i64 = 300;
@@ -166,31 +167,7 @@ fn answer(status: StatusCode, body: Value) -> Response {
 
 /// Whether the request carries this receiver's bearer token (or none is set).
 fn authorized(s: &Shared, headers: &HeaderMap) -> bool {
-    let Some(token) = &s.api_token else {
-        return true;
-    };
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|given| same(given.trim().as_bytes(), token.as_bytes()))
-}
-
-fn unauthorized() -> Response {
-    let mut r = answer(
-        StatusCode::UNAUTHORIZED,
-        json!({"error": "missing or wrong bearer token"}),
-    );
-    r.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Bearer"),
-    );
-    r
-}
-
-/// Constant-time comparison (the signature is a secret's function).
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    bearer::matches(s.api_token.as_deref(), headers)
 }
 
 /// Checks timestamp and signature; `Err` is the 401's message.

@@ -200,28 +200,10 @@ pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response 
     (status, Json(json!({"error": message.into()}))).into_response()
 }
 
-/// Constant-time comparison, so the token cannot be guessed byte by byte
-/// from response times.
-pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+pub(crate) use super::bearer::{same, unauthorized};
 
 pub(crate) fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(token) = &state.token else {
-        return true;
-    };
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|given| same(given.trim().as_bytes(), token.as_bytes()))
-}
-
-pub(crate) fn unauthorized() -> Response {
-    let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
-    r.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    r
+    super::bearer::matches(state.token.as_deref(), headers)
 }
 
 async fn readyz(State(state): State<Shared>) -> Response {

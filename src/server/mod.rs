@@ -17,6 +17,7 @@
 mod alerting;
 mod app;
 mod baseline;
+pub(crate) mod bearer;
 mod body;
 mod closer;
 pub mod config;
