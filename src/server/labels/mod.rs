@@ -26,6 +26,7 @@
 //!   ([`rollup`]). The reports are read back at start, so `GET /quality`
 //!   answers for every window with files, in the store or not.
 
+mod blocks;
 pub mod cell;
 pub mod classes;
 pub mod http;

@@ -44,7 +44,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -52,14 +51,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use super::blocks::{HEADER, NO_LABEL, Reader, append_block, corrupt, io, read_at, scan_blocks};
 use crate::server::config::Duplicates;
 
 const PRED: [u8; 4] = *b"APR1";
 const LOG: [u8; 4] = *b"ALG1";
 const JOINED: [u8; 4] = *b"AJN1";
-const HEADER: u64 = 12;
-/// A prediction's label slot when the batch had none.
-const NO_LABEL: u32 = u32::MAX;
 /// Label log bytes joined in one step (bounds the join's memory).
 const JOIN_STEP_BYTES: u64 = 16 << 20;
 
@@ -132,10 +129,6 @@ fn err(e: impl std::fmt::Display) -> String {
     format!("the pending store: {e}")
 }
 
-fn io(path: &Path, e: std::io::Error) -> String {
-    format!("the pending store: {}: {e}", path.display())
-}
-
 /// One block of a window's predictions, as located in its file.
 #[derive(Debug, Clone)]
 struct PredBlock {
@@ -192,130 +185,6 @@ pub struct PendingStore {
     classes: Mutex<BTreeSet<String>>,
 }
 
-/// Appends a framed block (magic, length, CRC32, payload) and syncs.
-fn append_block(
-    file: &mut File,
-    path: &Path,
-    magic: [u8; 4],
-    payload: &[u8],
-) -> Result<(), String> {
-    // Two writes, no copy of the payload: a block torn between them is cut
-    // at the next start like any torn append.
-    let mut header = [0u8; HEADER as usize];
-    header[..4].copy_from_slice(&magic);
-    header[4..8].copy_from_slice(&(payload.len() as u32).to_le_bytes());
-    header[8..12].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    file.write_all(&header).map_err(|e| io(path, e))?;
-    file.write_all(payload).map_err(|e| io(path, e))?;
-    file.sync_data().map_err(|e| io(path, e))
-}
-
-/// The blocks of a file: (payload offset, payload length), with the CRC of
-/// every block checked when `check_all`, else of the last only (a torn
-/// append is always the last). A tail that is not a whole, valid block (an
-/// append that was never acknowledged) is cut off the file.
-fn scan_blocks(path: &Path, magic: [u8; 4], check_all: bool) -> Result<Vec<(u64, u32)>, String> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(|e| io(path, e))?;
-    let len = file.metadata().map_err(|e| io(path, e))?.len();
-    let mut out: Vec<(u64, u32)> = Vec::new();
-    let mut crcs: Vec<u32> = Vec::new();
-    let mut at = 0u64;
-    let mut header = [0u8; HEADER as usize];
-    while at + HEADER <= len {
-        file.read_exact_at(&mut header, at)
-            .map_err(|e| io(path, e))?;
-        if header[..4] != magic {
-            break;
-        }
-        let n = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
-        let crc = u32::from_le_bytes(header[8..12].try_into().expect("4 bytes"));
-        if at + HEADER + u64::from(n) > len {
-            break;
-        }
-        out.push((at + HEADER, n));
-        crcs.push(crc);
-        at += HEADER + u64::from(n);
-    }
-    let check_from = if check_all {
-        0
-    } else {
-        out.len().saturating_sub(1)
-    };
-    let mut buf = Vec::new();
-    for i in check_from..out.len() {
-        let (p, n) = out[i];
-        buf.resize(n as usize, 0);
-        file.read_exact_at(&mut buf, p).map_err(|e| io(path, e))?;
-        if crc32fast::hash(&buf) != crcs[i] {
-            out.truncate(i);
-            break;
-        }
-    }
-    let valid = out.last().map_or(0, |(p, n)| p + u64::from(*n));
-    if valid < len {
-        tracing::warn!(
-            file = %path.display(),
-            "the pending store: cutting {} bytes of an unacknowledged append",
-            len - valid
-        );
-        file.set_len(valid).map_err(|e| io(path, e))?;
-        file.sync_all().map_err(|e| io(path, e))?;
-    }
-    Ok(out)
-}
-
-fn read_at(path: &Path, at: u64, len: usize) -> Result<Vec<u8>, String> {
-    let file = File::open(path).map_err(|e| io(path, e))?;
-    let mut buf = vec![0u8; len];
-    file.read_exact_at(&mut buf, at).map_err(|e| io(path, e))?;
-    Ok(buf)
-}
-
-/// A little-endian reader over a payload; `None` past its end.
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.bytes.len() < n {
-            return None;
-        }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Some(head)
-    }
-    fn u16(&mut self) -> Option<u16> {
-        Some(u16::from_le_bytes(self.take(2)?.try_into().ok()?))
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn i64(&mut self) -> Option<i64> {
-        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-    /// A u16-length-prefixed string of bytes.
-    fn short(&mut self) -> Option<&'a [u8]> {
-        let n = self.u16()? as usize;
-        self.take(n)
-    }
-    /// A u32-length-prefixed string of bytes; `Some(None)` for [`NO_LABEL`].
-    fn long(&mut self) -> Option<Option<&'a [u8]>> {
-        let n = self.u32()?;
-        if n == NO_LABEL {
-            return Some(None);
-        }
-        Some(Some(self.take(n as usize)?))
-    }
-}
-
 /// The first eight bytes of an id as a big-endian number (zero-padded):
 /// ordered as the ids are, where it differs.
 fn prefix(id: &[u8]) -> u64 {
@@ -323,13 +192,6 @@ fn prefix(id: &[u8]) -> u64 {
     let n = id.len().min(8);
     b[..n].copy_from_slice(&id[..n]);
     u64::from_be_bytes(b)
-}
-
-fn corrupt(path: &Path) -> String {
-    format!(
-        "the pending store: {}: a block does not parse",
-        path.display()
-    )
 }
 
 /// The head of a prediction block's payload.
@@ -1186,6 +1048,7 @@ impl PendingStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     fn prediction(id: &str, row: u8, label: Option<u8>) -> Prediction {
         Prediction {
